@@ -1,0 +1,25 @@
+/* Writing a file atomically: a temporary file in the destination folder, renamed into place
+ * only when complete, so a failure never leaves a partial file or harms an existing one. */
+#ifndef LUCY_ATOMIC_FILE_H
+#define LUCY_ATOMIC_FILE_H
+
+#include "lucy/status.h"
+
+typedef struct LucyAtomicFile {
+  char *path;     /* the destination */
+  char *tmp_path; /* the temporary file, same folder: "<dir>/.<name>.XXXXXX" */
+  int fd;         /* open for writing on tmp_path; the writer may close it itself (set -1) */
+  int overwrite;
+} LucyAtomicFile;
+
+/* Checks that the folder exists and is writable, that path does not exist unless overwrite
+ * (LUCY_ERR_EXISTS, saying to use --force), then creates the temporary file. Errors name the
+ * path and errno's text. */
+LucyStatus lucy__atomic_begin(LucyAtomicFile *af, const char *path, int overwrite);
+/* Flushes, closes and renames the temporary into place (without overwrite, never replaces a
+ * file that appeared meanwhile). On failure the temporary is removed. Frees af's strings. */
+LucyStatus lucy__atomic_commit(LucyAtomicFile *af);
+/* Removes the temporary and frees af's strings. Safe after a failed begin. */
+void lucy__atomic_abort(LucyAtomicFile *af);
+
+#endif
