@@ -1,0 +1,130 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic-file.h"
+#include "status-private.h"
+
+static void atomic_clear(LucyAtomicFile *af) {
+  free(af->path);
+  free(af->tmp_path);
+  af->path = af->tmp_path = NULL;
+  af->fd = -1;
+}
+
+/* The folder part of path ("." when there is none). Caller frees. */
+static char *folder_of(const char *path) {
+  char *copy = strdup(path);
+  if (!copy) return NULL;
+  char *dir = strdup(dirname(copy));
+  free(copy);
+  return dir;
+}
+
+static LucyStatus check_destination(const char *path, int overwrite) {
+  struct stat st;
+  if (!path || !*path) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "no output path given");
+  char *dir = folder_of(path);
+  if (!dir) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory");
+  LucyStatus status = LUCY_OK;
+  if (stat(dir, &st) != 0)
+    status = lucy__fail(LUCY_ERR_IO, "cannot write %s: folder %s: %s", path, dir,
+                        strerror(errno));
+  else if (!S_ISDIR(st.st_mode))
+    status = lucy__fail(LUCY_ERR_IO, "cannot write %s: %s is not a folder", path, dir);
+  else if (access(dir, W_OK) != 0)
+    status = lucy__fail(LUCY_ERR_IO, "cannot write %s: folder %s is not writable: %s", path,
+                        dir, strerror(errno));
+  else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    status = lucy__fail(LUCY_ERR_IO, "cannot write %s: it is a folder", path);
+  else if (!overwrite && lstat(path, &st) == 0)
+    status = lucy__fail(LUCY_ERR_EXISTS, "%s already exists (use --force to replace it)", path);
+  free(dir);
+  return status;
+}
+
+LucyStatus lucy__atomic_begin(LucyAtomicFile *af, const char *path, int overwrite) {
+  af->path = af->tmp_path = NULL;
+  af->fd = -1;
+  af->overwrite = overwrite;
+  LucyStatus status = check_destination(path, overwrite);
+  if (status) return status;
+  char *dir = folder_of(path);
+  char *copy = strdup(path);
+  const char *name = copy ? basename(copy) : NULL;
+  size_t len = dir && name ? strlen(dir) + strlen(name) + 16 : 0;
+  af->path = strdup(path);
+  af->tmp_path = len ? malloc(len) : NULL;
+  if (!af->path || !af->tmp_path) {
+    free(dir);
+    free(copy);
+    atomic_clear(af);
+    return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory");
+  }
+  snprintf(af->tmp_path, len, "%s/.%s.XXXXXX", dir, name);
+  free(dir);
+  free(copy);
+  af->fd = mkstemp(af->tmp_path);
+  if (af->fd < 0) {
+    status = lucy__fail(LUCY_ERR_IO, "cannot create a temporary file beside %s: %s", path,
+                        strerror(errno));
+    atomic_clear(af);
+    return status;
+  }
+  /* mkstemp makes 0600; give the final file the usual permissions. */
+  mode_t mask = umask(0);
+  umask(mask);
+  (void)fchmod(af->fd, 0666 & ~mask); /* on failure the file merely stays private */
+  return LUCY_OK;
+}
+
+/* Renames the temporary into place but never replaces a file that appeared since begin:
+ * renameat2(RENAME_NOREPLACE) where the file system supports it, else link + unlink. */
+static LucyStatus place_without_replacing(LucyAtomicFile *af) {
+  if (renameat2(AT_FDCWD, af->tmp_path, AT_FDCWD, af->path, RENAME_NOREPLACE) == 0)
+    return LUCY_OK;
+  if (errno == EINVAL || errno == ENOSYS) {
+    if (link(af->tmp_path, af->path) == 0) {
+      unlink(af->tmp_path);
+      return LUCY_OK;
+    }
+  }
+  if (errno == EEXIST)
+    return lucy__fail(LUCY_ERR_EXISTS, "%s already exists (use --force to replace it)",
+                      af->path);
+  return lucy__fail(LUCY_ERR_IO, "cannot create %s: %s", af->path, strerror(errno));
+}
+
+LucyStatus lucy__atomic_commit(LucyAtomicFile *af) {
+  LucyStatus status = LUCY_OK;
+  if (af->fd >= 0) {
+    if (fsync(af->fd) != 0 && errno != EINVAL)
+      status = lucy__fail(LUCY_ERR_IO, "cannot flush %s: %s", af->path, strerror(errno));
+    if (close(af->fd) != 0 && !status)
+      status = lucy__fail(LUCY_ERR_IO, "cannot close %s: %s", af->path, strerror(errno));
+    af->fd = -1;
+  }
+  if (!status) {
+    if (af->overwrite) {
+      if (rename(af->tmp_path, af->path) != 0)
+        status = lucy__fail(LUCY_ERR_IO, "cannot rename %s to %s: %s", af->tmp_path, af->path,
+                            strerror(errno));
+    } else {
+      status = place_without_replacing(af);
+    }
+  }
+  if (af->tmp_path && status) unlink(af->tmp_path);
+  atomic_clear(af);
+  return status;
+}
+
+void lucy__atomic_abort(LucyAtomicFile *af) {
+  if (af->fd >= 0) close(af->fd);
+  if (af->tmp_path) unlink(af->tmp_path);
+  atomic_clear(af);
+}
