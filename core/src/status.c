@@ -39,12 +39,18 @@ LucyStatus lucy__fail(LucyStatus status, const char *fmt, ...) {
 }
 
 LucyStatus lucy__fail_context(LucyStatus status, const char *fmt, ...) {
-  char prefix[LUCY_ERROR_MAX], old[LUCY_ERROR_MAX];
+  char old[LUCY_ERROR_MAX];
+  memcpy(old, error_message, sizeof old);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(prefix, sizeof prefix, fmt, ap);
+  int n = vsnprintf(error_message, sizeof error_message, fmt, ap);
   va_end(ap);
-  memcpy(old, error_message, sizeof old);
-  snprintf(error_message, sizeof error_message, "%s%s", prefix, old);
+  if (n < 0) n = 0;
+  size_t used = (size_t)n < sizeof error_message ? (size_t)n : sizeof error_message - 1;
+  size_t room = sizeof error_message - 1 - used;
+  size_t len = strnlen(old, sizeof old - 1);
+  if (len > room) len = room; /* the newest context wins; the tail of the old text is cut */
+  memcpy(error_message + used, old, len);
+  error_message[used + len] = '\0';
   return status;
 }

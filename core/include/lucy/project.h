@@ -25,6 +25,10 @@ typedef enum LucyProjection {
 } LucyProjection;
 
 LucyStatus lucy_project_max(const LucyVolume *vol, LucyProjection which, LucyImage **out);
+/* All three projections in one pass over the volume (faster than three calls): out[k] is the
+ * projection k (LucyProjection order); all are NULL on failure. NaN voxels are ignored; a pixel
+ * whose whole line is NaN is NaN. */
+LucyStatus lucy_project_max_all(const LucyVolume *vol, LucyImage *out[3]);
 /* One z plane as an image (slice mode). */
 LucyStatus lucy_volume_plane(const LucyVolume *vol, size_t z, LucyImage **out);
 
@@ -51,7 +55,7 @@ void lucy_render_options_default(LucyRenderOptions *opts);
 
 /* The display mapping, exactly: t = clamp((v - vmin) / (vmax - vmin), 0, 1); then t = t^gamma;
  * the colour is the colormap at t. vmin is honoured whatever gamma is. With log:
- * lo = max(vmin, vmax * 10^-log_decades) when vmin <= 0 else vmin (lo > 0), and
+ * lo = max(vmin, vmax * 10^-log_decades) (must be > 0), and
  * t = clamp(log10(max(v, lo) / lo) / log10(vmax / lo), 0, 1) before gamma.
  * NaN renders as t = 0. vmax <= vmin renders everything as t = 0. */
 double lucy_render_value(const LucyRenderOptions *opts, double vmin, double vmax, double v);
