@@ -1,0 +1,385 @@
+/* lucy-cli: strict number parsing, usage errors and one-line failure reports. */
+#include "cli-args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const cli_program = "lucy-cli";
+
+static char why_buf[128];
+
+static int set_why(const char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int set_why(const char **why, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why_buf, sizeof why_buf, fmt, ap);
+  va_end(ap);
+  if (why)
+    *why = why_buf;
+  return 0;
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (command)
+    fprintf(stderr, "%s: %s: %s; see '%s %s --help'\n", cli_program, command, msg, cli_program,
+            command);
+  else
+    fprintf(stderr, "%s: %s; see '%s --help'\n", cli_program, msg, cli_program);
+  return CLI_EXIT_USAGE;
+}
+
+/* Library messages are one line; keep ours one line even if one ever is not. */
+static void print_one_line(const char *s) {
+  for (; *s; s++)
+    fputc(*s == '\n' || *s == '\r' ? ' ' : *s, stderr);
+}
+
+int cli_fail(LucyStatus status, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  const char *detail = lucy_error_message();
+  fprintf(stderr, "%s: ", cli_program);
+  print_one_line(what);
+  if (status == LUCY_ERR_CANCELLED) {
+    fputs(": cancelled\n", stderr);
+    return CLI_EXIT_CANCELLED;
+  }
+  if (detail && detail[0]) {
+    fputs(": ", stderr);
+    print_one_line(detail);
+  } else {
+    fprintf(stderr, ": %s", lucy_status_name(status));
+  }
+  fputc('\n', stderr);
+  return CLI_EXIT_FAILURE;
+}
+
+int cli_fail_plain(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "%s: ", cli_program);
+  print_one_line(msg);
+  fputc('\n', stderr);
+  return CLI_EXIT_FAILURE;
+}
+
+/* ---- numbers ---------------------------------------------------------------------------- */
+
+static int parse_ull(const char *s, unsigned long long *out, const char **why) {
+  /* strtoull accepts leading spaces, '+' and '-' (wrapping negatives): accept digits only. */
+  if (!s || !*s)
+    return set_why(why, "empty value");
+  if (*s == '-')
+    return set_why(why, "'%s' is negative", s);
+  for (const char *p = s; *p; p++)
+    if (*p < '0' || *p > '9')
+      return set_why(why, "'%s' is not a non-negative integer", s);
+  errno = 0;
+  char *end = NULL;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno == ERANGE)
+    return set_why(why, "'%s' is too large", s);
+  if (end == s || *end)
+    return set_why(why, "'%s' is not a non-negative integer", s);
+  *out = v;
+  return 1;
+}
+
+int cli_parse_size(const char *s, size_t min, size_t max, size_t *out, const char **why) {
+  unsigned long long v;
+  if (!parse_ull(s, &v, why))
+    return 0;
+  if (v < min || v > max)
+    return set_why(why, "'%s' is out of range %zu..%zu", s, min, max);
+  *out = (size_t)v;
+  return 1;
+}
+
+int cli_parse_u64(const char *s, uint64_t *out, const char **why) {
+  unsigned long long v;
+  if (!parse_ull(s, &v, why))
+    return 0;
+  if (v > UINT64_MAX)
+    return set_why(why, "'%s' is too large", s);
+  *out = (uint64_t)v;
+  return 1;
+}
+
+int cli_parse_int(const char *s, int min, int max, int *out, const char **why) {
+  if (!s || !*s)
+    return set_why(why, "empty value");
+  const char *p = s;
+  if (*p == '-' || *p == '+')
+    p++;
+  if (!*p)
+    return set_why(why, "'%s' is not an integer", s);
+  for (; *p; p++)
+    if (*p < '0' || *p > '9')
+      return set_why(why, "'%s' is not an integer", s);
+  errno = 0;
+  char *end = NULL;
+  long v = strtol(s, &end, 10);
+  if (errno == ERANGE || v < INT_MIN || v > INT_MAX)
+    return set_why(why, "'%s' is out of range %d..%d", s, min, max);
+  if (end == s || *end)
+    return set_why(why, "'%s' is not an integer", s);
+  if (v < min || v > max)
+    return set_why(why, "'%s' is out of range %d..%d", s, min, max);
+  *out = (int)v;
+  return 1;
+}
+
+int cli_parse_double(const char *s, double min, double max, int min_exclusive, double *out,
+                     const char **why) {
+  if (!s || !*s)
+    return set_why(why, "empty value");
+  /* strtod skips leading white space and accepts "nan", "inf" and hex floats: refuse the
+   * first two (checked below) and white space here. */
+  if (*s == ' ' || *s == '\t' || *s == '\n')
+    return set_why(why, "'%s' is not a number", s);
+  errno = 0;
+  char *end = NULL;
+  double v = strtod(s, &end);
+  if (end == s || *end)
+    return set_why(why, "'%s' is not a number", s);
+  if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
+    return set_why(why, "'%s' is not a finite number", s);
+  /* ERANGE with a tiny result is underflow: keep strtod's denormal or zero. */
+  if (v > max || (min_exclusive ? !(v > min) : v < min)) {
+    if (max >= HUGE_VAL || max >= 1e300)
+      return set_why(why, "'%s' must be %s %g", s, min_exclusive ? ">" : ">=", min);
+    return set_why(why, "'%s' is out of range %s%g..%g%s", s, min_exclusive ? "(" : "[", min,
+                   max, "]");
+  }
+  *out = v;
+  return 1;
+}
+
+/* Splits s at commas into exactly n fields (no empty fields) and hands each to parse. */
+typedef int (*FieldFn)(const char *field, size_t index, void *ctx, const char **why);
+
+static int split_fields(const char *s, size_t n, FieldFn fn, void *ctx, const char **why) {
+  if (!s || !*s)
+    return set_why(why, "empty value");
+  size_t count = 1;
+  for (const char *p = s; *p; p++)
+    count += *p == ',';
+  if (count != n)
+    return set_why(why, "'%s' has %zu value%s, expected %zu separated by commas", s, count,
+                   count == 1 ? "" : "s", n);
+  const char *p = s;
+  for (size_t i = 0; i < n; i++) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    char field[64];
+    if (len == 0)
+      return set_why(why, "'%s' has an empty value", s);
+    if (len >= sizeof field)
+      return set_why(why, "'%.40s...' has a value that is too long", s);
+    memcpy(field, p, len);
+    field[len] = '\0';
+    if (!fn(field, i, ctx, why))
+      return 0;
+    p = comma ? comma + 1 : p + len;
+  }
+  return 1;
+}
+
+typedef struct {
+  size_t min, max;
+  size_t *out;
+} SizeCtx;
+
+static int size_field(const char *field, size_t i, void *vctx, const char **why) {
+  SizeCtx *c = vctx;
+  return cli_parse_size(field, c->min, c->max, &c->out[i], why);
+}
+
+int cli_parse_size_list(const char *s, size_t n, size_t min, size_t max, size_t *out,
+                        const char **why) {
+  SizeCtx c = {min, max, out};
+  return split_fields(s, n, size_field, &c, why);
+}
+
+typedef struct {
+  double min, max;
+  int min_exclusive;
+  double *out;
+} DoubleCtx;
+
+static int double_field(const char *field, size_t i, void *vctx, const char **why) {
+  DoubleCtx *c = vctx;
+  return cli_parse_double(field, c->min, c->max, c->min_exclusive, &c->out[i], why);
+}
+
+int cli_parse_double_list(const char *s, size_t n, double min, double max, int min_exclusive,
+                          double *out, const char **why) {
+  DoubleCtx c = {min, max, min_exclusive, out};
+  return split_fields(s, n, double_field, &c, why);
+}
+
+/* ---- option helpers ------------------------------------------------------------------- */
+
+int cli_opt_size(const char *command, const char *opt, const char *arg, size_t min, size_t max,
+                 size_t *out) {
+  const char *why = "";
+  if (!cli_parse_size(arg, min, max, out, &why))
+    return cli_usage_error(command, "%s: %s", opt, why);
+  return CLI_EXIT_OK;
+}
+
+int cli_opt_int(const char *command, const char *opt, const char *arg, int min, int max,
+                int *out) {
+  const char *why = "";
+  if (!cli_parse_int(arg, min, max, out, &why))
+    return cli_usage_error(command, "%s: %s", opt, why);
+  return CLI_EXIT_OK;
+}
+
+int cli_opt_u64(const char *command, const char *opt, const char *arg, uint64_t *out) {
+  const char *why = "";
+  if (!cli_parse_u64(arg, out, &why))
+    return cli_usage_error(command, "%s: %s", opt, why);
+  return CLI_EXIT_OK;
+}
+
+int cli_opt_double(const char *command, const char *opt, const char *arg, double min,
+                   double max, int min_exclusive, double *out) {
+  const char *why = "";
+  if (!cli_parse_double(arg, min, max, min_exclusive, out, &why))
+    return cli_usage_error(command, "%s: %s", opt, why);
+  return CLI_EXIT_OK;
+}
+
+/* One axis may hold at most 2^31 voxels and a volume at most 2^40 (4 TiB of float32): far
+ * beyond any machine this runs on, but it keeps every product below overflow. */
+#define CLI_MAX_EXTENT ((size_t)1 << 31)
+#define CLI_MAX_VOXELS ((double)((uint64_t)1 << 40))
+
+int cli_opt_shape(const char *command, const char *opt, const char *arg, size_t shape[3]) {
+  const char *why = "";
+  if (!cli_parse_size_list(arg, 3, 1, CLI_MAX_EXTENT, shape, &why))
+    return cli_usage_error(command, "%s: %s (format: Z,Y,X, positive integers)", opt, why);
+  if ((double)shape[0] * (double)shape[1] * (double)shape[2] > CLI_MAX_VOXELS)
+    return cli_usage_error(command, "%s: '%s' is more than 2^40 voxels", opt, arg);
+  return CLI_EXIT_OK;
+}
+
+int cli_opt_double3(const char *command, const char *opt, const char *arg, double min,
+                    double max, int min_exclusive, double out[3]) {
+  const char *why = "";
+  if (!cli_parse_double_list(arg, 3, min, max, min_exclusive, out, &why))
+    return cli_usage_error(command, "%s: %s (format: Z,Y,X)", opt, why);
+  return CLI_EXIT_OK;
+}
+
+int cli_getopt_error(const char *command, int c, char *const argv[]) {
+  /* getopt_long (with opterr = 0 and an optstring starting with ':') returns ':' for a
+   * missing argument and '?' for an unknown option. For a long option argv[optind - 1] is the
+   * offending word (optopt is 0 or the option's value); for a short one optopt is the letter. */
+  const char *word = optind > 0 && argv[optind - 1] ? argv[optind - 1] : "";
+  char name[128];
+  if (strncmp(word, "--", 2) == 0) {
+    const char *eq = strchr(word, '=');
+    size_t len = eq ? (size_t)(eq - word) : strlen(word);
+    if (len >= sizeof name)
+      len = sizeof name - 1;
+    memcpy(name, word, len);
+    name[len] = '\0';
+  } else if (optopt > ' ' && optopt < 127) {
+    snprintf(name, sizeof name, "-%c", optopt);
+  } else {
+    snprintf(name, sizeof name, "%s", word);
+  }
+  if (c == ':')
+    return cli_usage_error(command, "option '%s' needs a value", name);
+  return cli_usage_error(command, "unknown option '%s'", name);
+}
+
+const char *cli_format_shape(const size_t shape[3], char *buf, size_t size) {
+  snprintf(buf, size, "%zu x %zu x %zu", shape[0], shape[1], shape[2]);
+  return buf;
+}
+
+const char *cli_format_bytes(double bytes, char *buf, size_t size) {
+  static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  size_t u = 0;
+  while (bytes >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+    bytes /= 1024.0;
+    u++;
+  }
+  if (u == 0)
+    snprintf(buf, size, "%.0f B", bytes);
+  else
+    snprintf(buf, size, "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+/* ---- output pre-flight ---------------------------------------------------------------- */
+
+int cli_check_output(const char *path, int overwrite, const char *const *inputs) {
+  struct stat st;
+  if (!path || !*path)
+    return cli_fail_plain("empty output path");
+  /* The folder: everything up to the last '/', or "." */
+  const char *slash = strrchr(path, '/');
+  char dir[4096];
+  if (!slash) {
+    snprintf(dir, sizeof dir, ".");
+  } else if (slash == path) {
+    snprintf(dir, sizeof dir, "/");
+  } else {
+    size_t len = (size_t)(slash - path);
+    if (len >= sizeof dir)
+      return cli_fail_plain("cannot write '%s': path too long", path);
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+  }
+  if (slash && slash[1] == '\0')
+    return cli_fail_plain("cannot write '%s': the output names a folder, not a file", path);
+  if (stat(dir, &st) != 0)
+    return cli_fail_plain("cannot write '%s': folder '%s' does not exist (%s)", path, dir,
+                          strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return cli_fail_plain("cannot write '%s': '%s' is not a folder", path, dir);
+  if (access(dir, W_OK | X_OK) != 0)
+    return cli_fail_plain("cannot write '%s': folder '%s' is not writable (%s)", path, dir,
+                          strerror(errno));
+
+  struct stat out_st;
+  if (stat(path, &out_st) == 0) {
+    if (S_ISDIR(out_st.st_mode))
+      return cli_fail_plain("cannot write '%s': it is a folder", path);
+    for (size_t i = 0; inputs && inputs[i]; i++) {
+      struct stat in_st;
+      if (stat(inputs[i], &in_st) == 0 && in_st.st_dev == out_st.st_dev &&
+          in_st.st_ino == out_st.st_ino)
+        return cli_fail_plain("refusing to write '%s': it is the input file '%s' (inputs are "
+                              "never modified; choose another output)", path, inputs[i]);
+    }
+    if (!overwrite)
+      return cli_fail_plain("cannot write '%s': the file exists (use --force to overwrite)",
+                            path);
+  }
+  return CLI_EXIT_OK;
+}

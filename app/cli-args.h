@@ -1,0 +1,81 @@
+/* lucy-cli: strict argument parsing and the one-line error reports shared by the subcommands.
+ *
+ * Exit codes: 0 success, 1 a failure while working (file, numbers, memory), 2 a usage error
+ * (unknown option, missing or malformed argument), 130 cancelled by Ctrl-C. */
+#ifndef LUCY_CLI_ARGS_H
+#define LUCY_CLI_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lucy/lucy.h>
+
+enum {
+  CLI_EXIT_OK = 0,
+  CLI_EXIT_FAILURE = 1,
+  CLI_EXIT_USAGE = 2,
+  CLI_EXIT_CANCELLED = 130
+};
+
+/* The program name used in messages ("lucy-cli"). */
+extern const char *const cli_program;
+
+/* "lucy-cli: <command>: <message>; see 'lucy-cli <command> --help'" on stderr; returns
+ * CLI_EXIT_USAGE. command may be NULL for top-level errors. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "lucy-cli: <what>: <lucy_error_message()>" on stderr (just "<what>" when the library left no
+ * message); returns CLI_EXIT_FAILURE, or CLI_EXIT_CANCELLED for LUCY_ERR_CANCELLED. */
+int cli_fail(LucyStatus status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "lucy-cli: <message>" on stderr; returns CLI_EXIT_FAILURE. For failures the CLI detects
+ * itself (no library status). */
+int cli_fail_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Strict number parsing: the whole string must be the number (no spaces, no trailing text),
+ * within [min, max]; on failure *why says what was wrong ("not a number", "out of range 1..64")
+ * in a static buffer, and 0 is returned. */
+int cli_parse_size(const char *s, size_t min, size_t max, size_t *out, const char **why);
+int cli_parse_u64(const char *s, uint64_t *out, const char **why);
+int cli_parse_int(const char *s, int min, int max, int *out, const char **why);
+/* Finite doubles in [min, max]; min_exclusive makes the lower bound strict (e.g. "> 0"). */
+int cli_parse_double(const char *s, double min, double max, int min_exclusive, double *out,
+                     const char **why);
+
+/* Comma-separated lists of exactly n numbers, e.g. "32,64,64". */
+int cli_parse_size_list(const char *s, size_t n, size_t min, size_t max, size_t *out,
+                        const char **why);
+int cli_parse_double_list(const char *s, size_t n, double min, double max, int min_exclusive,
+                          double *out, const char **why);
+
+/* Option parsing helpers: each returns CLI_EXIT_OK or prints the usage error for option
+ * `opt` of `command` and returns CLI_EXIT_USAGE. */
+int cli_opt_size(const char *command, const char *opt, const char *arg, size_t min, size_t max,
+                 size_t *out);
+int cli_opt_int(const char *command, const char *opt, const char *arg, int min, int max,
+                int *out);
+int cli_opt_u64(const char *command, const char *opt, const char *arg, uint64_t *out);
+int cli_opt_double(const char *command, const char *opt, const char *arg, double min,
+                   double max, int min_exclusive, double *out);
+int cli_opt_shape(const char *command, const char *opt, const char *arg, size_t shape[3]);
+int cli_opt_double3(const char *command, const char *opt, const char *arg, double min,
+                    double max, int min_exclusive, double out[3]);
+
+/* Reports getopt_long's '?' / ':' result for the subcommand as a usage error. Call with the
+ * value getopt_long returned, argv and the optstring's short options. */
+int cli_getopt_error(const char *command, int c, char *const argv[]);
+
+/* "32 x 64 x 64" into buf. */
+const char *cli_format_shape(const size_t shape[3], char *buf, size_t size);
+/* Human byte count, "4.0 MiB". */
+const char *cli_format_bytes(double bytes, char *buf, size_t size);
+
+/* Pre-flight checks for an output path, so long work does not end in an error the user could
+ * have been told about at once: the folder exists, the file does not exist unless overwrite,
+ * and the output is not one of the inputs (inputs are never modified, even with --force).
+ * Prints the error and returns CLI_EXIT_FAILURE, or returns CLI_EXIT_OK. inputs is a
+ * NULL-terminated list (may be NULL). The library still enforces all of it atomically. */
+int cli_check_output(const char *path, int overwrite, const char *const *inputs);
+
+#endif

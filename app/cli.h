@@ -1,0 +1,49 @@
+/* lucy-cli: the subcommands and the progress/cancel reporter they share. */
+#ifndef LUCY_CLI_H
+#define LUCY_CLI_H
+
+#include <stdio.h>
+
+#include "cli-args.h"
+
+/* Each subcommand takes argv starting at its own name (argv[0] == "convolve") and returns the
+ * process exit code. */
+int cli_info_main(int argc, char **argv);
+int cli_convolve_main(int argc, char **argv);
+int cli_project_main(int argc, char **argv);
+int cli_phantom_main(int argc, char **argv);
+int cli_psf_main(int argc, char **argv);
+
+/* ---- progress and Ctrl-C (cli-progress.c) ---------------------------------------------- */
+
+/* Installs a SIGINT handler that only sets a flag (a second Ctrl-C kills at once). Long work
+ * sees the flag through cli_progress_fn's return value and stops with LUCY_ERR_CANCELLED. */
+void cli_signals_install(void);
+/* 1 once Ctrl-C was pressed. */
+int cli_cancelled(void);
+
+/* Progress on stderr for work that runs longer than a delay (1 s; LUCY_CLI_PROGRESS_DELAY
+ * overrides it, in seconds). On a terminal a single updating line "\rconvolve: forward FFT 40%"
+ * at most 10 times a second; otherwise plain lines at most once a second. */
+typedef struct CliProgress {
+  const char *label;
+  double start, last_print, delay;
+  int tty;
+  int shown;        /* something was printed; a terminal line needs clearing */
+  int test_sigint;  /* test hook (LUCY_CLI_TEST_SIGINT=1): raise SIGINT on the first report */
+} CliProgress;
+
+void cli_progress_init(CliProgress *p, const char *label);
+/* A LucyProgressFn: user is a CliProgress. Returns non-zero once Ctrl-C was pressed. */
+int cli_progress_fn(void *user, double fraction, const char *stage);
+/* Clears the terminal line (if one was shown) so the next message starts clean. */
+void cli_progress_finish(CliProgress *p);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* Returns CLI_EXIT_CANCELLED (and says so) when Ctrl-C was pressed, else CLI_EXIT_OK: for the
+ * points between library calls that take no progress callback. */
+int cli_check_cancelled(const char *command);
+
+#endif

@@ -1,0 +1,1318 @@
+/* Tests of lucy-cli as a user runs it: spawn the built program (LUCY_CLI), check its exit
+ * status, its stderr and the files it writes, and compare numbers with liblucy called here. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include <lucy/lucy.h>
+
+/* ---- running the CLI -------------------------------------------------------------------- */
+
+typedef struct Run {
+  int status; /* exit code; 128 + signal when killed */
+  gchar *out, *err;
+} Run;
+
+static void run_clear(Run *r) {
+  g_clear_pointer(&r->out, g_free);
+  g_clear_pointer(&r->err, g_free);
+}
+
+static const char *cli_path(void) { return g_getenv("LUCY_CLI"); }
+
+/* Runs lucy-cli with args (NULL-terminated) and extra environment "NAME=value" entries. */
+static Run run_env(const char *const *env_extra, const char *const *args) {
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer)cli_path());
+  for (size_t i = 0; args[i]; i++)
+    g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+  gchar **envp = g_get_environ();
+  for (size_t i = 0; env_extra && env_extra[i]; i++) {
+    gchar **kv = g_strsplit(env_extra[i], "=", 2);
+    envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+    g_strfreev(kv);
+  }
+  Run r = {0, NULL, NULL};
+  int wait_status = 0;
+  GError *error = NULL;
+  gboolean ok = g_spawn_sync(NULL, (gchar **)argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL,
+                             &r.out, &r.err, &wait_status, &error);
+  g_assert_no_error(error);
+  g_assert_true(ok);
+  if (WIFEXITED(wait_status))
+    r.status = WEXITSTATUS(wait_status);
+  else if (WIFSIGNALED(wait_status))
+    r.status = 128 + WTERMSIG(wait_status);
+  else
+    r.status = -1;
+  g_ptr_array_free(argv, TRUE);
+  g_strfreev(envp);
+  return r;
+}
+
+static Run run_v(const char *const *args) { return run_env(NULL, args); }
+
+#define RUN(...) run_v((const char *const[]){__VA_ARGS__, NULL})
+
+/* Asserts the exit status, printing what the program said when it differs. */
+#define ASSERT_STATUS(r, expected)                                                             \
+  do {                                                                                         \
+    if ((r).status != (expected))                                                              \
+      g_printerr("exit %d (expected %d)\nstdout: %s\nstderr: %s\n", (r).status, (expected),    \
+                 (r).out, (r).err);                                                            \
+    g_assert_cmpint((r).status, ==, (expected));                                               \
+  } while (0)
+
+static size_t count_lines(const char *s) {
+  size_t n = 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+/* A failure is reported in exactly one line "lucy-cli: ...". */
+static void assert_one_error_line(const Run *r) {
+  if (count_lines(r->err) != 1 || !g_str_has_prefix(r->err, "lucy-cli: "))
+    g_printerr("stderr was: %s\n", r->err);
+  g_assert_cmpuint(count_lines(r->err), ==, 1);
+  g_assert_true(g_str_has_prefix(r->err, "lucy-cli: "));
+}
+
+static void assert_contains(const char *haystack, const char *needle) {
+  if (!strstr(haystack, needle))
+    g_printerr("'%s' not found in: %s\n", needle, haystack);
+  g_assert_nonnull(strstr(haystack, needle));
+}
+
+/* ---- a scratch folder per test ---------------------------------------------------------- */
+
+typedef struct Fixture {
+  gchar *dir;
+} Fixture;
+
+static void fixture_setup(Fixture *f, gconstpointer data) {
+  GError *error = NULL;
+  f->dir = g_dir_make_tmp("lucy-cli-test-XXXXXX", &error);
+  g_assert_no_error(error);
+}
+
+static void fixture_teardown(Fixture *f, gconstpointer data) {
+  GDir *d = g_dir_open(f->dir, 0, NULL);
+  if (d) {
+    const char *name;
+    while ((name = g_dir_read_name(d))) {
+      gchar *p = g_build_filename(f->dir, name, NULL);
+      if (g_remove(p) != 0)
+        g_rmdir(p);
+      g_free(p);
+    }
+    g_dir_close(d);
+  }
+  g_rmdir(f->dir);
+  g_free(f->dir);
+}
+
+static gchar *path_in(const Fixture *f, const char *name) {
+  return g_build_filename(f->dir, name, NULL);
+}
+
+static gint compare_names(gconstpointer a, gconstpointer b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Names in the folder, sorted and joined with spaces: shows stray temporary files too. */
+static gchar *dir_listing(const char *dir) {
+  GDir *d = g_dir_open(dir, 0, NULL);
+  g_assert_nonnull(d);
+  GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+  const char *name;
+  while ((name = g_dir_read_name(d)))
+    g_ptr_array_add(names, g_strdup(name));
+  g_dir_close(d);
+  g_ptr_array_sort(names, compare_names);
+  g_ptr_array_add(names, NULL);
+  gchar *joined = g_strjoinv(" ", (gchar **)names->pdata);
+  g_ptr_array_free(names, TRUE);
+  return joined;
+}
+
+static gchar *read_all(const char *path, gsize *len) {
+  gchar *bytes = NULL;
+  GError *error = NULL;
+  g_file_get_contents(path, &bytes, len, &error);
+  g_assert_no_error(error);
+  return bytes;
+}
+
+static gboolean files_equal(const char *a, const char *b) {
+  gsize la, lb;
+  gchar *ba = read_all(a, &la), *bb = read_all(b, &lb);
+  gboolean eq = la == lb && memcmp(ba, bb, la) == 0;
+  g_free(ba);
+  g_free(bb);
+  return eq;
+}
+
+static gchar *checksum_file(const char *path) {
+  gsize len;
+  gchar *bytes = read_all(path, &len);
+  gchar *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)bytes, len);
+  g_free(bytes);
+  return sum;
+}
+
+/* ---- a tiny JSON checker (json-glib is not a dependency) -------------------------------- */
+
+typedef struct JsonCursor {
+  const char *p;
+  int depth;
+} JsonCursor;
+
+static gboolean json_value(JsonCursor *c);
+
+static void json_ws(JsonCursor *c) {
+  while (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')
+    c->p++;
+}
+
+static gboolean json_string_token(JsonCursor *c) {
+  if (*c->p != '"')
+    return FALSE;
+  c->p++;
+  while (*c->p && *c->p != '"') {
+    unsigned char ch = (unsigned char)*c->p;
+    if (ch < 0x20)
+      return FALSE; /* raw control characters are not allowed in JSON strings */
+    if (ch == '\\') {
+      c->p++;
+      if (*c->p == 'u') {
+        for (int i = 1; i <= 4; i++)
+          if (!g_ascii_isxdigit(c->p[i]))
+            return FALSE;
+        c->p += 5;
+        continue;
+      }
+      if (!strchr("\"\\/bfnrt", *c->p) || !*c->p)
+        return FALSE;
+    }
+    c->p++;
+  }
+  if (*c->p != '"')
+    return FALSE;
+  c->p++;
+  return TRUE;
+}
+
+static gboolean json_number_token(JsonCursor *c) {
+  const char *p = c->p;
+  if (*p == '-')
+    p++;
+  if (*p == '0')
+    p++;
+  else if (*p >= '1' && *p <= '9')
+    while (g_ascii_isdigit(*p))
+      p++;
+  else
+    return FALSE;
+  if (*p == '.') {
+    p++;
+    if (!g_ascii_isdigit(*p))
+      return FALSE;
+    while (g_ascii_isdigit(*p))
+      p++;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!g_ascii_isdigit(*p))
+      return FALSE;
+    while (g_ascii_isdigit(*p))
+      p++;
+  }
+  c->p = p;
+  return TRUE;
+}
+
+static gboolean json_value(JsonCursor *c) {
+  if (++c->depth > 64)
+    return FALSE;
+  json_ws(c);
+  gboolean ok;
+  if (*c->p == '{' || *c->p == '[') {
+    char close = *c->p == '{' ? '}' : ']';
+    gboolean object = *c->p == '{';
+    c->p++;
+    json_ws(c);
+    ok = TRUE;
+    if (*c->p == close) {
+      c->p++;
+    } else {
+      for (;;) {
+        if (object) {
+          json_ws(c);
+          if (!json_string_token(c))
+            return FALSE;
+          json_ws(c);
+          if (*c->p != ':')
+            return FALSE;
+          c->p++;
+        }
+        if (!json_value(c))
+          return FALSE;
+        json_ws(c);
+        if (*c->p == ',') {
+          c->p++;
+          continue;
+        }
+        if (*c->p != close)
+          return FALSE;
+        c->p++;
+        break;
+      }
+    }
+  } else if (*c->p == '"') {
+    ok = json_string_token(c);
+  } else if (g_str_has_prefix(c->p, "true")) {
+    c->p += 4, ok = TRUE;
+  } else if (g_str_has_prefix(c->p, "false")) {
+    c->p += 5, ok = TRUE;
+  } else if (g_str_has_prefix(c->p, "null")) {
+    c->p += 4, ok = TRUE;
+  } else {
+    ok = json_number_token(c);
+  }
+  c->depth--;
+  return ok;
+}
+
+static gboolean json_is_valid(const char *text) {
+  JsonCursor c = {text, 0};
+  if (!json_value(&c))
+    return FALSE;
+  json_ws(&c);
+  return *c.p == '\0';
+}
+
+/* The text right after "key": at any depth (our keys are unique), or NULL. */
+static const char *json_find(const char *json, const char *key) {
+  gchar *pattern = g_strdup_printf("\"%s\":", key);
+  const char *p = strstr(json, pattern);
+  if (p) {
+    p += strlen(pattern);
+    while (*p == ' ')
+      p++;
+  }
+  g_free(pattern);
+  return p;
+}
+
+/* A number; NaN for null. Fails the test when the key is missing or not a number/null. */
+static double json_number(const char *json, const char *key) {
+  const char *p = json_find(json, key);
+  if (!p)
+    g_printerr("key '%s' missing in %s\n", key, json);
+  g_assert_nonnull(p);
+  if (g_str_has_prefix(p, "null"))
+    return NAN;
+  char *end = NULL;
+  double v = g_ascii_strtod(p, &end);
+  g_assert_true(end != p);
+  return v;
+}
+
+static void json_array(const char *json, const char *key, double *out, size_t n) {
+  const char *p = json_find(json, key);
+  g_assert_nonnull(p);
+  g_assert_cmpint(*p, ==, '[');
+  p++;
+  for (size_t i = 0; i < n; i++) {
+    char *end = NULL;
+    while (*p == ' ')
+      p++;
+    out[i] = g_ascii_strtod(p, &end);
+    g_assert_true(end != p);
+    p = end;
+    while (*p == ' ')
+      p++;
+    g_assert_cmpint(*p, ==, i + 1 < n ? ',' : ']');
+    p++;
+  }
+}
+
+/* A string value with \" \\ \n \uXXXX (BMP) decoded. */
+static gchar *json_string_value(const char *json, const char *key) {
+  const char *p = json_find(json, key);
+  g_assert_nonnull(p);
+  g_assert_cmpint(*p, ==, '"');
+  GString *s = g_string_new(NULL);
+  for (p++; *p && *p != '"'; p++) {
+    if (*p != '\\') {
+      g_string_append_c(s, *p);
+      continue;
+    }
+    p++;
+    switch (*p) {
+    case 'n': g_string_append_c(s, '\n'); break;
+    case 't': g_string_append_c(s, '\t'); break;
+    case 'r': g_string_append_c(s, '\r'); break;
+    case 'b': g_string_append_c(s, '\b'); break;
+    case 'f': g_string_append_c(s, '\f'); break;
+    case 'u': {
+      gchar hex[5] = {p[1], p[2], p[3], p[4], 0};
+      g_string_append_unichar(s, (gunichar)g_ascii_strtoull(hex, NULL, 16));
+      p += 4;
+      break;
+    }
+    default: g_string_append_c(s, *p);
+    }
+  }
+  return g_string_free(s, FALSE);
+}
+
+/* info --json of a file: asserts success and valid JSON; returns the text. */
+static gchar *info_json(const char *path) {
+  Run r = RUN("info", path, "--json");
+  ASSERT_STATUS(r, 0);
+  if (!json_is_valid(r.out))
+    g_printerr("invalid JSON: %s\n", r.out);
+  g_assert_true(json_is_valid(r.out));
+  g_free(r.err);
+  return r.out;
+}
+
+static void assert_json_shape(const char *json, size_t z, size_t y, size_t x) {
+  double s[3];
+  json_array(json, "shape", s, 3);
+  g_assert_cmpfloat(s[0], ==, (double)z);
+  g_assert_cmpfloat(s[1], ==, (double)y);
+  g_assert_cmpfloat(s[2], ==, (double)x);
+}
+
+/* ---- data made here through the library ------------------------------------------------- */
+
+static LucyVolume *read_volume(const char *path) {
+  LucyTiffReadOptions o;
+  lucy_tiff_read_options_default(&o);
+  LucyVolume *v = NULL;
+  LucyStatus s = lucy_tiff_read(path, &o, &v, NULL);
+  if (s != LUCY_OK)
+    g_printerr("reading %s: %s\n", path, lucy_error_message());
+  g_assert_cmpint(s, ==, LUCY_OK);
+  return v;
+}
+
+static void write_volume(const char *path, const LucyVolume *v) {
+  LucyTiffWriteOptions o;
+  lucy_tiff_write_options_default(&o);
+  o.overwrite = 1;
+  LucyStatus s = lucy_tiff_write(path, v, &o);
+  if (s != LUCY_OK)
+    g_printerr("writing %s: %s\n", path, lucy_error_message());
+  g_assert_cmpint(s, ==, LUCY_OK);
+}
+
+/* phantom of the given shape ("Z,Y,X") through the CLI. */
+static gchar *make_phantom(const Fixture *f, const char *name, const char *shape,
+                           const char *seed) {
+  gchar *p = path_in(f, name);
+  Run r = RUN("phantom", "-o", p, "--shape", shape, "--spheres", "3", "--radius", "2,3",
+              "--voxel", "0.3,0.1,0.1", "--seed", seed);
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  return p;
+}
+
+static gchar *make_psf(const Fixture *f, const char *name, const char *shape, const char *sigma) {
+  gchar *p = path_in(f, name);
+  Run r = RUN("psf", "gaussian", "-o", p, "--shape", shape, "--sigma", sigma);
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  return p;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n, double *max_ref) {
+  double d = 0.0, m = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    d = fmax(d, fabs((double)a[i] - (double)b[i]));
+    m = fmax(m, fabs((double)b[i]));
+  }
+  if (max_ref)
+    *max_ref = m;
+  return d;
+}
+
+static gboolean have_cli(void) {
+  if (cli_path() && g_file_test(cli_path(), G_FILE_TEST_IS_EXECUTABLE))
+    return TRUE;
+  g_test_skip("LUCY_CLI is not set to the built lucy-cli (run through meson test)");
+  return FALSE;
+}
+
+/* ---- help and usage --------------------------------------------------------------------- */
+
+static void test_help_top(void) {
+  if (!have_cli())
+    return;
+  Run r = RUN("--help");
+  ASSERT_STATUS(r, 0);
+  for (const char *const *c = (const char *const[]){"info", "convolve", "project", "phantom",
+                                                   "psf", NULL};
+       *c; c++)
+    assert_contains(r.out, *c);
+  g_assert_cmpstr(r.err, ==, "");
+  run_clear(&r);
+
+  r = RUN("--version");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, lucy_version());
+  run_clear(&r);
+
+  r = RUN("help", "convolve"); /* same as convolve --help */
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "--mode");
+  run_clear(&r);
+
+  r = run_v((const char *const[]){NULL}); /* no command: a usage error */
+  ASSERT_STATUS(r, 2);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "missing COMMAND");
+  assert_contains(r.err, "--help'");
+  run_clear(&r);
+}
+
+typedef struct HelpCase {
+  const char *args[3];
+  const char *mentions[12];
+} HelpCase;
+
+static void test_help_subcommands(void) {
+  if (!have_cli())
+    return;
+  static const HelpCase cases[] = {
+    {{"info", "--help"}, {"--json", "--channel", "--frame", "voxel_size_um", NULL}},
+    {{"convolve", "--help"},
+     {"--mode", "circular", "same", "full", "valid", "--origin", "scipy", "--no-normalize",
+      "--threads", "--thorough", "--force", "--uint16"}},
+    {{"project", "--help"},
+     {"--gamma", "--vmin", "--vmax", "--pmin", "--pmax", "--colormap", "magma", "--log",
+      "--sxy", "--sz", "--force", NULL}},
+    {{"phantom", "--help"},
+     {"--shape", "--spheres", "--radius", "--voxel", "--blur", "--photons", "--seed", "--force",
+      NULL}},
+    {{"psf", "--help"}, {"gaussian", NULL}},
+    {{"psf", "gaussian", "--help"}, {"--shape", "--sigma", "--voxel", "--force", NULL}},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    Run r = run_v(cases[i].args);
+    ASSERT_STATUS(r, 0);
+    assert_contains(r.out, "Usage: lucy-cli");
+    for (size_t k = 0; k < G_N_ELEMENTS(cases[i].mentions) && cases[i].mentions[k]; k++)
+      assert_contains(r.out, cases[i].mentions[k]);
+    g_assert_cmpstr(r.err, ==, "");
+    run_clear(&r);
+  }
+}
+
+typedef struct UsageCase {
+  const char *args[14];
+  const char *says; /* a part of the one-line message */
+} UsageCase;
+
+#define OUT_PLACEHOLDER "@OUT@"
+
+static void test_usage_errors(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  static const UsageCase cases[] = {
+    {{"frobnicate"}, "unknown command 'frobnicate'"},
+    {{"--frobnicate"}, "unknown option"},
+    {{"info"}, "missing FILE"},
+    {{"info", "a.tif", "b.tif"}, "one FILE"},
+    {{"info", "--bogus", "a.tif"}, "unknown option '--bogus'"},
+    {{"info", "a.tif", "--channel", "-1"}, "negative"},
+    {{"info", "a.tif", "--frame"}, "needs a value"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "4,x,3"}, "--shape"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "-4,4,4"}, "negative"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "0,4,4"}, "out of range"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "4,4"}, "expected 3"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "4,4,4,"}, "--shape"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "4,4, 4"}, "--shape"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "99999999999999999999999,4,4"}, "too large"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "2000000,2000000,2000000"}, "2^40"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--spheres", "-1"}, "negative"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--radius", "3,1"}, "RMIN"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--voxel", "0.1,0,0.1"}, "--voxel"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--photons", "nan"}, "--photons"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--seed", "1.5"}, "--seed"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--blur", "1e999,1,1"}, "finite"},
+    {{"phantom", "--shape", "8,8,8"}, "missing -o"},
+    {{"phantom", "-o", OUT_PLACEHOLDER}, "missing --shape"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape"}, "needs a value"},
+    {{"psf"}, "missing KIND"},
+    {{"psf", "bornwolf", "-o", OUT_PLACEHOLDER}, "unknown PSF kind 'bornwolf'"},
+    {{"psf", "gaussian", "-o", OUT_PLACEHOLDER, "--shape", "5,5,5"}, "missing --sigma"},
+    {{"psf", "gaussian", "-o", OUT_PLACEHOLDER, "--shape", "5,5,5", "--sigma", "1,-1,1"},
+     "--sigma"},
+    {{"convolve", "a.tif"}, "missing PSF"},
+    {{"convolve", "a.tif", "b.tif"}, "missing -o"},
+    {{"convolve", "a.tif", "b.tif", "c.tif", "-o", OUT_PLACEHOLDER}, "unexpected argument"},
+    {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--mode", "wrap"}, "--mode"},
+    {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--origin", "corner"}, "--origin"},
+    {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--threads", "0"}, "--threads"},
+    {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--threads", "2x"}, "--threads"},
+    {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--vmin", "1"}, "go together"},
+    {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--vmin", "2", "--vmax", "1"}, "greater"},
+    {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--gamma", "0"}, "--gamma"},
+    {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--pmax", "101"}, "--pmax"},
+    {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--colormap", "jet"}, "--colormap"},
+  };
+  gchar *out = path_in(f, "out.tif");
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    const char *args[G_N_ELEMENTS(cases[i].args) + 1];
+    size_t n = 0;
+    for (; n < G_N_ELEMENTS(cases[i].args) && cases[i].args[n]; n++)
+      args[n] = strcmp(cases[i].args[n], OUT_PLACEHOLDER) == 0 ? out : cases[i].args[n];
+    args[n] = NULL;
+    Run r = run_v(args);
+    gchar *cmdline = g_strjoinv(" ", (gchar **)args);
+    if (r.status != 2 || !strstr(r.err, cases[i].says) || !strstr(r.err, "--help'"))
+      g_printerr("case %zu: lucy-cli %s\n", i, cmdline);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, cases[i].says);
+    assert_contains(r.err, "--help'");
+    g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    g_free(cmdline);
+    run_clear(&r);
+  }
+  g_free(out);
+}
+
+/* ---- phantom, psf, info ----------------------------------------------------------------- */
+
+static void test_phantom_info_json(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *p = make_phantom(f, "phantom.tif", "12,20,24", "7");
+  gchar *json = info_json(p);
+  assert_json_shape(json, 12, 20, 24);
+  gchar *dtype = json_string_value(json, "dtype");
+  g_assert_cmpstr(dtype, ==, "float32");
+  double vox[3];
+  json_array(json, "voxel_size_um", vox, 3);
+  g_assert_cmpfloat_with_epsilon(vox[0], 0.3, 1e-6);
+  g_assert_cmpfloat_with_epsilon(vox[1], 0.1, 1e-6);
+  g_assert_cmpfloat_with_epsilon(vox[2], 0.1, 1e-6);
+  g_assert_cmpfloat(json_number(json, "pages"), ==, 12.0);
+
+  /* The statistics are those of the file as the library reads it. */
+  LucyVolume *v = read_volume(p);
+  LucyStats st;
+  lucy_volume_stats(v, &st);
+  g_assert_cmpfloat(st.max, ==, 1.0); /* solid spheres of value 1 */
+  g_assert_cmpfloat(st.min, ==, 0.0);
+  g_assert_cmpfloat(json_number(json, "min"), ==, st.min);
+  g_assert_cmpfloat(json_number(json, "max"), ==, st.max);
+  g_assert_cmpfloat_with_epsilon(json_number(json, "mean"), st.mean, 1e-12);
+  g_assert_cmpfloat_with_epsilon(json_number(json, "sum"), st.sum, 1e-9 * st.sum);
+  g_assert_cmpfloat(json_number(json, "count"), ==, 12.0 * 20 * 24);
+  g_assert_cmpfloat(json_number(json, "nonfinite"), ==, 0.0);
+  /* Three spheres of radius >= 2 voxels along x (z radius scaled by 0.1/0.3): clearly > 0. */
+  g_assert_cmpfloat(st.sum, >, 3 * (4.0 / 3.0) * G_PI * 2 * 2 * (2 / 3.0) * 0.5);
+  lucy_volume_free(v);
+
+  /* The text form says the same things. */
+  Run r = RUN("info", p);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "12 x 20 x 24");
+  assert_contains(r.out, "float32");
+  assert_contains(r.out, "0.3 x 0.1 x 0.1");
+  run_clear(&r);
+
+  g_free(dtype);
+  g_free(json);
+  g_free(p);
+}
+
+static void test_phantom_deterministic(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *a = make_phantom(f, "a.tif", "10,24,24", "42");
+  gchar *b = make_phantom(f, "b.tif", "10,24,24", "42");
+  gchar *c = make_phantom(f, "c.tif", "10,24,24", "43");
+  g_assert_true(files_equal(a, b));
+  LucyVolume *va = read_volume(a), *vc = read_volume(c);
+  g_assert_cmpfloat(max_abs_diff(va->data, vc->data, lucy_shape_count(va->shape), NULL), >, 0.5);
+  lucy_volume_free(va);
+  lucy_volume_free(vc);
+
+  /* Blur and noise: still deterministic, blurred values spread below 1, noise makes
+   * multiples of 1/photons. */
+  gchar *n1 = path_in(f, "n1.tif"), *n2 = path_in(f, "n2.tif");
+  for (int i = 0; i < 2; i++) {
+    Run r = RUN("phantom", "-o", i ? n2 : n1, "--shape", "10,24,24", "--spheres", "2",
+                "--radius", "3,4", "--blur", "1,1.5,1.5", "--photons", "50", "--seed", "5");
+    ASSERT_STATUS(r, 0);
+    assert_contains(r.err, "blurred");
+    assert_contains(r.err, "Poisson");
+    run_clear(&r);
+  }
+  g_assert_true(files_equal(n1, n2));
+
+  /* Spheres that cannot all fit: an error that says so, and no file. */
+  gchar *crowded = path_in(f, "crowded.tif");
+  Run rc = RUN("phantom", "-o", crowded, "--shape", "4,8,8", "--spheres", "50", "--radius",
+               "3,3");
+  ASSERT_STATUS(rc, 1);
+  assert_one_error_line(&rc);
+  assert_contains(rc.err, "50 spheres");
+  run_clear(&rc);
+  g_assert_false(g_file_test(crowded, G_FILE_TEST_EXISTS));
+  g_free(crowded);
+
+  LucyVolume *vn = read_volume(n1);
+  size_t n = lucy_shape_count(vn->shape), off_grid = 0, nonzero = 0;
+  for (size_t i = 0; i < n; i++) {
+    double k = vn->data[i] * 50.0;
+    off_grid += fabs(k - round(k)) > 1e-3;
+    nonzero += vn->data[i] != 0.0f;
+  }
+  g_assert_cmpuint(off_grid, ==, 0);
+  g_assert_cmpuint(nonzero, >, 0);
+  lucy_volume_free(vn);
+  g_free(n1);
+  g_free(n2);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+}
+
+static void test_psf_gaussian(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *p = path_in(f, "psf.tif");
+  Run r = RUN("psf", "gaussian", "-o", p, "--shape", "9,11,13", "--sigma", "1,1.5,2", "--voxel",
+              "0.25,0.1,0.1");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *json = info_json(p);
+  assert_json_shape(json, 9, 11, 13);
+  g_assert_cmpfloat_with_epsilon(json_number(json, "sum"), 1.0, 1e-5);
+  double vox[3];
+  json_array(json, "voxel_size_um", vox, 3);
+  g_assert_cmpfloat_with_epsilon(vox[0], 0.25, 1e-6);
+
+  /* Identical to the library's PSF. */
+  LucyVolume *file = read_volume(p), *ref = NULL;
+  const size_t shape[3] = {9, 11, 13};
+  const double sigma[3] = {1, 1.5, 2};
+  g_assert_cmpint(lucy_psf_gaussian(shape, sigma, &ref), ==, LUCY_OK);
+  g_assert_cmpfloat(max_abs_diff(file->data, ref->data, lucy_shape_count(shape), NULL), <=,
+                    1e-7);
+  /* Peak at the origin voxel M//2. */
+  size_t argmax = 0;
+  for (size_t i = 1; i < lucy_shape_count(shape); i++)
+    if (file->data[i] > file->data[argmax])
+      argmax = i;
+  g_assert_cmpuint(argmax, ==, (4 * 11 + 5) * 13 + 6);
+  lucy_volume_free(file);
+  lucy_volume_free(ref);
+  g_free(json);
+  g_free(p);
+}
+
+static void test_info_json_escaping(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  /* A file name JSON must escape, and voxels JSON cannot hold (NaN, Inf). */
+  gchar *weird = path_in(f, "we\"ird\\name\t.tif");
+  const size_t shape[3] = {2, 3, 4};
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  for (size_t i = 0; i < 24; i++)
+    v->data[i] = (float)i;
+  v->data[5] = NAN;
+  v->data[6] = INFINITY;
+  write_volume(weird, v);
+  gchar *json = info_json(weird);
+  gchar *file = json_string_value(json, "file");
+  g_assert_cmpstr(file, ==, weird);
+  g_assert_cmpfloat(json_number(json, "nonfinite"), ==, 2.0);
+  g_assert_cmpfloat(json_number(json, "min"), ==, 0.0);
+  g_assert_cmpfloat(json_number(json, "max"), ==, 23.0);
+  /* sum of 0..23 without 5 and 6 */
+  g_assert_cmpfloat_with_epsilon(json_number(json, "sum"), 276.0 - 11.0, 1e-9);
+  g_free(file);
+  g_free(json);
+
+  /* No finite voxel at all: the statistics are null, and the JSON still parses. */
+  for (size_t i = 0; i < 24; i++)
+    v->data[i] = NAN;
+  gchar *nan_path = path_in(f, "nan.tif");
+  write_volume(nan_path, v);
+  json = info_json(nan_path);
+  g_assert_true(isnan(json_number(json, "min")));
+  g_assert_true(isnan(json_number(json, "max")));
+  g_assert_true(isnan(json_number(json, "mean")));
+  g_assert_cmpfloat(json_number(json, "nonfinite"), ==, 24.0);
+  g_free(json);
+  lucy_volume_free(v);
+  g_free(nan_path);
+  g_free(weird);
+}
+
+static void test_info_shared_bars(void) {
+  if (!have_cli())
+    return;
+  const char *root = g_getenv("LUCY_SHARED_DATA");
+  gchar *p = g_build_filename(root ? root : "../shared/data", "real", "bars-psf.tif", NULL);
+  if (!g_file_test(p, G_FILE_TEST_EXISTS)) {
+    gchar *msg = g_strdup_printf("shared data missing: %s", p);
+    g_test_skip(msg);
+    g_free(msg);
+    g_free(p);
+    return;
+  }
+  gchar *json = info_json(p);
+  assert_json_shape(json, 32, 64, 64);
+  gchar *dtype = json_string_value(json, "dtype");
+  g_assert_cmpstr(dtype, ==, "float32");
+  double sum = json_number(json, "sum");
+  g_assert_cmpfloat(sum, >, 4.0e5); /* the data README: sum about 5.0e5, not normalised */
+  g_assert_cmpfloat(sum, <, 6.0e5);
+  Run r = RUN("info", p);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "32 x 64 x 64");
+  run_clear(&r);
+  g_free(dtype);
+  g_free(json);
+  g_free(p);
+}
+
+/* --channel and --frame pick a plane set of a hyperstack (OME-TIFF, 3 channels of 5 slices). */
+static void test_info_shared_channels(void) {
+  if (!have_cli())
+    return;
+  const char *root = g_getenv("LUCY_SHARED_DATA");
+  gchar *p = g_build_filename(root ? root : "../shared/data", "formats",
+                              "multi-channel-z-series.ome.tif", NULL);
+  if (!g_file_test(p, G_FILE_TEST_EXISTS)) {
+    gchar *msg = g_strdup_printf("shared data missing: %s", p);
+    g_test_skip(msg);
+    g_free(msg);
+    g_free(p);
+    return;
+  }
+  gchar *json0 = info_json(p);
+  g_assert_cmpfloat(json_number(json0, "channels"), ==, 3.0);
+  g_assert_cmpfloat(json_number(json0, "channel"), ==, 0.0);
+  gchar *note = json_string_value(json0, "note");
+  assert_contains(note, "--channel");
+  g_free(note);
+
+  Run r = RUN("info", p, "--json", "--channel", "2");
+  ASSERT_STATUS(r, 0);
+  g_assert_true(json_is_valid(r.out));
+  g_assert_cmpfloat(json_number(r.out, "channel"), ==, 2.0);
+  double s0[3], s2[3];
+  json_array(json0, "shape", s0, 3);
+  json_array(r.out, "shape", s2, 3);
+  g_assert_cmpmem(s0, sizeof s0, s2, sizeof s2);
+  /* A different channel holds different data. */
+  g_assert_cmpfloat(json_number(r.out, "sum"), !=, json_number(json0, "sum"));
+  run_clear(&r);
+
+  r = RUN("info", p, "--channel", "3");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "channel 3");
+  run_clear(&r);
+  r = RUN("info", p, "--frame", "1");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "frame 1");
+  run_clear(&r);
+  g_free(json0);
+  g_free(p);
+}
+
+/* ---- convolve --------------------------------------------------------------------------- */
+
+typedef struct ModeCase {
+  const char *mode;
+  LucyPadMode pad;
+  size_t shape[3]; /* expected output for image 16,20,24 and PSF 5,7,9 */
+} ModeCase;
+
+static const ModeCase mode_cases[] = {
+  {"circular", LUCY_PAD_CIRCULAR, {16, 20, 24}},
+  {"same", LUCY_PAD_SAME, {16, 20, 24}},
+  {"full", LUCY_PAD_FULL, {20, 26, 32}},
+  {"valid", LUCY_PAD_VALID, {12, 14, 16}},
+};
+
+/* Convolves with the CLI and with lucy_convolve here; the results agree within 1e-6. */
+static void check_against_library(const char *img_path, const char *psf_path,
+                                  const char *out_path, LucyPadMode mode, LucyOrigin origin,
+                                  int normalize) {
+  LucyVolume *img = read_volume(img_path), *psf = read_volume(psf_path);
+  LucyVolume *got = read_volume(out_path), *ref = NULL;
+  LucyConvOptions o;
+  lucy_conv_options_default(&o);
+  o.mode = mode;
+  o.origin = origin;
+  o.normalize = normalize;
+  LucyStatus s = lucy_convolve(img, psf, &o, &ref);
+  if (s != LUCY_OK)
+    g_printerr("lucy_convolve: %s\n", lucy_error_message());
+  g_assert_cmpint(s, ==, LUCY_OK);
+  for (int a = 0; a < 3; a++) {
+    g_assert_cmpuint(got->shape[a], ==, ref->shape[a]);
+    g_assert_cmpfloat(got->voxel_um[a], ==, img->voxel_um[a]);
+  }
+  double max_ref;
+  double d = max_abs_diff(got->data, ref->data, lucy_shape_count(ref->shape), &max_ref);
+  g_assert_cmpfloat(max_ref, >, 0.0);
+  g_assert_cmpfloat(d, <=, 1e-6 * fmax(1.0, max_ref));
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+  lucy_volume_free(got);
+  lucy_volume_free(ref);
+}
+
+static void test_convolve_modes(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "16,20,24", "3");
+  gchar *psf = make_psf(f, "psf.tif", "5,7,9", "1,1.5,2");
+  gchar *img_sum = checksum_file(img), *psf_sum = checksum_file(psf);
+  const size_t img_shape[3] = {16, 20, 24}, psf_shape[3] = {5, 7, 9};
+  for (size_t i = 0; i < G_N_ELEMENTS(mode_cases); i++) {
+    const ModeCase *m = &mode_cases[i];
+    gchar *name = g_strdup_printf("out-%s.tif", m->mode);
+    gchar *out = path_in(f, name);
+    Run r = RUN("convolve", img, psf, "-o", out, "--mode", m->mode, "--threads", "2");
+    ASSERT_STATUS(r, 0);
+    /* One line each: PSF sum and normalisation, output shape, FFT shape. */
+    assert_contains(r.err, "PSF sum");
+    assert_contains(r.err, "normalised to sum 1");
+    gchar *expect = g_strdup_printf("output shape %zu x %zu x %zu", m->shape[0], m->shape[1],
+                                    m->shape[2]);
+    assert_contains(r.err, expect);
+    g_free(expect);
+    size_t out_shape[3], fft_shape[3];
+    g_assert_cmpint(lucy_conv_shapes(img_shape, psf_shape, m->pad, out_shape, fft_shape), ==,
+                    LUCY_OK);
+    expect = g_strdup_printf("FFT shape %zu x %zu x %zu", fft_shape[0], fft_shape[1],
+                             fft_shape[2]);
+    assert_contains(r.err, expect);
+    g_free(expect);
+    run_clear(&r);
+
+    gchar *json = info_json(out);
+    assert_json_shape(json, m->shape[0], m->shape[1], m->shape[2]);
+    g_free(json);
+    check_against_library(img, psf, out, m->pad, LUCY_ORIGIN_CENTER, 1);
+    g_free(out);
+    g_free(name);
+  }
+  /* Inputs are never modified. */
+  gchar *img_sum2 = checksum_file(img), *psf_sum2 = checksum_file(psf);
+  g_assert_cmpstr(img_sum, ==, img_sum2);
+  g_assert_cmpstr(psf_sum, ==, psf_sum2);
+  g_free(img_sum);
+  g_free(psf_sum);
+  g_free(img_sum2);
+  g_free(psf_sum2);
+  g_free(img);
+  g_free(psf);
+}
+
+/* An even-sized PSF that does not sum to 1: normalisation, --no-normalize, --origin scipy. */
+static void test_convolve_options(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "12,16,20", "11");
+  gchar *psf_path = path_in(f, "psf3.tif");
+  const size_t psf_shape[3] = {4, 6, 6};
+  const double sigma[3] = {1, 1, 1.5};
+  LucyVolume *psf = NULL;
+  g_assert_cmpint(lucy_psf_gaussian(psf_shape, sigma, &psf), ==, LUCY_OK);
+  for (size_t i = 0; i < lucy_shape_count(psf_shape); i++)
+    psf->data[i] *= 3.0f;
+  write_volume(psf_path, psf);
+  lucy_volume_free(psf);
+
+  gchar *a = path_in(f, "a.tif"), *b = path_in(f, "b.tif"), *c = path_in(f, "c.tif");
+  Run r = RUN("convolve", img, psf_path, "-o", a, "--mode", "same");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "PSF sum 3");
+  assert_contains(r.err, "divided by 3");
+  run_clear(&r);
+  check_against_library(img, psf_path, a, LUCY_PAD_SAME, LUCY_ORIGIN_CENTER, 1);
+
+  r = RUN("convolve", img, psf_path, "-o", b, "--mode", "same", "--no-normalize");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "not normalised");
+  run_clear(&r);
+  check_against_library(img, psf_path, b, LUCY_PAD_SAME, LUCY_ORIGIN_CENTER, 0);
+  /* Without normalisation the result is 3 times larger. */
+  LucyVolume *va = read_volume(a), *vb = read_volume(b);
+  size_t n = lucy_shape_count(va->shape);
+  double worst = 0.0;
+  for (size_t i = 0; i < n; i++)
+    worst = fmax(worst, fabs(vb->data[i] - 3.0 * va->data[i]));
+  g_assert_cmpfloat(worst, <, 1e-5);
+  lucy_volume_free(vb);
+
+  r = RUN("convolve", img, psf_path, "-o", c, "--mode", "same", "--origin", "scipy", "--thorough",
+          "--threads", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "origin scipy");
+  run_clear(&r);
+  check_against_library(img, psf_path, c, LUCY_PAD_SAME, LUCY_ORIGIN_SCIPY, 1);
+  /* For an even PSF the scipy origin is one voxel before the centre one: a shifted result. */
+  LucyVolume *vc = read_volume(c);
+  g_assert_cmpfloat(max_abs_diff(va->data, vc->data, n, NULL), >, 1e-3);
+  lucy_volume_free(va);
+  lucy_volume_free(vc);
+
+  /* --uint16 writes 16-bit samples. */
+  gchar *u = path_in(f, "u16.tif");
+  r = RUN("convolve", img, psf_path, "-o", u, "--uint16");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *json = info_json(u);
+  gchar *dtype = json_string_value(json, "dtype");
+  g_assert_cmpstr(dtype, ==, "uint16");
+  assert_json_shape(json, 12, 16, 20);
+  g_assert_cmpfloat(json_number(json, "max"), >, 60000.0); /* min..max fitted to 0..65535 */
+  g_free(dtype);
+  g_free(json);
+  g_free(u);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  g_free(psf_path);
+  g_free(img);
+}
+
+static void test_convolve_overwrite(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "8,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,3,3", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  const char *precious = "not a TIFF, but somebody's file\n";
+  g_assert_true(g_file_set_contents(out, precious, -1, NULL));
+
+  Run r = RUN("convolve", img, psf, "-o", out);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "exists");
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  gsize len;
+  gchar *now = read_all(out, &len);
+  g_assert_cmpstr(now, ==, precious);
+  g_free(now);
+
+  r = RUN("convolve", img, psf, "-o", out, "--force");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *json = info_json(out);
+  assert_json_shape(json, 8, 12, 12);
+  g_free(json);
+
+  /* --force never makes an input the output. */
+  gchar *before = checksum_file(img);
+  r = RUN("convolve", img, psf, "-o", img, "--force");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "input");
+  run_clear(&r);
+  gchar *after = checksum_file(img);
+  g_assert_cmpstr(before, ==, after);
+
+  /* The same refusal for the other writers. */
+  r = RUN("project", img, "-o", out);
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  r = RUN("phantom", "-o", out, "--shape", "4,8,8");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  r = RUN("psf", "gaussian", "-o", out, "--shape", "3,3,3", "--sigma", "1,1,1");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+
+  gchar *listing = dir_listing(f->dir);
+  g_assert_cmpstr(listing, ==, "img.tif out.tif psf.tif"); /* no temporary files left */
+  g_free(listing);
+  g_free(before);
+  g_free(after);
+  g_free(img);
+  g_free(psf);
+  g_free(out);
+}
+
+static void test_convolve_errors(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "8,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,5,5", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  gchar *missing = path_in(f, "no-such-file.tif");
+
+  /* A missing input. */
+  Run r = RUN("convolve", missing, psf, "-o", out);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "cannot read image");
+  assert_contains(r.err, "no-such-file.tif");
+  assert_contains(r.err, g_strerror(ENOENT));
+  run_clear(&r);
+  r = RUN("info", missing);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "no-such-file.tif");
+  run_clear(&r);
+
+  /* Corrupt TIFFs: garbage, and a TIFF header followed by garbage. */
+  gchar *garbage = path_in(f, "garbage.tif"), *bad_header = path_in(f, "bad-header.tif");
+  guint8 bytes[4096];
+  GRand *rng = g_rand_new_with_seed(1234);
+  for (size_t i = 0; i < sizeof bytes; i++)
+    bytes[i] = (guint8)g_rand_int_range(rng, 0, 256);
+  g_rand_free(rng);
+  g_assert_true(g_file_set_contents(garbage, (const gchar *)bytes, sizeof bytes, NULL));
+  memcpy(bytes, "II*\0", 4); /* little-endian TIFF, first IFD offset from garbage */
+  bytes[4] = 0x10, bytes[5] = 0x00, bytes[6] = 0x00, bytes[7] = 0x00;
+  g_assert_true(g_file_set_contents(bad_header, (const gchar *)bytes, sizeof bytes, NULL));
+  const char *corrupt[] = {garbage, bad_header};
+  for (size_t i = 0; i < 2; i++) {
+    r = RUN("convolve", img, corrupt[i], "-o", out);
+    ASSERT_STATUS(r, 1); /* not a crash (128 + signal), not success */
+    assert_one_error_line(&r);
+    assert_contains(r.err, "cannot read PSF");
+    assert_contains(r.err, corrupt[i]);
+    run_clear(&r);
+    r = RUN("info", corrupt[i], "--json");
+    ASSERT_STATUS(r, 1);
+    assert_one_error_line(&r);
+    g_assert_cmpstr(r.out, ==, "");
+    run_clear(&r);
+  }
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+
+  /* The output's folder does not exist: nothing is created anywhere. */
+  gchar *nowhere = path_in(f, "missing-folder/out.tif");
+  gchar *before = dir_listing(f->dir);
+  r = RUN("convolve", img, psf, "-o", nowhere);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "missing-folder");
+  assert_contains(r.err, "does not exist");
+  run_clear(&r);
+  gchar *after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(after);
+
+  /* valid with a PSF larger than the image on one axis. */
+  gchar *big = make_psf(f, "big.tif", "9,5,5", "1,1,1");
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("convolve", img, big, "-o", out, "--mode", "valid");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "valid");
+  assert_contains(r.err, "9 x 5 x 5");
+  run_clear(&r);
+  /* ... which the other modes accept */
+  r = RUN("convolve", img, big, "-o", out, "--mode", "full");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  g_assert_cmpint(g_remove(out), ==, 0);
+
+  /* A PSF of zeros cannot be normalised. */
+  gchar *zeros = path_in(f, "zeros.tif");
+  const size_t zshape[3] = {3, 3, 3};
+  LucyVolume *z = NULL;
+  g_assert_cmpint(lucy_volume_new(zshape, &z), ==, LUCY_OK);
+  write_volume(zeros, z);
+  lucy_volume_free(z);
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("convolve", img, zeros, "-o", out);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "zero");
+  run_clear(&r);
+  after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+
+  /* A PSF with a NaN is refused, not smeared over the output. */
+  gchar *nan_psf = path_in(f, "nan-psf.tif");
+  g_assert_cmpint(lucy_volume_new(zshape, &z), ==, LUCY_OK);
+  z->data[13] = 1.0f;
+  z->data[0] = NAN;
+  write_volume(nan_psf, z);
+  lucy_volume_free(z);
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("convolve", img, nan_psf, "-o", out, "--no-normalize");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  run_clear(&r);
+  g_free(after);
+  after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(nan_psf);
+
+  g_free(after);
+  g_free(before);
+  g_free(zeros);
+  g_free(big);
+  g_free(nowhere);
+  g_free(garbage);
+  g_free(bad_header);
+  g_free(missing);
+  g_free(out);
+  g_free(img);
+  g_free(psf);
+}
+
+/* Progress lines for work over the delay (set to 0 here), and Ctrl-C through the real SIGINT
+ * handler (the test hook raises SIGINT at the first progress report): exit 130, no output. */
+static void test_convolve_progress_cancel(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "16,32,32", "2");
+  gchar *psf = make_psf(f, "psf.tif", "5,5,5", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+
+  Run r = run_env((const char *const[]){"LUCY_CLI_PROGRESS_DELAY=0", NULL},
+                  (const char *const[]){"convolve", img, psf, "-o", out, NULL});
+  ASSERT_STATUS(r, 0);
+  /* stderr is a pipe: plain lines "convolve: <stage> <n>%", no carriage returns */
+  g_assert_null(strchr(r.err, '\r'));
+  GRegex *re = g_regex_new("^convolve: [a-zA-Z][a-zA-Z -]* [0-9]{1,3}%$", G_REGEX_MULTILINE, 0,
+                           NULL);
+  if (!g_regex_match(re, r.err, 0, NULL))
+    g_printerr("no progress line in: %s\n", r.err);
+  g_assert_true(g_regex_match(re, r.err, 0, NULL));
+  g_regex_unref(re);
+  run_clear(&r);
+  g_assert_cmpint(g_remove(out), ==, 0);
+
+  /* Without the delay override, a small job shows no progress at all. */
+  r = RUN("convolve", img, psf, "-o", out);
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "%"));
+  run_clear(&r);
+  g_assert_cmpint(g_remove(out), ==, 0);
+
+  gchar *before = dir_listing(f->dir);
+  r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
+              (const char *const[]){"convolve", img, psf, "-o", out, NULL});
+  ASSERT_STATUS(r, 130);
+  assert_contains(r.err, "cancelled");
+  run_clear(&r);
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+  gchar *after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(before);
+  g_free(after);
+  g_free(out);
+  g_free(img);
+  g_free(psf);
+}
+
+/* ---- project ---------------------------------------------------------------------------- */
+
+static void png_size(const char *path, guint32 *w, guint32 *h) {
+  static const guint8 sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  gsize len;
+  guint8 *b = (guint8 *)read_all(path, &len);
+  g_assert_cmpuint(len, >, 33);
+  g_assert_cmpmem(b, 8, sig, 8);
+  g_assert_cmpmem(b + 12, 4, "IHDR", 4);
+  *w = (guint32)b[16] << 24 | (guint32)b[17] << 16 | (guint32)b[18] << 8 | b[19];
+  *h = (guint32)b[20] << 24 | (guint32)b[21] << 16 | (guint32)b[22] << 8 | b[23];
+  g_free(b);
+}
+
+static void test_project_png(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "10,20,30", "9");
+  gchar *png = path_in(f, "fig.png");
+  /* XY (30 x 20 voxels at 2 px) with ZY (10 voxels at 3 px) to its right and XZ below,
+   * 4 px apart: 60 + 4 + 30 wide, 40 + 4 + 30 high. */
+  Run r = RUN("project", img, "-o", png, "--sxy", "2", "--sz", "3");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "94 x 74 px");
+  run_clear(&r);
+  guint32 w, h;
+  png_size(png, &w, &h);
+  g_assert_cmpuint(w, ==, 60 + 4 + 30);
+  g_assert_cmpuint(h, ==, 40 + 4 + 30);
+
+  /* Refuses to overwrite; --force with every display option works. */
+  gchar *before = checksum_file(png);
+  r = RUN("project", img, "-o", png, "--sxy", "1", "--sz", "1");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  gchar *after = checksum_file(png);
+  g_assert_cmpstr(before, ==, after);
+  r = RUN("project", img, "-o", png, "--force", "--sxy", "1", "--sz", "1", "--gamma", "0.5",
+          "--colormap", "magma", "--log", "--vmin", "0", "--vmax", "1");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  png_size(png, &w, &h);
+  g_assert_cmpuint(w, ==, 30 + 4 + 10);
+  g_assert_cmpuint(h, ==, 20 + 4 + 10);
+  r = RUN("project", img, "-o", png, "--force", "--pmin", "1", "--pmax", "99", "--colormap",
+          "viridis");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  png_size(png, &w, &h);
+  g_assert_cmpuint(w, >, 0);
+
+  g_free(before);
+  g_free(after);
+  g_free(png);
+  g_free(img);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add("/cli/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+  g_test_add_func("/cli/help/top", test_help_top);
+  g_test_add_func("/cli/help/subcommands", test_help_subcommands);
+  ADD("usage/errors", test_usage_errors);
+  ADD("phantom/info-json", test_phantom_info_json);
+  ADD("phantom/deterministic", test_phantom_deterministic);
+  ADD("psf/gaussian", test_psf_gaussian);
+  ADD("info/json-escaping", test_info_json_escaping);
+  g_test_add_func("/cli/info/shared-bars-psf", test_info_shared_bars);
+  g_test_add_func("/cli/info/shared-channels", test_info_shared_channels);
+  ADD("convolve/modes", test_convolve_modes);
+  ADD("convolve/options", test_convolve_options);
+  ADD("convolve/overwrite", test_convolve_overwrite);
+  ADD("convolve/errors", test_convolve_errors);
+  ADD("convolve/progress-cancel", test_convolve_progress_cancel);
+  ADD("project/png", test_project_png);
+  return g_test_run();
+}
