@@ -82,6 +82,12 @@ static inline size_t lucy__spectrum_count(const size_t shape[3]) {
 void lucy__device_account(LucyDevice *dev, size_t bytes);
 void lucy__device_unaccount(LucyDevice *dev, size_t bytes);
 
+/* A process-wide count of executed transforms (forward and inverse, every device), so tests
+ * can check that a plan transforms its PSF once and an execute runs exactly two transforms.
+ * Implementations call lucy__device_count_fft() once per executed transform. */
+void lucy__device_count_fft(void);
+size_t lucy__device_fft_count(void);
+
 /* Implementations. */
 LucyStatus lucy__device_cpu_init(LucyDevice *dev);
 #ifdef LUCY_HAVE_CUDA

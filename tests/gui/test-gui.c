@@ -1,0 +1,745 @@
+/* The desktop app under Xvfb (GSK_RENDERER=cairo): demo data, gamma, contrast, padding modes,
+ * runs to the end, cancel, memory gauge, corrupt files, and rendered pixels. Exits 77 (skip)
+ * when there is no display. */
+#include <gtk/gtk.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "lucy-application.h"
+#include "lucy-display-panel.h"
+#include "lucy-error.h"
+#include "lucy-memory-gauge.h"
+#include "lucy-projection-view.h"
+#include "lucy-snapshot.h"
+#include "lucy-window.h"
+
+static LucyApplication *app;
+
+/* Iterates the main loop until *flag is set or timeout_ms passes; returns *flag. */
+static gboolean wait_for_flag(const gboolean *flag, guint timeout_ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (!*flag && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE), g_usleep(500);
+  return *flag;
+}
+
+static void spin(guint ms) {
+  gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+  while (g_get_monotonic_time() < end) {
+    while (g_main_context_iteration(NULL, FALSE)) {}
+    g_usleep(1000);
+  }
+}
+
+static LucyWindow *demo_window(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  GError *error = NULL;
+  g_assert_true(lucy_window_load_demo(win, &error));
+  g_assert_no_error(error);
+  gtk_window_set_default_size(GTK_WINDOW(win), 1280, 820);
+  gtk_window_present(GTK_WINDOW(win));
+  /* wait until it is laid out */
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while ((gtk_widget_get_width(GTK_WIDGET(view)) < 200 || !gtk_widget_get_mapped(GTK_WIDGET(win))) &&
+         g_get_monotonic_time() < end)
+    g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+  g_assert_cmpint(gtk_widget_get_width(GTK_WIDGET(view)), >=, 200);
+  spin(50);
+  return win;
+}
+
+static void close_window(LucyWindow *win) {
+  gtk_window_destroy(GTK_WINDOW(win));
+  spin(20);
+}
+
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  gboolean cancelled;
+  char *message;
+} RunResult;
+
+static void run_finished_cb(LucyWindow *win, gboolean ok, GError *error, RunResult *r) {
+  r->done = TRUE;
+  r->ok = ok;
+  r->cancelled = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_free(r->message);
+  r->message = error ? g_strdup(error->message) : NULL;
+}
+
+static void run_to_end(LucyWindow *win, RunResult *r) {
+  memset(r, 0, sizeof *r);
+  gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), r);
+  g_assert_true(lucy_window_run(win));
+  g_assert_true(wait_for_flag(&r->done, 120000));
+  g_signal_handler_disconnect(win, id);
+  if (!r->ok) g_printerr("run failed: %s\n", r->message ? r->message : "?");
+  g_assert_true(r->ok);
+}
+
+/* ---- demo --------------------------------------------------------------------------------- */
+
+static void test_demo(void) {
+  LucyWindow *win = demo_window();
+  LucyStack *image = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  LucyStack *psf = lucy_window_get_stack(win, LUCY_VIEW_PSF);
+  g_assert_nonnull(image);
+  g_assert_nonnull(psf);
+  const LucyVolume *v = lucy_stack_get_volume(image);
+  g_assert_cmpuint(v->shape[0], ==, 32);
+  g_assert_cmpuint(v->shape[1], ==, 128);
+  g_assert_cmpuint(v->shape[2], ==, 128);
+  g_assert_cmpfloat(v->voxel_um[0], ==, 0.3);
+  g_assert_cmpfloat(v->voxel_um[2], ==, 0.1);
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  gsize w, h;
+  const guint8 *rgba = lucy_projection_view_get_rgba(view, LUCY_PROJ_XY, &w, &h);
+  g_assert_nonnull(rgba);
+  g_assert_cmpuint(w, ==, 128);
+  g_assert_cmpuint(h, ==, 128);
+  g_assert_nonnull(lucy_projection_view_get_rgba(view, LUCY_PROJ_ZY, &w, &h));
+  g_assert_cmpuint(w, ==, 32);
+  g_assert_cmpuint(h, ==, 128);
+  g_assert_nonnull(lucy_projection_view_get_rgba(view, LUCY_PROJ_XZ, &w, &h));
+  g_assert_cmpuint(w, ==, 128);
+  g_assert_cmpuint(h, ==, 32);
+  /* spheres on black: both bright and dark pixels */
+  rgba = lucy_projection_view_get_rgba(view, LUCY_PROJ_XY, &w, &h);
+  gsize bright = 0, dark = 0;
+  for (gsize i = 0; i < w * h; i++) {
+    if (rgba[4 * i] > 200) bright++;
+    if (rgba[4 * i] < 20) dark++;
+  }
+  g_assert_cmpuint(bright, >, w * h / 50);
+  g_assert_cmpuint(dark, >, w * h / 4);
+  /* physical aspect: ZY is 32 × 0.3 = 9.6 µm wide next to XY's 12.8 µm */
+  graphene_rect_t rxy, rzy, rxz;
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_XY, &rxy));
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_ZY, &rzy));
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_XZ, &rxz));
+  g_assert_cmpfloat_with_epsilon(rzy.size.width / rxy.size.width, 9.6 / 12.8, 1e-3);
+  g_assert_cmpfloat_with_epsilon(rxz.size.height / rxy.size.height, 9.6 / 12.8, 1e-3);
+  g_assert_cmpfloat_with_epsilon(rxy.size.width, rxy.size.height, 1e-3);
+  g_assert_cmpfloat_with_epsilon(rzy.size.height, rxy.size.height, 1e-3);
+  g_assert_cmpfloat(rzy.origin.x, >, rxy.origin.x + rxy.size.width);
+  g_assert_cmpfloat(rxz.origin.y, >, rxy.origin.y + rxy.size.height);
+  /* the status line reads the voxel under a point */
+  double px = rxy.origin.x + (10.5 / 128.0) * rxy.size.width;
+  double py = rxy.origin.y + (20.5 / 128.0) * rxy.size.height;
+  char *text = lucy_projection_view_describe_point(view, px, py);
+  g_assert_nonnull(text);
+  g_assert_nonnull(strstr(text, "x 10"));
+  g_assert_nonnull(strstr(text, "y 20"));
+  g_free(text);
+  close_window(win);
+}
+
+/* ---- gamma and contrast follow lucy_render_value ----------------------------------------- */
+
+static void check_pixels_follow_formula(LucyWindow *win) {
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  LucyRenderOptions opts;
+  lucy_display_panel_get_options(lucy_window_get_display_panel(win), &opts);
+  for (int p = 0; p < 3; p++) {
+    const LucyImage *img = lucy_projection_view_get_shown(view, (LucyProjection)p);
+    gsize w, h;
+    const guint8 *rgba = lucy_projection_view_get_rgba(view, (LucyProjection)p, &w, &h);
+    g_assert_nonnull(img);
+    g_assert_nonnull(rgba);
+    g_assert_cmpuint(w, ==, img->width);
+    g_assert_cmpuint(h, ==, img->height);
+    for (gsize i = 0; i < w * h; i++) {
+      double t = lucy_render_value(&opts, opts.vmin, opts.vmax, img->data[i]);
+      guint32 c = lucy_colormap_rgb(opts.colormap, t);
+      int dr = abs((int)rgba[4 * i] - (int)((c >> 16) & 0xff));
+      int dg = abs((int)rgba[4 * i + 1] - (int)((c >> 8) & 0xff));
+      int db = abs((int)rgba[4 * i + 2] - (int)(c & 0xff));
+      if (dr > 1 || dg > 1 || db > 1)
+        g_error("panel %d pixel %zu: value %g gamma %g range %g..%g gives t %g: got %u,%u,%u "
+                "want %06x",
+                p, (size_t)i, img->data[i], opts.gamma, opts.vmin, opts.vmax, t, rgba[4 * i],
+                rgba[4 * i + 1], rgba[4 * i + 2], c);
+      g_assert_cmpuint(rgba[4 * i + 3], ==, 255);
+    }
+  }
+}
+
+static void test_gamma(void) {
+  LucyWindow *win = demo_window();
+  LucyDisplayPanel *panel = lucy_window_get_display_panel(win);
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  LucyStack *image = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  guint projections = lucy_stack_get_projection_count(image);
+  g_assert_cmpuint(projections, ==, 1);
+  check_pixels_follow_formula(win);
+
+  /* a mid-grey voxel brightens with gamma < 1 */
+  const LucyImage *xy = lucy_projection_view_get_shown(view, LUCY_PROJ_XY);
+  LucyRenderOptions opts;
+  lucy_display_panel_get_options(panel, &opts);
+  gsize mid = G_MAXSIZE;
+  for (gsize i = 0; i < xy->width * xy->height && mid == G_MAXSIZE; i++) {
+    double t = (xy->data[i] - opts.vmin) / (opts.vmax - opts.vmin);
+    if (t > 0.2 && t < 0.6) mid = i;
+  }
+  g_assert_cmpuint(mid, !=, G_MAXSIZE);
+  guint8 before = lucy_projection_view_get_rgba(view, LUCY_PROJ_XY, NULL, NULL)[4 * mid];
+
+  guint renders = lucy_projection_view_get_render_count(view);
+  const double gammas[] = {0.5, 2.0, 0.1, 5.0, 1.7};
+  for (gsize g = 0; g < G_N_ELEMENTS(gammas); g++) {
+    lucy_display_panel_set_gamma(panel, gammas[g]);
+    lucy_display_panel_get_options(panel, &opts);
+    g_assert_cmpfloat_with_epsilon(opts.gamma, gammas[g], 1e-9);
+    check_pixels_follow_formula(win);
+    if (gammas[g] == 0.5) {
+      guint8 after = lucy_projection_view_get_rgba(view, LUCY_PROJ_XY, NULL, NULL)[4 * mid];
+      g_assert_cmpuint(after, >, before);
+    }
+  }
+  g_assert_cmpuint(lucy_projection_view_get_render_count(view), >=, renders + G_N_ELEMENTS(gammas));
+  /* re-rendering never re-projected */
+  g_assert_cmpuint(lucy_stack_get_projection_count(image), ==, projections);
+
+  /* explicit contrast, colormap and log follow the same formula */
+  lucy_display_panel_get_options(panel, &opts);
+  opts.auto_contrast = 0;
+  opts.vmin = 0.1;
+  opts.vmax = 0.7;
+  opts.colormap = LUCY_CMAP_VIRIDIS;
+  lucy_display_panel_set_options(panel, &opts);
+  g_signal_emit_by_name(panel, "changed");
+  check_pixels_follow_formula(win);
+  opts.log = 1;
+  lucy_display_panel_set_options(panel, &opts);
+  g_signal_emit_by_name(panel, "changed");
+  check_pixels_follow_formula(win);
+  g_assert_cmpuint(lucy_stack_get_projection_count(image), ==, projections);
+
+  /* slice mode shows plane z */
+  lucy_display_panel_set_slice(panel, TRUE, 7);
+  guint z = 0;
+  g_assert_true(lucy_projection_view_get_slice(view, &z));
+  g_assert_cmpuint(z, ==, 7);
+  const LucyImage *plane = lucy_projection_view_get_shown(view, LUCY_PROJ_XY);
+  const LucyVolume *vol = lucy_stack_get_volume(image);
+  for (gsize i = 0; i < 128 * 128; i++)
+    g_assert_cmpfloat(plane->data[i], ==, vol->data[7 * 128 * 128 + i]);
+  check_pixels_follow_formula(win);
+  close_window(win);
+}
+
+/* ---- the rendered window shows the RGBA, nearest-neighbour -------------------------------- */
+
+static void test_window_pixels(void) {
+  LucyWindow *win = demo_window();
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  /* wait for the first frame: the paintable shows what was drawn */
+  GError *error = NULL;
+  GdkTexture *tex = NULL;
+  for (int i = 0; i < 100 && !tex; i++) {
+    spin(50);
+    g_clear_error(&error);
+    tex = lucy_widget_render_texture(GTK_WIDGET(view), &error);
+  }
+  g_assert_no_error(error);
+  int tw = gdk_texture_get_width(tex), th = gdk_texture_get_height(tex);
+  guint8 *pix = g_malloc((gsize)tw * th * 4);
+  gdk_texture_download(tex, pix, (gsize)tw * 4); /* cairo ARGB32: B, G, R, A in memory */
+  graphene_rect_t r;
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_XY, &r));
+  gsize w, h;
+  const guint8 *rgba = lucy_projection_view_get_rgba(view, LUCY_PROJ_XY, &w, &h);
+  int checked = 0;
+  for (gsize y = 2; y < h - 2; y += 7)
+    for (gsize x = 2; x < w - 2; x += 5) {
+      int sx = (int)(r.origin.x + (x + 0.5) * r.size.width / w);
+      int sy = (int)(r.origin.y + (y + 0.5) * r.size.height / h);
+      if (sx < 0 || sy < 0 || sx >= tw || sy >= th) continue;
+      const guint8 *p = pix + ((gsize)sy * tw + sx) * 4;
+      const guint8 *q = rgba + (y * w + x) * 4;
+      /* labels sit in the top-left corner */
+      if (y < 20 && x < 30) continue;
+      g_assert_cmpint(abs(p[2] - q[0]), <=, 2);
+      g_assert_cmpint(abs(p[1] - q[1]), <=, 2);
+      g_assert_cmpint(abs(p[0] - q[2]), <=, 2);
+      checked++;
+    }
+  g_assert_cmpint(checked, >, 300);
+  g_free(pix);
+  g_object_unref(tex);
+
+  /* zoom keeps the centre and magnifies */
+  double z0 = lucy_projection_view_get_zoom(view);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "zoom-in", NULL);
+  g_assert_cmpfloat(lucy_projection_view_get_zoom(view), >, z0);
+  graphene_rect_t r2;
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_XY, &r2));
+  g_assert_cmpfloat(r2.size.width, >, r.size.width * 1.2);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "zoom-fit", NULL);
+  g_assert_cmpfloat(lucy_projection_view_get_zoom(view), ==, 1.0);
+  close_window(win);
+}
+
+/* ---- padding modes, runs, auto re-run, difference ---------------------------------------- */
+
+static void test_modes(void) {
+  LucyWindow *win = demo_window();
+  const LucyVolume *img = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  const LucyVolume *psf = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_PSF));
+  const LucyPadMode modes[] = {LUCY_PAD_CIRCULAR, LUCY_PAD_SAME, LUCY_PAD_FULL, LUCY_PAD_VALID};
+  guint64 peak_same = 0, peak_full = 0;
+  for (gsize m = 0; m < G_N_ELEMENTS(modes); m++) {
+    lucy_window_set_mode(win, modes[m]);
+    g_assert_cmpint(lucy_window_get_mode(win), ==, modes[m]);
+    /* after the first result, a mode change re-runs by itself on this small stack */
+    if (m > 0) {
+      g_assert_true(lucy_window_is_running(win));
+      RunResult r = {0};
+      gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), &r);
+      g_assert_true(wait_for_flag(&r.done, 120000));
+      g_signal_handler_disconnect(win, id);
+      g_assert_true(r.ok);
+      g_free(r.message);
+    } else {
+      RunResult r;
+      run_to_end(win, &r);
+      g_free(r.message);
+    }
+    if (modes[m] == LUCY_PAD_SAME) peak_same = lucy_window_get_predicted_peak(win);
+    if (modes[m] == LUCY_PAD_FULL) peak_full = lucy_window_get_predicted_peak(win);
+    size_t out[3], fft[3];
+    g_assert_cmpint(lucy_conv_shapes(img->shape, psf->shape, modes[m], out, fft), ==, LUCY_OK);
+    LucyStack *result = lucy_window_get_stack(win, LUCY_VIEW_RESULT);
+    g_assert_nonnull(result);
+    const LucyVolume *res = lucy_stack_get_volume(result);
+    for (int a = 0; a < 3; a++) {
+      size_t n = img->shape[a], k = psf->shape[a];
+      size_t want = modes[m] == LUCY_PAD_FULL ? n + k - 1 : modes[m] == LUCY_PAD_VALID ? n - k + 1 : n;
+      g_assert_cmpuint(res->shape[a], ==, want);
+      g_assert_cmpuint(out[a], ==, want);
+    }
+    /* the result view shows it; the difference is result − image on the result's grid */
+    g_assert_cmpint(lucy_window_get_view(win), ==, LUCY_VIEW_RESULT);
+    lucy_window_set_view(win, LUCY_VIEW_DIFFERENCE);
+    LucyStack *diff = lucy_window_get_stack(win, LUCY_VIEW_DIFFERENCE);
+    g_assert_nonnull(diff);
+    const LucyVolume *d = lucy_stack_get_volume(diff);
+    g_assert_cmpmem(d->shape, sizeof d->shape, res->shape, sizeof res->shape);
+    /* voxel (z, y, x) of the result sits over image voxel (z, y, x) + offset */
+    for (int probe = 0; probe < 50; probe++) {
+      size_t q[3];
+      for (int a = 0; a < 3; a++) q[a] = (size_t)g_test_rand_int_range(0, (gint32)res->shape[a]);
+      ptrdiff_t iz = (ptrdiff_t)q[0], iy = (ptrdiff_t)q[1], ix = (ptrdiff_t)q[2];
+      ptrdiff_t off[3] = {0, 0, 0};
+      for (int a = 0; a < 3; a++) {
+        ptrdiff_t k = (ptrdiff_t)psf->shape[a];
+        off[a] = modes[m] == LUCY_PAD_FULL ? -(k / 2) : modes[m] == LUCY_PAD_VALID ? k - 1 - k / 2 : 0;
+      }
+      iz += off[0], iy += off[1], ix += off[2];
+      float iv = 0;
+      if (iz >= 0 && iy >= 0 && ix >= 0 && iz < (ptrdiff_t)img->shape[0] &&
+          iy < (ptrdiff_t)img->shape[1] && ix < (ptrdiff_t)img->shape[2])
+        iv = img->data[((size_t)iz * img->shape[1] + (size_t)iy) * img->shape[2] + (size_t)ix];
+      size_t qi = (q[0] * res->shape[1] + q[1]) * res->shape[2] + q[2];
+      g_assert_cmpfloat_with_epsilon(d->data[qi], res->data[qi] - iv, 1e-6);
+    }
+    LucyRenderOptions opts;
+    lucy_display_panel_get_options(lucy_window_get_display_panel(win), &opts);
+    g_assert_cmpint(opts.colormap, ==, LUCY_CMAP_COOLWARM);
+    g_assert_cmpfloat_with_epsilon(opts.vmin, -opts.vmax, 1e-12);
+    check_pixels_follow_formula(win);
+    /* the projection of a difference keeps both signs: blur lowers the spheres' insides and
+     * raises their surroundings */
+    const LucyImage *dxy =
+        lucy_projection_view_get_shown(lucy_window_get_projection_view(win), LUCY_PROJ_XY);
+    float dmin = 0, dmax = 0;
+    for (gsize i = 0; i < dxy->width * dxy->height; i++)
+      dmin = MIN(dmin, dxy->data[i]), dmax = MAX(dmax, dxy->data[i]);
+    g_assert_cmpfloat(dmin, <, -0.05);
+    g_assert_cmpfloat(dmax, >, 0.05);
+    lucy_window_set_view(win, LUCY_VIEW_RESULT);
+  }
+  /* the memory gauge's prediction follows the mode */
+  g_assert_cmpuint(peak_same, >, 0);
+  g_assert_cmpuint(peak_full, >, peak_same);
+  LucyMemoryGauge *gauge = lucy_window_get_memory_gauge(win);
+  g_assert_true(lucy_memory_gauge_update(gauge));
+  g_assert_nonnull(strstr(lucy_memory_gauge_get_text(gauge), " / "));
+  close_window(win);
+}
+
+/* ---- a real stack and PSF from the shared data -------------------------------------------- */
+
+static void test_real_files(void) {
+  const char *shared = g_getenv("LUCY_SHARED_DATA");
+  char *data = g_build_filename(shared ? shared : "../shared/data", "real", "bars-data.tif", NULL);
+  char *psfp = g_build_filename(shared ? shared : "../shared/data", "real", "bars-psf.tif", NULL);
+  if (!g_file_test(data, G_FILE_TEST_EXISTS) || !g_file_test(psfp, G_FILE_TEST_EXISTS)) {
+    g_test_skip("shared data not found (LUCY_SHARED_DATA)");
+    g_free(data);
+    g_free(psfp);
+    return;
+  }
+  LucyWindow *win = demo_window();
+  GError *error = NULL;
+  GFile *f = g_file_new_for_path(data), *g = g_file_new_for_path(psfp);
+  g_assert_true(lucy_window_open_stack(win, f, &error));
+  g_assert_no_error(error);
+  g_assert_true(lucy_window_open_psf(win, g, &error));
+  g_assert_no_error(error);
+  const LucyVolume *v = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  g_assert_cmpuint(v->shape[0], ==, 32);
+  g_assert_cmpuint(v->shape[1], ==, 64);
+  g_assert_cmpuint(v->shape[2], ==, 64);
+  gsize w, h;
+  g_assert_nonnull(lucy_projection_view_get_rgba(lucy_window_get_projection_view(win),
+                                                 LUCY_PROJ_XY, &w, &h));
+  g_assert_cmpuint(w, ==, 64);
+  lucy_window_set_mode(win, LUCY_PAD_SAME);
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  const LucyVolume *res = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  g_assert_cmpmem(res->shape, sizeof res->shape, v->shape, sizeof v->shape);
+
+  /* save the result as TIFF and read it back: values and calibration */
+  char *dir = g_dir_make_tmp("lucy-save-XXXXXX", NULL);
+  char *out = g_build_filename(dir, "result.tif", NULL);
+  GFile *of = g_file_new_for_path(out);
+  g_assert_true(lucy_window_save_result(win, of, FALSE, &error));
+  g_assert_no_error(error);
+  g_assert_false(lucy_window_save_result(win, of, FALSE, &error)); /* never overwritten unasked */
+  g_assert_nonnull(error);
+  g_clear_error(&error);
+  g_assert_true(lucy_window_save_result(win, of, TRUE, &error));
+  LucyVolume *back = NULL;
+  g_assert_cmpint(lucy_tiff_read(out, NULL, &back, NULL), ==, LUCY_OK);
+  g_assert_cmpmem(back->shape, sizeof back->shape, res->shape, sizeof res->shape);
+  for (int a = 0; a < 3; a++) g_assert_cmpfloat_with_epsilon(back->voxel_um[a], res->voxel_um[a], 1e-6);
+  for (size_t i = 0; i < lucy_shape_count(res->shape); i += 97)
+    g_assert_cmpfloat(back->data[i], ==, res->data[i]);
+  lucy_volume_free(back);
+  /* export the view as PNG */
+  char *png = g_build_filename(dir, "view.png", NULL);
+  GFile *pf = g_file_new_for_path(png);
+  spin(200);
+  g_assert_true(lucy_window_export_view(win, pf, &error));
+  g_assert_no_error(error);
+  GdkTexture *tex = gdk_texture_new_from_filename(png, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(gdk_texture_get_width(tex), ==,
+                  gtk_widget_get_width(GTK_WIDGET(lucy_window_get_projection_view(win))));
+  g_object_unref(tex);
+  g_unlink(png);
+  g_unlink(out);
+  g_rmdir(dir);
+  g_object_unref(pf);
+  g_object_unref(of);
+  g_free(png);
+  g_free(out);
+  g_free(dir);
+  g_object_unref(f);
+  g_object_unref(g);
+  g_free(data);
+  g_free(psfp);
+  close_window(win);
+}
+
+/* ---- cancel a long run; the window stays responsive -------------------------------------- */
+
+typedef struct {
+  LucyWindow *win;
+  guint ticks;
+  gboolean cancelled;
+  gint64 cancel_time;
+  gint64 last_tick, max_gap;
+} CancelState;
+
+static gboolean tick_cb(gpointer data) {
+  CancelState *s = data;
+  gint64 now = g_get_monotonic_time();
+  if (s->last_tick) s->max_gap = MAX(s->max_gap, now - s->last_tick);
+  s->last_tick = now;
+  s->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void test_cancel(void) {
+  LucyWindow *win = demo_window();
+  /* a stack big enough that the run takes seconds on one thread */
+  const size_t shape[3] = {96, 384, 384};
+  LucyVolume *vol = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &vol), ==, LUCY_OK);
+  for (int a = 0; a < 3; a++) vol->voxel_um[a] = a == 0 ? 0.3 : 0.1;
+  g_assert_cmpint(lucy_phantom_random_spheres(vol, 40, 3, 12, 1.0, 7, NULL), ==, LUCY_OK);
+  LucyStack *big = lucy_stack_new_take(vol, "big");
+  lucy_window_set_image(win, big);
+  g_object_unref(big);
+  GError *error = NULL;
+  g_assert_true(lucy_window_use_default_psf(win, &error));
+  g_assert_no_error(error);
+  lucy_window_set_mode(win, LUCY_PAD_FULL);
+
+  CancelState s = {win, 0, FALSE, 0, 0, 0};
+  guint timer = g_timeout_add(20, tick_cb, &s);
+  RunResult r = {0};
+  gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), &r);
+  gint64 t0 = g_get_monotonic_time();
+  g_assert_true(lucy_window_run(win));
+  g_assert_true(lucy_window_is_running(win));
+  /* let it get going, then cancel */
+  spin(300);
+  if (!r.done) {
+    lucy_window_cancel(win);
+    s.cancel_time = g_get_monotonic_time();
+  }
+  g_assert_true(wait_for_flag(&r.done, 120000));
+  gint64 t1 = g_get_monotonic_time();
+  g_signal_handler_disconnect(win, id);
+  g_source_remove(timer);
+  if (!s.cancel_time) {
+    g_test_message("the run finished in %.2f s before it could be cancelled",
+                   (t1 - t0) / 1e6);
+    g_test_incomplete("run too fast to cancel on this machine");
+  } else {
+    g_assert_false(r.ok);
+    g_assert_true(r.cancelled);
+    g_test_message("cancelled after %.3f s; stopped %.3f s after Cancel",
+                   (s.cancel_time - t0) / 1e6, (t1 - s.cancel_time) / 1e6);
+    /* no result and the window can run again */
+    g_assert_null(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  }
+  g_assert_false(lucy_window_is_running(win));
+  /* the main loop kept turning: a 20 ms timer never waited long (generous for loaded CI) */
+  g_test_message("main loop: %u ticks, longest gap %.0f ms", s.ticks, s.max_gap / 1e3);
+  g_assert_cmpuint(s.ticks, >=, 3);
+  g_assert_cmpint(s.max_gap, <, 750 * 1000);
+  g_free(r.message);
+
+  /* closing the window during a run cancels it without a crash */
+  g_assert_true(lucy_window_run(win));
+  spin(100);
+  close_window(win);
+  spin(1500);
+}
+
+/* ---- memory gauge ------------------------------------------------------------------------- */
+
+static void test_memory_gauge(void) {
+  LucyWindow *win = demo_window();
+  LucyMemoryGauge *gauge = lucy_window_get_memory_gauge(win);
+  g_assert_true(lucy_memory_gauge_update(gauge));
+  const char *text = lucy_memory_gauge_get_text(gauge);
+  g_assert_nonnull(strstr(text, " / "));
+  g_assert_false(lucy_memory_gauge_get_warning(gauge));
+  /* a prediction larger than what is free turns the gauge to its warning colour */
+  lucy_memory_gauge_set_predicted(gauge, G_MAXUINT64 / 2);
+  g_assert_true(lucy_memory_gauge_get_warning(gauge));
+  g_assert_true(gtk_widget_has_css_class(GTK_WIDGET(gauge), "warning"));
+  lucy_memory_gauge_set_predicted(gauge, lucy_window_get_predicted_peak(win));
+  g_assert_false(lucy_memory_gauge_get_warning(gauge));
+  /* it polls by itself while shown */
+  spin(800);
+  g_assert_true(lucy_memory_gauge_update(gauge));
+  close_window(win);
+}
+
+/* ---- corrupt files give an error, not a crash --------------------------------------------- */
+
+static void test_corrupt(void) {
+  LucyWindow *win = demo_window();
+  char *dir = g_dir_make_tmp("lucy-gui-XXXXXX", NULL);
+  char *path = g_build_filename(dir, "corrupt.tif", NULL);
+  /* a TIFF header whose first IFD points far past the end */
+  static const guint8 bytes[] = {'I', 'I', 42, 0, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4, 5, 6};
+  g_assert_true(g_file_set_contents(path, (const char *)bytes, sizeof bytes, NULL));
+  LucyStack *before = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  GFile *file = g_file_new_for_path(path);
+  GError *error = NULL;
+  g_assert_false(lucy_window_open_stack(win, file, &error));
+  g_assert_nonnull(error);
+  g_assert_true(error->domain == LUCY_ERROR);
+  g_assert_nonnull(strstr(error->message, "corrupt.tif"));
+  g_test_message("error: %s", error->message);
+  g_clear_error(&error);
+  g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_IMAGE) == before);
+
+  /* through the UI path: an error dialog with the core's message */
+  char *uri = g_file_get_uri(file);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "open-recent", g_variant_new_string(uri));
+  spin(50);
+  g_assert_nonnull(lucy_window_get_last_error(win));
+  g_assert_nonnull(strstr(lucy_window_get_last_error(win), "corrupt.tif"));
+  /* a file that is not there */
+  GFile *missing = g_file_new_for_path("/nonexistent/lucy/missing.tif");
+  g_assert_false(lucy_window_open_psf(win, missing, &error));
+  g_assert_nonnull(error);
+  g_clear_error(&error);
+  g_object_unref(missing);
+  g_free(uri);
+  g_object_unref(file);
+  g_unlink(path);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+  close_window(win);
+}
+
+/* ---- lucy --screenshot, checked by regions ------------------------------------------------ */
+
+static guint8 *load_png(const char *path, int *w, int *h) {
+  GError *error = NULL;
+  GdkTexture *tex = gdk_texture_new_from_filename(path, &error);
+  g_assert_no_error(error);
+  *w = gdk_texture_get_width(tex);
+  *h = gdk_texture_get_height(tex);
+  guint8 *pix = g_malloc((gsize)*w * *h * 4);
+  gdk_texture_download(tex, pix, (gsize)*w * 4);
+  g_object_unref(tex);
+  return pix;
+}
+
+/* mean luminance (0..255) of a rectangle, and the fraction of pixels brighter than 128 */
+static double region_mean(const guint8 *pix, int w, int x0, int y0, int x1, int y1,
+                          double *bright_frac) {
+  double sum = 0;
+  long n = 0, bright = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) {
+      const guint8 *p = pix + ((gsize)y * w + x) * 4;
+      double l = 0.299 * p[2] + 0.587 * p[1] + 0.114 * p[0];
+      sum += l;
+      bright += l > 128;
+      n++;
+    }
+  if (bright_frac) *bright_frac = (double)bright / MAX(n, 1);
+  return sum / MAX(n, 1);
+}
+
+static void run_lucy(const char *const *args, int *status, char **err) {
+  const char *exe = g_getenv("LUCY_GUI");
+  g_assert_nonnull(exe);
+  GPtrArray *argv = g_ptr_array_new();
+  g_ptr_array_add(argv, (gpointer)exe);
+  for (int i = 0; args[i]; i++) g_ptr_array_add(argv, (gpointer)args[i]);
+  g_ptr_array_add(argv, NULL);
+  GError *error = NULL;
+  g_assert_true(g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL,
+                             err, status, &error));
+  g_assert_no_error(error);
+  g_ptr_array_free(argv, TRUE);
+}
+
+static void test_screenshot(void) {
+  char *dir = g_dir_make_tmp("lucy-shot-XXXXXX", NULL);
+  char *png_c = g_build_filename(dir, "circular.png", NULL);
+  char *png_f = g_build_filename(dir, "full.png", NULL);
+  char *png_i = g_build_filename(dir, "image.png", NULL);
+  int status;
+  char *err = NULL;
+  const char *a1[] = {"--run", "--mode", "circular", "--view", "result", "--screenshot", png_c, NULL};
+  run_lucy(a1, &status, &err);
+  if (!g_spawn_check_wait_status(status, NULL)) g_printerr("%s", err);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_free(err);
+  const char *a2[] = {"--run", "--mode", "full", "--screenshot", png_f, NULL};
+  run_lucy(a2, &status, &err);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_free(err);
+  const char *a3[] = {"--screenshot", png_i, NULL};
+  run_lucy(a3, &status, &err);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_free(err);
+
+  int w, h;
+  guint8 *pc = load_png(png_c, &w, &h);
+  g_assert_cmpint(w, >=, 1000);
+  g_assert_cmpint(h, >=, 700);
+  /* header bar at the top and the sidebar on the left are light (default theme) */
+  g_assert_cmpfloat(region_mean(pc, w, w / 3, 2, 2 * w / 3, 30, NULL), >, 150);
+  g_assert_cmpfloat(region_mean(pc, w, 10, h / 2, 250, h / 2 + 100, NULL), >, 150);
+  /* the view's background is dark, right of the panels */
+  g_assert_cmpfloat(region_mean(pc, w, w - 60, h - 200, w - 20, h - 100, NULL), <, 60);
+  /* the XY panel holds blurred spheres: some bright, mostly dark */
+  double frac;
+  double mean = region_mean(pc, w, 460, 80, 840, 440, &frac);
+  g_assert_cmpfloat(mean, >, 10);
+  g_assert_cmpfloat(mean, <, 150);
+  g_assert_cmpfloat(frac, >, 0.01);
+
+  /* full mode grows the result, so at the same window size the projections shrink on screen:
+   * the blurred result is darker per area than the sharp image, and differs from circular */
+  int w2, h2;
+  guint8 *pf = load_png(png_f, &w2, &h2);
+  g_assert_cmpint(w2, ==, w);
+  g_assert_cmpint(h2, ==, h);
+  long differing = 0;
+  for (int y = 60; y < h - 40; y += 3)
+    for (int x = 360; x < w - 10; x += 3) {
+      const guint8 *p = pc + ((gsize)y * w + x) * 4, *q = pf + ((gsize)y * w + x) * 4;
+      if (abs(p[1] - q[1]) > 40) differing++;
+    }
+  g_assert_cmpint(differing, >, 200);
+  int w3, h3;
+  guint8 *pi = load_png(png_i, &w3, &h3);
+  double frac_img;
+  region_mean(pi, w3, 460, 80, 840, 440, &frac_img);
+  g_assert_cmpfloat(frac_img, >, frac); /* sharp spheres are brighter over more area */
+
+  /* a bad mode is refused with a message and exit status 2 */
+  const char *a4[] = {"--mode", "sideways", "--screenshot", png_i, NULL};
+  run_lucy(a4, &status, &err);
+  g_assert_false(g_spawn_check_wait_status(status, NULL));
+  g_assert_nonnull(strstr(err, "sideways"));
+  g_free(err);
+  g_free(pc);
+  g_free(pf);
+  g_free(pi);
+  g_unlink(png_c);
+  g_unlink(png_f);
+  g_unlink(png_i);
+  g_rmdir(dir);
+  g_free(png_c);
+  g_free(png_f);
+  g_free(png_i);
+  g_free(dir);
+}
+
+/* Without a D-Bus session (plain Xvfb) GTK warns once that it has no session bus: not fatal. */
+static gboolean log_fatal_cb(const char *domain, GLogLevelFlags level, const char *message,
+                             gpointer data) {
+  if (message && strstr(message, "session bus")) return FALSE;
+  return TRUE;
+}
+
+int main(int argc, char **argv) {
+  if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
+    g_printerr("no display: skipped (run under xvfb-run)\n");
+    return 77;
+  }
+  g_setenv("GTK_A11Y", "none", FALSE); /* no accessibility bus under plain Xvfb */
+  g_test_init(&argc, &argv, NULL);
+  g_test_log_set_fatal_handler(log_fatal_cb, NULL);
+  gtk_init();
+  app = lucy_application_new();
+  g_application_set_flags(G_APPLICATION(app),
+                          G_APPLICATION_NON_UNIQUE | G_APPLICATION_HANDLES_COMMAND_LINE);
+  GError *error = NULL;
+  g_assert_true(g_application_register(G_APPLICATION(app), NULL, &error));
+  g_assert_no_error(error);
+  g_test_add_func("/gui/demo", test_demo);
+  g_test_add_func("/gui/gamma", test_gamma);
+  g_test_add_func("/gui/window-pixels", test_window_pixels);
+  g_test_add_func("/gui/modes", test_modes);
+  g_test_add_func("/gui/real-files", test_real_files);
+  g_test_add_func("/gui/cancel", test_cancel);
+  g_test_add_func("/gui/memory-gauge", test_memory_gauge);
+  g_test_add_func("/gui/corrupt", test_corrupt);
+  g_test_add_func("/gui/screenshot", test_screenshot);
+  int status = g_test_run();
+  g_object_unref(app);
+  return status;
+}

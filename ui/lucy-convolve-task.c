@@ -1,0 +1,171 @@
+/* The convolution worker. */
+#include "lucy-convolve-task.h"
+
+#include "lucy-error.h"
+
+#define PROGRESS_INTERVAL_US (100 * 1000) /* ~10 Hz */
+
+/* Shared between the worker and the main loop; reference counted. */
+typedef struct {
+  gint ref;
+  GMutex lock;
+  double fraction;
+  char stage[64];
+  gint64 last_dispatch;
+  gboolean idle_pending;
+  GCancellable *cancellable;
+  LucyTaskProgressFunc func;
+  GWeakRef target;
+} Relay;
+
+static Relay *relay_ref(Relay *r) {
+  g_atomic_int_inc(&r->ref);
+  return r;
+}
+
+static void relay_unref(gpointer data) {
+  Relay *r = data;
+  if (!g_atomic_int_dec_and_test(&r->ref)) return;
+  g_mutex_clear(&r->lock);
+  g_clear_object(&r->cancellable);
+  g_weak_ref_clear(&r->target);
+  g_free(r);
+}
+
+static gboolean relay_idle(gpointer data) {
+  Relay *r = data;
+  double fraction;
+  char stage[64];
+  g_mutex_lock(&r->lock);
+  fraction = r->fraction;
+  g_strlcpy(stage, r->stage, sizeof stage);
+  r->idle_pending = FALSE;
+  g_mutex_unlock(&r->lock);
+  GObject *target = g_weak_ref_get(&r->target);
+  if (target) {
+    if (r->func && !g_cancellable_is_cancelled(r->cancellable)) r->func(target, fraction, stage);
+    g_object_unref(target);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+/* LucyProgressFn, on the worker thread. */
+static int relay_progress(void *user, double fraction, const char *stage) {
+  Relay *r = user;
+  gint64 now = g_get_monotonic_time();
+  g_mutex_lock(&r->lock);
+  r->fraction = fraction;
+  g_strlcpy(r->stage, stage ? stage : "", sizeof r->stage);
+  if (!r->idle_pending && now - r->last_dispatch >= PROGRESS_INTERVAL_US) {
+    r->idle_pending = TRUE;
+    r->last_dispatch = now;
+    g_idle_add_full(G_PRIORITY_DEFAULT, relay_idle, relay_ref(r), relay_unref);
+  }
+  g_mutex_unlock(&r->lock);
+  return g_cancellable_is_cancelled(r->cancellable) ? 1 : 0;
+}
+
+typedef struct {
+  LucyStack *image;
+  LucyStack *psf;
+  LucyConvOptions opts;
+  Relay *relay;
+} TaskData;
+
+static void task_data_free(gpointer data) {
+  TaskData *d = data;
+  g_clear_object(&d->image);
+  g_clear_object(&d->psf);
+  if (d->opts.device) lucy_device_unref(d->opts.device);
+  relay_unref(d->relay);
+  g_free(d);
+}
+
+static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
+                            GCancellable *cancellable) {
+  TaskData *d = task_data;
+  const LucyVolume *img = lucy_stack_get_volume(d->image);
+  const LucyVolume *psf = lucy_stack_get_volume(d->psf);
+  GError *error = NULL;
+  LucyConvPlan *plan = NULL;
+  LucyVolume *out = NULL;
+  gint64 t0 = g_get_monotonic_time();
+
+  relay_progress(d->relay, 0.0, "planning");
+  LucyStatus st = lucy_conv_plan_new(img->shape, psf, &d->opts, &plan);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(&error, st, "Could not plan the convolution");
+    goto fail;
+  }
+  size_t shape[3];
+  lucy_conv_output_shape(plan, shape);
+  st = lucy_volume_new(shape, &out);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(&error, st, "Could not allocate the result");
+    goto fail;
+  }
+  for (int a = 0; a < 3; a++) out->voxel_um[a] = img->voxel_um[a];
+  st = lucy_conv_execute(plan, img->data, out->data);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(&error, st, "Convolution failed");
+    goto fail;
+  }
+  lucy_conv_plan_free(plan);
+  plan = NULL;
+  if (g_task_return_error_if_cancelled(task)) {
+    lucy_volume_free(out);
+    return;
+  }
+  relay_progress(d->relay, 1.0, "projecting");
+  double seconds = (g_get_monotonic_time() - t0) / 1e6;
+  char *title;
+  title = g_strdup_printf("convolved, %s, %.2f s", lucy_pad_mode_name(d->opts.mode), seconds);
+  LucyStack *result = lucy_stack_new_take(out, title);
+  g_free(title);
+  if (!lucy_stack_ensure_projections(result, &error)) {
+    g_object_unref(result);
+    g_task_return_error(task, error);
+    return;
+  }
+  g_task_return_pointer(task, result, g_object_unref);
+  return;
+
+fail:
+  if (plan) lucy_conv_plan_free(plan);
+  if (out) lucy_volume_free(out);
+  g_task_return_error(task, error);
+}
+
+void lucy_convolve_task_run_async(LucyStack *image, LucyStack *psf, const LucyConvOptions *opts,
+                                  GCancellable *cancellable, LucyTaskProgressFunc progress,
+                                  GObject *progress_target, GAsyncReadyCallback callback,
+                                  gpointer user_data) {
+  g_return_if_fail(LUCY_IS_STACK(image) && LUCY_IS_STACK(psf));
+  TaskData *d = g_new0(TaskData, 1);
+  d->image = g_object_ref(image);
+  d->psf = g_object_ref(psf);
+  d->opts = *opts;
+  if (d->opts.device) lucy_device_ref(d->opts.device);
+  Relay *r = g_new0(Relay, 1);
+  r->ref = 1;
+  g_mutex_init(&r->lock);
+  r->cancellable = cancellable ? g_object_ref(cancellable) : g_cancellable_new();
+  r->func = progress;
+  g_weak_ref_init(&r->target, progress_target);
+  r->last_dispatch = 0;
+  d->relay = r;
+  d->opts.progress = relay_progress;
+  d->opts.progress_user = r;
+  GTask *task = g_task_new(NULL, r->cancellable, callback, user_data);
+  g_task_set_source_tag(task, lucy_convolve_task_run_async);
+  g_task_set_name(task, "lucy-convolve");
+  g_task_set_task_data(task, d, task_data_free);
+  g_task_set_return_on_cancel(task, FALSE);
+  g_task_run_in_thread(task, convolve_thread);
+  g_object_unref(task);
+}
+
+LucyStack *lucy_convolve_task_finish(GAsyncResult *result, GError **error) {
+  g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+  return g_task_propagate_pointer(G_TASK(result), error);
+}

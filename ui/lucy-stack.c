@@ -1,0 +1,191 @@
+/* LucyStack: a volume with cached projections. */
+#include "lucy-stack.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "lucy-error.h"
+
+struct _LucyStack {
+  GObject parent_instance;
+  LucyVolume *volume;
+  char *title;
+  LucyImage *projections[3];
+  guint projection_count;
+  LucyImage *plane;
+  gsize plane_z;
+  gboolean is_signed;
+  gboolean have_stats;
+  LucyStats stats;
+};
+
+G_DEFINE_FINAL_TYPE(LucyStack, lucy_stack, G_TYPE_OBJECT)
+
+static void lucy_stack_finalize(GObject *object) {
+  LucyStack *self = LUCY_STACK(object);
+  for (int i = 0; i < 3; i++)
+    if (self->projections[i]) lucy_image_free(self->projections[i]);
+  if (self->plane) lucy_image_free(self->plane);
+  lucy_volume_free(self->volume);
+  g_free(self->title);
+  G_OBJECT_CLASS(lucy_stack_parent_class)->finalize(object);
+}
+
+static void lucy_stack_class_init(LucyStackClass *klass) {
+  G_OBJECT_CLASS(klass)->finalize = lucy_stack_finalize;
+}
+
+static void lucy_stack_init(LucyStack *self) { (void)self; }
+
+LucyStack *lucy_stack_new_take(LucyVolume *vol, const char *title) {
+  g_return_val_if_fail(vol != NULL, NULL);
+  LucyStack *self = g_object_new(LUCY_TYPE_STACK, NULL);
+  self->volume = vol;
+  self->title = g_strdup(title ? title : "");
+  return self;
+}
+
+const LucyVolume *lucy_stack_get_volume(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  return self->volume;
+}
+
+const char *lucy_stack_get_title(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  return self->title;
+}
+
+void lucy_stack_set_signed(LucyStack *self, gboolean is_signed) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  self->is_signed = !!is_signed;
+}
+
+gboolean lucy_stack_get_signed(LucyStack *self) { return self->is_signed; }
+
+/* Keeps whichever of a and b is larger in magnitude (NaN loses). */
+static inline float extreme(float a, float b) {
+  if (isnan(a)) return b;
+  if (isnan(b)) return a;
+  return fabsf(b) > fabsf(a) ? b : a;
+}
+
+/* The signed extreme-magnitude projection: the display counterpart of a max projection for a
+ * difference (no core equivalent yet). Same shapes as lucy_project_max. */
+static LucyImage *project_extreme(const LucyVolume *v, LucyProjection which) {
+  const size_t nz = v->shape[0], ny = v->shape[1], nx = v->shape[2];
+  LucyImage *img = malloc(sizeof *img);
+  if (!img) return NULL;
+  img->height = which == LUCY_PROJ_XZ ? nz : ny;
+  img->width = which == LUCY_PROJ_ZY ? nz : nx;
+  img->data = malloc(img->height * img->width * sizeof(float));
+  if (!img->data) {
+    free(img);
+    return NULL;
+  }
+  for (size_t i = 0; i < img->height * img->width; i++) img->data[i] = NAN;
+  for (size_t z = 0; z < nz; z++)
+    for (size_t y = 0; y < ny; y++) {
+      const float *row = v->data + (z * ny + y) * nx;
+      if (which == LUCY_PROJ_XY) {
+        float *o = img->data + y * nx;
+        for (size_t x = 0; x < nx; x++) o[x] = extreme(o[x], row[x]);
+      } else if (which == LUCY_PROJ_XZ) {
+        float *o = img->data + z * nx;
+        for (size_t x = 0; x < nx; x++) o[x] = extreme(o[x], row[x]);
+      } else {
+        float m = NAN;
+        for (size_t x = 0; x < nx; x++) m = extreme(m, row[x]);
+        img->data[y * nz + z] = m;
+      }
+    }
+  return img;
+}
+
+gboolean lucy_stack_ensure_projections(LucyStack *self, GError **error) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), FALSE);
+  if (self->projections[0] && self->projections[1] && self->projections[2]) return TRUE;
+  LucyImage *p[3] = {NULL, NULL, NULL};
+  for (int i = 0; i < 3; i++) {
+    LucyStatus st = LUCY_OK;
+    if (self->is_signed) {
+      p[i] = project_extreme(self->volume, (LucyProjection)i);
+      if (!p[i]) {
+        g_set_error_literal(error, LUCY_ERROR, LUCY_ERR_OUT_OF_MEMORY,
+                            "Could not project the stack: out of memory");
+        for (int j = 0; j < i; j++) lucy_image_free(p[j]);
+        return FALSE;
+      }
+      continue;
+    }
+    st = lucy_project_max(self->volume, (LucyProjection)i, &p[i]);
+    if (st != LUCY_OK) {
+      lucy_set_error_from_status(error, st, "Could not project the stack");
+      for (int j = 0; j < i; j++) lucy_image_free(p[j]);
+      return FALSE;
+    }
+  }
+  for (int i = 0; i < 3; i++) {
+    if (self->projections[i]) lucy_image_free(self->projections[i]);
+    self->projections[i] = p[i];
+  }
+  self->projection_count++;
+  return TRUE;
+}
+
+const LucyImage *lucy_stack_get_projection(LucyStack *self, LucyProjection which) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  g_return_val_if_fail((unsigned)which < 3, NULL);
+  if (!self->projections[which]) {
+    g_autoptr(GError) error = NULL;
+    if (!lucy_stack_ensure_projections(self, &error)) {
+      g_warning("%s", error->message);
+      return NULL;
+    }
+  }
+  return self->projections[which];
+}
+
+const LucyImage *lucy_stack_get_plane(LucyStack *self, gsize z) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  if (z >= self->volume->shape[LUCY_Z]) z = self->volume->shape[LUCY_Z] - 1;
+  if (self->plane && self->plane_z == z) return self->plane;
+  LucyImage *img = NULL;
+  if (lucy_volume_plane(self->volume, z, &img) != LUCY_OK) {
+    g_warning("Could not take plane %zu: %s", (size_t)z, lucy_error_message());
+    return NULL;
+  }
+  if (self->plane) lucy_image_free(self->plane);
+  self->plane = img;
+  self->plane_z = z;
+  return img;
+}
+
+void lucy_stack_get_range(LucyStack *self, double *min, double *max) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  if (!self->have_stats) {
+    lucy_volume_stats(self->volume, &self->stats);
+    self->have_stats = TRUE;
+  }
+  if (min) *min = self->stats.min;
+  if (max) *max = self->stats.max;
+}
+
+float lucy_stack_get_voxel(LucyStack *self, gsize z, gsize y, gsize x) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), 0.f);
+  const size_t *s = self->volume->shape;
+  if (z >= s[0] || y >= s[1] || x >= s[2]) return 0.f;
+  return self->volume->data[(z * s[1] + y) * s[2] + x];
+}
+
+guint lucy_stack_get_projection_count(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), 0);
+  return self->projection_count;
+}
+
+char *lucy_stack_describe(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  const LucyVolume *v = self->volume;
+  return g_strdup_printf("%zu×%zu×%zu (z,y,x) · %g×%g×%g µm", v->shape[0],
+                         v->shape[1], v->shape[2], v->voxel_um[0], v->voxel_um[1],
+                         v->voxel_um[2]);
+}

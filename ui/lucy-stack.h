@@ -1,0 +1,36 @@
+/* LucyStack: a volume shown in the UI, with its projections computed once and cached, so that
+ * re-rendering after a gamma or contrast change never recomputes them. */
+#pragma once
+
+#include <glib-object.h>
+#include <lucy/lucy.h>
+
+G_BEGIN_DECLS
+
+#define LUCY_TYPE_STACK (lucy_stack_get_type())
+G_DECLARE_FINAL_TYPE(LucyStack, lucy_stack, LUCY, STACK, GObject)
+
+/* Takes ownership of vol. */
+LucyStack *lucy_stack_new_take(LucyVolume *vol, const char *title);
+const LucyVolume *lucy_stack_get_volume(LucyStack *self);
+const char *lucy_stack_get_title(LucyStack *self);
+/* A signed stack (a difference) is projected by the value of largest magnitude along each
+ * line, keeping its sign, so that a max projection does not hide the negative half. Set it
+ * before the projections are computed. */
+void lucy_stack_set_signed(LucyStack *self, gboolean is_signed);
+gboolean lucy_stack_get_signed(LucyStack *self);
+/* Computes the three max projections if not done yet (may be called from a worker thread
+ * before the stack is shared). */
+gboolean lucy_stack_ensure_projections(LucyStack *self, GError **error);
+/* Cached projection (NULL if it could not be computed). */
+const LucyImage *lucy_stack_get_projection(LucyStack *self, LucyProjection which);
+/* One z plane, cached (the last one asked for). */
+const LucyImage *lucy_stack_get_plane(LucyStack *self, gsize z);
+void lucy_stack_get_range(LucyStack *self, double *min, double *max);
+float lucy_stack_get_voxel(LucyStack *self, gsize z, gsize y, gsize x);
+/* How many times projections were computed for this stack (for tests). */
+guint lucy_stack_get_projection_count(LucyStack *self);
+/* "32 × 128 × 128 (z, y, x) · voxel 0.3 × 0.1 × 0.1 µm" */
+char *lucy_stack_describe(LucyStack *self);
+
+G_END_DECLS

@@ -1,0 +1,1024 @@
+/* LucyWindow: wires the panels, the projection view and background runs together. */
+#include "lucy-window.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "lucy-convolve-task.h"
+#include "lucy-error.h"
+#include "lucy-operations-panel.h"
+#include "lucy-psf-dialog.h"
+#include "lucy-snapshot.h"
+
+#define N_VIEWS 4
+#define MAX_RECENT 8
+
+struct _LucyWindow {
+  GtkApplicationWindow parent_instance;
+
+  /* template */
+  GtkMenuButton *open_menu_button;
+  GMenu *recent_submenu;
+  LucyDisplayPanel *display_panel;
+  LucyOperationsPanel *operations_panel;
+  LucyMemoryGauge *memory_gauge;
+  LucyProjectionView *projection_view;
+  GtkLabel *hover_label;
+  GtkLabel *info_label;
+
+  GSettings *settings;
+  LucyStack *image, *psf, *result, *difference;
+  LucyPadMode mode;
+  LucyPadMode result_mode;
+  LucyView view;
+  LucyRenderOptions view_opts[N_VIEWS];
+
+  /* auto contrast, resolved once per (stack, slice, z) so a gamma change only re-renders */
+  LucyStack *range_stack;
+  gboolean range_slice;
+  guint range_z;
+  double range_pmin, range_pmax;
+  double range_vmin, range_vmax;
+
+  LucyDevice *device;
+  GCancellable *cancellable;
+  gboolean running;
+  gboolean rerun_pending;
+  gboolean auto_run;
+  gint64 run_started;
+  char *last_error;
+  GtkFileChooserNative *chooser;
+  gboolean disposed;
+  guint inputs_generation; /* bumped when the image or PSF changes */
+  guint run_generation;    /* inputs_generation when the running job started */
+};
+
+enum { RUN_FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE(LucyWindow, lucy_window, GTK_TYPE_APPLICATION_WINDOW)
+
+static const char *view_names[N_VIEWS] = {"image", "psf", "result", "difference"};
+static const char *view_titles[N_VIEWS] = {"Image", "PSF", "Result", "Difference"};
+
+const char *lucy_view_name(LucyView view) {
+  return (unsigned)view < N_VIEWS ? view_names[view] : "image";
+}
+
+gboolean lucy_view_parse(const char *name, LucyView *view) {
+  for (int i = 0; i < N_VIEWS; i++)
+    if (g_ascii_strcasecmp(name, view_names[i]) == 0) {
+      *view = (LucyView)i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static void update_display(LucyWindow *self);
+static void update_prediction(LucyWindow *self);
+static void update_actions(LucyWindow *self);
+
+/* ---- stacks ---------------------------------------------------------------------------- */
+
+LucyStack *lucy_window_get_stack(LucyWindow *self, LucyView view);
+
+static LucyStack *compute_difference(LucyWindow *self) {
+  if (!self->result || !self->image) return NULL;
+  const LucyVolume *img = lucy_stack_get_volume(self->image);
+  const LucyVolume *res = lucy_stack_get_volume(self->result);
+  const LucyVolume *psf = self->psf ? lucy_stack_get_volume(self->psf) : NULL;
+  ptrdiff_t origin[3] = {0, 0, 0};
+  for (int a = 0; a < 3 && psf; a++) {
+    ptrdiff_t m = (ptrdiff_t)psf->shape[a], c = m / 2;
+    if (self->result_mode == LUCY_PAD_FULL) origin[a] = -c;
+    else if (self->result_mode == LUCY_PAD_VALID) origin[a] = m - 1 - c;
+  }
+  /* the image on the result's grid: image voxel j sits where the PSF origin put it */
+  LucyVolume *diff = NULL;
+  if (lucy_volume_crop_pad(img, origin, res->shape, 0.0f, &diff) != LUCY_OK) {
+    g_warning("Could not align the image with the result: %s", lucy_error_message());
+    return NULL;
+  }
+  size_t n = lucy_shape_count(res->shape);
+  for (size_t i = 0; i < n; i++) diff->data[i] = res->data[i] - diff->data[i];
+  for (int a = 0; a < 3; a++) diff->voxel_um[a] = res->voxel_um[a];
+  LucyStack *stack = lucy_stack_new_take(diff, "result − image");
+  lucy_stack_set_signed(stack, TRUE);
+  return stack;
+}
+
+LucyStack *lucy_window_get_stack(LucyWindow *self, LucyView view) {
+  switch (view) {
+    case LUCY_VIEW_IMAGE: return self->image;
+    case LUCY_VIEW_PSF: return self->psf;
+    case LUCY_VIEW_RESULT: return self->result;
+    case LUCY_VIEW_DIFFERENCE:
+      if (!self->difference) self->difference = compute_difference(self);
+      return self->difference;
+  }
+  return NULL;
+}
+
+static void clear_result(LucyWindow *self) {
+  g_clear_object(&self->result);
+  g_clear_object(&self->difference);
+  lucy_operations_panel_set_result_text(self->operations_panel, NULL);
+}
+
+static void reset_view_opts(LucyWindow *self, LucyView view) {
+  LucyRenderOptions *o = &self->view_opts[view];
+  lucy_render_options_default(o);
+  if (view == LUCY_VIEW_PSF) o->colormap = LUCY_CMAP_MAGMA, o->log = 1;
+  if (view == LUCY_VIEW_DIFFERENCE) o->colormap = LUCY_CMAP_COOLWARM;
+}
+
+void lucy_window_set_image(LucyWindow *self, LucyStack *image) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  if (self->running) lucy_window_cancel(self);
+  g_set_object(&self->image, image);
+  self->inputs_generation++;
+  clear_result(self);
+  reset_view_opts(self, LUCY_VIEW_IMAGE);
+  reset_view_opts(self, LUCY_VIEW_RESULT);
+  reset_view_opts(self, LUCY_VIEW_DIFFERENCE);
+  if (image) {
+    char *title = g_strdup_printf("Lucy — %s", lucy_stack_get_title(image));
+    gtk_window_set_title(GTK_WINDOW(self), title);
+    g_free(title);
+  }
+  update_prediction(self);
+  update_actions(self);
+  if (self->view != LUCY_VIEW_IMAGE) lucy_window_set_view(self, LUCY_VIEW_IMAGE);
+  else update_display(self);
+}
+
+void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  if (self->running) lucy_window_cancel(self);
+  g_set_object(&self->psf, psf);
+  self->inputs_generation++;
+  clear_result(self);
+  reset_view_opts(self, LUCY_VIEW_PSF);
+  update_prediction(self);
+  update_actions(self);
+  update_display(self);
+}
+
+/* Wide enough that circular wrap-around is plain to see at the edges of the demo. */
+static LucyStack *make_default_psf(const double voxel[3], GError **error) {
+  const double sigma_um[3] = {0.9, 0.3, 0.3};
+  size_t shape[3];
+  for (int a = 0; a < 3; a++) {
+    double sv = voxel[a] > 0 ? sigma_um[a] / voxel[a] : 1.0;
+    shape[a] = (size_t)CLAMP(2 * (int)ceil(4 * sv) + 1, 1, 129);
+  }
+  return lucy_psf_dialog_make_gaussian(voxel, sigma_um, shape, error);
+}
+
+gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error) {
+  double voxel[3] = {0.3, 0.1, 0.1};
+  if (self->image) memcpy(voxel, lucy_stack_get_volume(self->image)->voxel_um, sizeof voxel);
+  LucyStack *psf = make_default_psf(voxel, error);
+  if (!psf) return FALSE;
+  lucy_window_set_psf(self, psf);
+  g_object_unref(psf);
+  return TRUE;
+}
+
+gboolean lucy_window_load_demo(LucyWindow *self, GError **error) {
+  const size_t shape[3] = {32, 128, 128};
+  const double voxel[3] = {0.3, 0.1, 0.1};
+  LucyVolume *vol = NULL;
+  LucyStatus st = lucy_volume_new(shape, &vol);
+  if (st == LUCY_OK) {
+    for (int a = 0; a < 3; a++) vol->voxel_um[a] = voxel[a];
+    st = lucy_phantom_random_spheres(vol, 24, 3.0, 9.0, 1.0, 20240601u, NULL);
+  }
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not make the demo phantom");
+    if (vol) lucy_volume_free(vol);
+    return FALSE;
+  }
+  LucyStack *psf = make_default_psf(voxel, error);
+  if (!psf) {
+    lucy_volume_free(vol);
+    return FALSE;
+  }
+  LucyStack *image = lucy_stack_new_take(vol, "demo spheres");
+  lucy_window_set_psf(self, psf);
+  lucy_window_set_image(self, image);
+  g_object_unref(image);
+  g_object_unref(psf);
+  return TRUE;
+}
+
+static LucyStack *read_stack(GFile *file, GError **error) {
+  char *path = g_file_get_path(file);
+  if (!path) {
+    char *uri = g_file_get_uri(file);
+    g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s is not a local file", uri);
+    g_free(uri);
+    return NULL;
+  }
+  LucyVolume *vol = NULL;
+  LucyTiffInfo info;
+  memset(&info, 0, sizeof info);
+  LucyStatus st = lucy_tiff_read(path, NULL, &vol, &info);
+  if (st != LUCY_OK) {
+    /* the core's message names the file already; say it only when it does not */
+    char *what = strstr(lucy_error_message(), path) ? g_strdup("Could not open the file")
+                                                    : g_strdup_printf("Could not open “%s”", path);
+    lucy_set_error_from_status(error, st, what);
+    g_free(what);
+    g_free(path);
+    return NULL;
+  }
+  char *base = g_file_get_basename(file);
+  LucyStack *stack = lucy_stack_new_take(vol, base);
+  g_free(base);
+  g_free(path);
+  if (info.note[0]) g_message("%s", info.note);
+  return stack;
+}
+
+static void add_recent(LucyWindow *self, GFile *file) {
+  GtkRecentManager *rm = gtk_recent_manager_get_default();
+  char *uri = g_file_get_uri(file);
+  GtkRecentData data = {0};
+  data.mime_type = (char *)"image/tiff";
+  data.app_name = (char *)"Lucy";
+  data.app_exec = (char *)"lucy %f";
+  gtk_recent_manager_add_full(rm, uri, &data);
+  g_free(uri);
+  if (self->settings) {
+    GFile *parent = g_file_get_parent(file);
+    char *folder = parent ? g_file_get_path(parent) : NULL;
+    if (folder) g_settings_set_string(self->settings, "last-folder", folder);
+    g_free(folder);
+    g_clear_object(&parent);
+  }
+}
+
+gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error) {
+  LucyStack *stack = read_stack(file, error);
+  if (!stack) return FALSE;
+  add_recent(self, file);
+  /* a PSF that does not match the new image stays: the prediction says what would happen */
+  lucy_window_set_image(self, stack);
+  g_object_unref(stack);
+  return TRUE;
+}
+
+gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error) {
+  LucyStack *stack = read_stack(file, error);
+  if (!stack) return FALSE;
+  add_recent(self, file);
+  lucy_window_set_psf(self, stack);
+  g_object_unref(stack);
+  return TRUE;
+}
+
+/* ---- display ---------------------------------------------------------------------------- */
+
+static void resolve_range(LucyWindow *self, LucyStack *stack, const LucyRenderOptions *opts,
+                          gboolean slice, guint z, double *vmin, double *vmax) {
+  if (self->range_stack == stack && self->range_slice == slice && (!slice || self->range_z == z) &&
+      self->range_pmin == opts->pmin && self->range_pmax == opts->pmax) {
+    *vmin = self->range_vmin;
+    *vmax = self->range_vmax;
+    return;
+  }
+  /* the values shown: the three panels (or the plane with the two side projections) */
+  const LucyImage *img[3];
+  gsize total = 0;
+  for (int i = 0; i < 3; i++) {
+    img[i] = lucy_projection_view_get_shown(self->projection_view, (LucyProjection)i);
+    if (img[i]) total += img[i]->width * img[i]->height;
+  }
+  float *values = g_new(float, MAX(total, 1));
+  const float *arrays[3];
+  gsize counts[3];
+  gsize k = 0;
+  for (int i = 0; i < 3; i++) {
+    arrays[i] = img[i] ? img[i]->data : NULL;
+    counts[i] = img[i] ? img[i]->width * img[i]->height : 0;
+    if (counts[i]) memcpy(values + k, img[i]->data, counts[i] * sizeof(float));
+    k += counts[i];
+  }
+  LucyRenderOptions o = *opts;
+  o.auto_contrast = 1;
+  lucy_render_range(&o, values, total, vmin, vmax);
+  g_free(values);
+  if (stack == self->difference) {
+    /* diverging: symmetric around zero so white means "no change" */
+    double a = MAX(fabs(*vmin), fabs(*vmax));
+    if (!(a > 0)) a = 1;
+    *vmin = -a;
+    *vmax = a;
+  }
+  lucy_display_panel_set_histogram(self->display_panel, arrays, counts, 3);
+  self->range_stack = stack;
+  self->range_slice = slice;
+  self->range_z = z;
+  self->range_pmin = opts->pmin;
+  self->range_pmax = opts->pmax;
+  self->range_vmin = *vmin;
+  self->range_vmax = *vmax;
+}
+
+static void invalidate_range(LucyWindow *self) { self->range_stack = NULL; }
+
+static void update_info(LucyWindow *self, LucyStack *stack) {
+  if (!stack) {
+    const char *why = self->view == LUCY_VIEW_RESULT || self->view == LUCY_VIEW_DIFFERENCE
+                          ? "No result yet — press Run"
+                          : "Nothing loaded";
+    gtk_label_set_label(self->info_label, why);
+    return;
+  }
+  char *desc = lucy_stack_describe(stack);
+  char *text = g_strdup_printf("%s · %s", view_titles[self->view], desc);
+  char *tip = g_strdup_printf("%s: %s", view_titles[self->view], lucy_stack_get_title(stack));
+  gtk_label_set_label(self->info_label, text);
+  gtk_widget_set_tooltip_text(GTK_WIDGET(self->info_label), tip);
+  g_free(tip);
+  g_free(text);
+  g_free(desc);
+}
+
+static void update_display(LucyWindow *self) {
+  LucyStack *stack = lucy_window_get_stack(self, self->view);
+  LucyStack *old = lucy_projection_view_get_stack(self->projection_view);
+  if (old != stack) invalidate_range(self);
+  lucy_projection_view_set_stack(self->projection_view, stack);
+  update_info(self, stack);
+  if (!stack) return;
+  const LucyVolume *vol = lucy_stack_get_volume(stack);
+  lucy_display_panel_set_depth(self->display_panel, (guint)vol->shape[LUCY_Z]);
+  guint z = 0;
+  gboolean slice = lucy_display_panel_get_slice(self->display_panel, &z);
+  lucy_projection_view_set_slice(self->projection_view, slice, z);
+  lucy_projection_view_get_slice(self->projection_view, &z);
+  LucyRenderOptions *opts = &self->view_opts[self->view];
+  double vmin, vmax;
+  if (opts->auto_contrast) {
+    resolve_range(self, stack, opts, slice, z, &vmin, &vmax);
+    opts->vmin = vmin;
+    opts->vmax = vmax;
+  } else {
+    double a, b;
+    resolve_range(self, stack, opts, slice, z, &a, &b); /* keeps the histogram current */
+    vmin = opts->vmin;
+    vmax = opts->vmax;
+  }
+  lucy_display_panel_set_options(self->display_panel, opts);
+  lucy_projection_view_set_render(self->projection_view, opts, vmin, vmax);
+}
+
+static void display_changed_cb(LucyWindow *self) {
+  LucyRenderOptions *opts = &self->view_opts[self->view];
+  lucy_display_panel_get_options(self->display_panel, opts);
+  update_display(self);
+}
+
+static void auto_contrast_cb(LucyWindow *self) {
+  self->view_opts[self->view].auto_contrast = 1;
+  invalidate_range(self);
+}
+
+static void reset_contrast_cb(LucyWindow *self) {
+  LucyStack *stack = lucy_window_get_stack(self, self->view);
+  if (!stack) return;
+  double lo, hi;
+  lucy_stack_get_range(stack, &lo, &hi);
+  if (stack == self->difference) {
+    double a = MAX(fabs(lo), fabs(hi));
+    lo = -a;
+    hi = a;
+  }
+  /* the panel emits "changed" after this; take the range into its options now */
+  LucyRenderOptions opts;
+  lucy_display_panel_get_options(self->display_panel, &opts);
+  opts.auto_contrast = 0;
+  opts.vmin = lo;
+  opts.vmax = hi;
+  lucy_display_panel_set_options(self->display_panel, &opts);
+}
+
+static void hover_text_cb(LucyWindow *self) {
+  const char *text = lucy_projection_view_get_hover_text(self->projection_view);
+  gtk_label_set_label(self->hover_label,
+                      text ? text : "Point at the image to read voxel values");
+}
+
+void lucy_window_set_view(LucyWindow *self, LucyView view) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  g_action_group_change_action_state(G_ACTION_GROUP(self), "view",
+                                     g_variant_new_string(lucy_view_name(view)));
+}
+
+LucyView lucy_window_get_view(LucyWindow *self) { return self->view; }
+
+static void view_state_cb(GSimpleAction *action, GVariant *value, gpointer data) {
+  LucyWindow *self = data;
+  LucyView view;
+  if (!lucy_view_parse(g_variant_get_string(value, NULL), &view)) return;
+  g_simple_action_set_state(action, value);
+  self->view = view;
+  update_display(self);
+}
+
+/* ---- runs --------------------------------------------------------------------------------- */
+
+static gboolean auto_rerun_allowed(LucyWindow *self) {
+  if (!self->image) return FALSE;
+  guint64 limit = self->settings ? g_settings_get_uint64(self->settings, "auto-rerun-voxels")
+                                 : 16u * 1024 * 1024;
+  return lucy_shape_count(lucy_stack_get_volume(self->image)->shape) <= limit;
+}
+
+guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
+  if (!self->image || !self->psf) return 0;
+  const LucyVolume *img = lucy_stack_get_volume(self->image);
+  const LucyVolume *psf = lucy_stack_get_volume(self->psf);
+  size_t out[3], fft[3];
+  if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) != LUCY_OK) return 0;
+  /* first formula: two padded float arrays (image spectrum, OTF) + input + output */
+  guint64 P = (guint64)lucy_shape_count(fft) * sizeof(float);
+  return 2 * P + (guint64)lucy_shape_count(img->shape) * sizeof(float) +
+         (guint64)lucy_shape_count(out) * sizeof(float);
+}
+
+static void update_prediction(LucyWindow *self) {
+  lucy_memory_gauge_set_predicted(self->memory_gauge, lucy_window_get_predicted_peak(self));
+  if (self->image && self->psf && !self->running) {
+    const LucyVolume *img = lucy_stack_get_volume(self->image);
+    const LucyVolume *psf = lucy_stack_get_volume(self->psf);
+    size_t out[3], fft[3];
+    char *text;
+    if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) == LUCY_OK)
+      text = g_strdup_printf("%s: output %zu × %zu × %zu, FFT %zu × %zu × %zu",
+                             lucy_pad_mode_name(self->mode), out[0], out[1], out[2], fft[0],
+                             fft[1], fft[2]);
+    else
+      text = g_strdup_printf("%s cannot run: %s", lucy_pad_mode_name(self->mode),
+                             lucy_error_message());
+    if (!self->result) lucy_operations_panel_set_result_text(self->operations_panel, text);
+    g_free(text);
+  }
+}
+
+static void update_actions(LucyWindow *self) {
+  GAction *run = g_action_map_lookup_action(G_ACTION_MAP(self), "run");
+  GAction *cancel = g_action_map_lookup_action(G_ACTION_MAP(self), "cancel");
+  GAction *save = g_action_map_lookup_action(G_ACTION_MAP(self), "save-result");
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(run), self->image && self->psf && !self->running);
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(cancel), self->running);
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(save), self->result != NULL);
+}
+
+static gboolean ensure_device(LucyWindow *self, GError **error) {
+  LucyDeviceKind kind = lucy_operations_panel_get_backend(self->operations_panel);
+  int threads = lucy_operations_panel_get_threads(self->operations_panel);
+  if (self->device && lucy_device_kind(self->device) == kind &&
+      (kind != LUCY_DEVICE_CPU || lucy_device_threads(self->device) == threads))
+    return TRUE;
+  LucyDeviceOptions o;
+  lucy_device_options_default(&o);
+  o.kind = kind;
+  o.threads = threads;
+  LucyDevice *dev = NULL;
+  LucyStatus st = lucy_device_new(&o, &dev);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not set up the device");
+    return FALSE;
+  }
+  if (self->device) lucy_device_unref(self->device);
+  self->device = dev;
+  lucy_memory_gauge_set_device(self->memory_gauge, dev);
+  return TRUE;
+}
+
+static void progress_cb(gpointer user, double fraction, const char *stage) {
+  LucyWindow *self = user;
+  if (self->running && !self->disposed) lucy_operations_panel_set_progress(self->operations_panel, fraction, stage);
+}
+
+static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
+  LucyWindow *self = data;
+  GError *error = NULL;
+  LucyStack *result = lucy_convolve_task_finish(res, &error);
+  if (self->disposed) { /* the window closed while the run was under way */
+    g_clear_object(&result);
+    g_clear_error(&error);
+    g_object_unref(self);
+    return;
+  }
+  gboolean auto_run = self->auto_run;
+  LucyPadMode mode_run = self->result_mode;
+  self->running = FALSE;
+  g_clear_object(&self->cancellable);
+  if (result && self->run_generation != self->inputs_generation) {
+    /* finished just as the inputs changed: it belongs to the old ones */
+    g_clear_object(&result);
+    g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The inputs changed");
+  }
+  if (result) {
+    double seconds = (g_get_monotonic_time() - self->run_started) / 1e6;
+    g_clear_object(&self->result);
+    g_clear_object(&self->difference);
+    self->result = result;
+    self->result_mode = mode_run;
+    invalidate_range(self);
+    const LucyVolume *v = lucy_stack_get_volume(result);
+    char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s", v->shape[0],
+                                 v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds);
+    lucy_operations_panel_set_result_text(self->operations_panel, text);
+    lucy_operations_panel_set_progress(self->operations_panel, 1.0, "Done");
+    g_free(text);
+    if (!auto_run && (self->view == LUCY_VIEW_IMAGE || self->view == LUCY_VIEW_PSF))
+      lucy_window_set_view(self, LUCY_VIEW_RESULT);
+    else
+      update_display(self);
+  } else if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Cancelled");
+  } else {
+    lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Failed");
+    lucy_window_show_error(self, "The convolution failed", error);
+  }
+  update_actions(self);
+  lucy_memory_gauge_update(self->memory_gauge);
+  g_signal_emit(self, signals[RUN_FINISHED], 0, result != NULL, error);
+  g_clear_error(&error);
+  if (self->rerun_pending) {
+    self->rerun_pending = FALSE;
+    self->auto_run = TRUE;
+    if (self->image && self->psf) lucy_window_run(self);
+    self->auto_run = FALSE;
+  }
+  g_object_unref(self);
+}
+
+gboolean lucy_window_run(LucyWindow *self) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), FALSE);
+  if (self->running) return FALSE;
+  GError *error = NULL;
+  if (!self->image || !self->psf) {
+    g_set_error_literal(&error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT,
+                        "Open an image and a PSF first");
+    lucy_window_show_error(self, "Nothing to run", error);
+    g_error_free(error);
+    return FALSE;
+  }
+  if (!ensure_device(self, &error)) {
+    lucy_window_show_error(self, "Could not run", error);
+    g_error_free(error);
+    return FALSE;
+  }
+  LucyConvOptions opts;
+  lucy_conv_options_default(&opts);
+  opts.mode = self->mode;
+  opts.device = self->device;
+  self->cancellable = g_cancellable_new();
+  self->running = TRUE;
+  self->result_mode = self->mode;
+  self->run_generation = self->inputs_generation;
+  self->run_started = g_get_monotonic_time();
+  lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Starting");
+  update_actions(self);
+  lucy_convolve_task_run_async(self->image, self->psf, &opts, self->cancellable, progress_cb,
+                               G_OBJECT(self), run_done_cb, g_object_ref(self));
+  return TRUE;
+}
+
+void lucy_window_cancel(LucyWindow *self) {
+  if (self->cancellable) g_cancellable_cancel(self->cancellable);
+  self->rerun_pending = FALSE;
+  lucy_operations_panel_set_progress(self->operations_panel, -1.0, "Cancelling…");
+}
+
+gboolean lucy_window_is_running(LucyWindow *self) { return self->running; }
+
+void lucy_window_set_mode(LucyWindow *self, LucyPadMode mode) {
+  g_action_group_change_action_state(G_ACTION_GROUP(self), "mode",
+                                     g_variant_new_string(lucy_pad_mode_name(mode)));
+}
+
+LucyPadMode lucy_window_get_mode(LucyWindow *self) { return self->mode; }
+
+static void mode_state_cb(GSimpleAction *action, GVariant *value, gpointer data) {
+  LucyWindow *self = data;
+  LucyPadMode mode;
+  if (lucy_pad_mode_parse(g_variant_get_string(value, NULL), &mode) != LUCY_OK) return;
+  g_simple_action_set_state(action, value);
+  gboolean changed = mode != self->mode;
+  self->mode = mode;
+  lucy_operations_panel_show_mode(self->operations_panel, mode);
+  if (self->settings) g_settings_set_enum(self->settings, "padding-mode", (int)mode);
+  if (!changed) return;
+  gboolean had_result = self->result != NULL;
+  update_prediction(self);
+  /* a class flips circular ↔ full and watches the ghosts come and go: re-run small stacks */
+  if (had_result && auto_rerun_allowed(self) && lucy_window_get_predicted_peak(self) > 0) {
+    if (self->running) {
+      g_cancellable_cancel(self->cancellable);
+      self->rerun_pending = TRUE;
+    } else {
+      self->auto_run = TRUE;
+      lucy_window_run(self);
+      self->auto_run = FALSE;
+    }
+  }
+}
+
+static void operation_settings_changed_cb(LucyWindow *self) {
+  if (self->settings)
+    g_settings_set_int(self->settings, "threads",
+                       lucy_operations_panel_get_threads(self->operations_panel));
+  if (!self->running) {
+    GError *error = NULL;
+    if (!ensure_device(self, &error)) {
+      lucy_window_show_error(self, "Could not set up the device", error);
+      g_error_free(error);
+    }
+  }
+}
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+void lucy_window_show_error(LucyWindow *self, const char *title, const GError *error) {
+  g_free(self->last_error);
+  self->last_error = g_strdup(error ? error->message : title);
+  GtkWidget *dlg = gtk_message_dialog_new(GTK_WINDOW(self), GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                          GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s", title);
+  if (error)
+    gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(dlg), "%s", error->message);
+  g_signal_connect(dlg, "response", G_CALLBACK(gtk_window_destroy), NULL);
+  gtk_window_present(GTK_WINDOW(dlg));
+}
+
+const char *lucy_window_get_last_error(LucyWindow *self) { return self->last_error; }
+
+/* ---- file choosers ----------------------------------------------------------------------- */
+
+gboolean lucy_window_save_result(LucyWindow *self, GFile *file, gboolean overwrite,
+                                 GError **error) {
+  if (!self->result) {
+    g_set_error_literal(error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "There is no result yet");
+    return FALSE;
+  }
+  char *path = g_file_get_path(file);
+  if (!path) {
+    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "Not a local file");
+    return FALSE;
+  }
+  LucyTiffWriteOptions o;
+  lucy_tiff_write_options_default(&o);
+  o.overwrite = overwrite;
+  LucyStatus st = lucy_tiff_write(path, lucy_stack_get_volume(self->result), &o);
+  g_free(path);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not save the result");
+    return FALSE;
+  }
+  add_recent(self, file);
+  return TRUE;
+}
+
+gboolean lucy_window_export_view(LucyWindow *self, GFile *file, GError **error) {
+  char *path = g_file_get_path(file);
+  if (!path) {
+    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "Not a local file");
+    return FALSE;
+  }
+  gboolean ok = lucy_widget_save_png(GTK_WIDGET(self->projection_view), path, error);
+  g_free(path);
+  return ok;
+}
+
+typedef enum { CHOOSE_STACK, CHOOSE_PSF, CHOOSE_SAVE_RESULT, CHOOSE_EXPORT_PNG } ChooseKind;
+
+static void chooser_response_cb(GtkNativeDialog *dialog, int response, gpointer data) {
+  LucyWindow *self = data;
+  ChooseKind kind = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(dialog), "lucy-kind"));
+  GFile *file = response == GTK_RESPONSE_ACCEPT ? gtk_file_chooser_get_file(GTK_FILE_CHOOSER(dialog))
+                                                : NULL;
+  g_clear_object(&self->chooser);
+  if (!file) return;
+  GError *error = NULL;
+  char *path = g_file_get_path(file);
+  switch (kind) {
+    case CHOOSE_STACK:
+      if (!lucy_window_open_stack(self, file, &error))
+        lucy_window_show_error(self, "Could not open the stack", error);
+      break;
+    case CHOOSE_PSF:
+      if (!lucy_window_open_psf(self, file, &error))
+        lucy_window_show_error(self, "Could not open the PSF", error);
+      break;
+    case CHOOSE_SAVE_RESULT:
+      /* the chooser asked before replacing a file */
+      if (!lucy_window_save_result(self, file, TRUE, &error))
+        lucy_window_show_error(self, "Could not save the result", error);
+      break;
+    case CHOOSE_EXPORT_PNG:
+      if (!lucy_window_export_view(self, file, &error))
+        lucy_window_show_error(self, "Could not export the view", error);
+      break;
+  }
+  g_clear_error(&error);
+  g_free(path);
+  g_object_unref(file);
+}
+
+static void choose(LucyWindow *self, ChooseKind kind) {
+  static const char *titles[] = {"Open Stack", "Open PSF", "Save Result as TIFF",
+                                 "Export View as PNG"};
+  gboolean save = kind == CHOOSE_SAVE_RESULT || kind == CHOOSE_EXPORT_PNG;
+  if (self->chooser) gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
+  g_clear_object(&self->chooser);
+  self->chooser = gtk_file_chooser_native_new(
+      titles[kind], GTK_WINDOW(self), save ? GTK_FILE_CHOOSER_ACTION_SAVE : GTK_FILE_CHOOSER_ACTION_OPEN,
+      save ? "_Save" : "_Open", "_Cancel");
+  g_object_set_data(G_OBJECT(self->chooser), "lucy-kind", GINT_TO_POINTER(kind));
+  GtkFileFilter *filter = gtk_file_filter_new();
+  if (kind == CHOOSE_EXPORT_PNG) {
+    gtk_file_filter_set_name(filter, "PNG images");
+    gtk_file_filter_add_mime_type(filter, "image/png");
+    gtk_file_filter_add_suffix(filter, "png");
+    gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(self->chooser), "lucy-view.png");
+  } else {
+    gtk_file_filter_set_name(filter, "TIFF stacks");
+    gtk_file_filter_add_mime_type(filter, "image/tiff");
+    gtk_file_filter_add_suffix(filter, "tif");
+    gtk_file_filter_add_suffix(filter, "tiff");
+    if (kind == CHOOSE_SAVE_RESULT)
+      gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(self->chooser), "result.tif");
+  }
+  gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(self->chooser), filter);
+  g_object_unref(filter);
+  if (self->settings) {
+    char *folder = g_settings_get_string(self->settings, "last-folder");
+    if (folder && *folder) {
+      GFile *f = g_file_new_for_path(folder);
+      gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(self->chooser), f, NULL);
+      g_object_unref(f);
+    }
+    g_free(folder);
+  }
+  g_signal_connect(self->chooser, "response", G_CALLBACK(chooser_response_cb), self);
+  gtk_native_dialog_show(GTK_NATIVE_DIALOG(self->chooser));
+}
+
+/* ---- recent files -------------------------------------------------------------------------- */
+
+static gint recent_newer_first(gconstpointer a, gconstpointer b) {
+  GDateTime *ta = gtk_recent_info_get_modified((GtkRecentInfo *)a);
+  GDateTime *tb = gtk_recent_info_get_modified((GtkRecentInfo *)b);
+  return g_date_time_compare(tb, ta);
+}
+
+static void rebuild_recent(LucyWindow *self) {
+  g_menu_remove_all(self->recent_submenu);
+  GList *items = gtk_recent_manager_get_items(gtk_recent_manager_get_default());
+  items = g_list_sort(items, recent_newer_first);
+  int n = 0;
+  for (GList *l = items; l && n < MAX_RECENT; l = l->next) {
+    GtkRecentInfo *info = l->data;
+    if (!gtk_recent_info_has_application(info, "Lucy") || !gtk_recent_info_is_local(info))
+      continue;
+    const char *uri = gtk_recent_info_get_uri(info);
+    if (!g_str_has_suffix(uri, ".tif") && !g_str_has_suffix(uri, ".tiff")) continue;
+    GMenuItem *item = g_menu_item_new(gtk_recent_info_get_display_name(info), NULL);
+    g_menu_item_set_action_and_target_value(item, "win.open-recent", g_variant_new_string(uri));
+    g_menu_append_item(self->recent_submenu, item);
+    g_object_unref(item);
+    n++;
+  }
+  g_list_free_full(items, (GDestroyNotify)gtk_recent_info_unref);
+  if (n == 0) g_menu_append(self->recent_submenu, "No recent files", "win.no-recent");
+}
+
+/* ---- actions ----------------------------------------------------------------------------- */
+
+static void open_action(GSimpleAction *a, GVariant *p, gpointer self) { choose(self, CHOOSE_STACK); }
+static void open_psf_action(GSimpleAction *a, GVariant *p, gpointer self) { choose(self, CHOOSE_PSF); }
+static void save_result_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  choose(self, CHOOSE_SAVE_RESULT);
+}
+static void export_view_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  choose(self, CHOOSE_EXPORT_PNG);
+}
+
+static void open_recent_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  LucyWindow *self = data;
+  GFile *file = g_file_new_for_uri(g_variant_get_string(p, NULL));
+  GError *error = NULL;
+  if (!lucy_window_open_stack(self, file, &error)) {
+    lucy_window_show_error(self, "Could not open the stack", error);
+    g_error_free(error);
+  }
+  g_object_unref(file);
+}
+
+static void demo_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  GError *error = NULL;
+  if (!lucy_window_load_demo(data, &error)) {
+    lucy_window_show_error(data, "Could not make the demo data", error);
+    g_error_free(error);
+  }
+}
+
+static void psf_generated_cb(LucyPsfDialog *dialog, LucyStack *psf, LucyWindow *self) {
+  lucy_window_set_psf(self, psf);
+  lucy_window_set_view(self, LUCY_VIEW_PSF);
+}
+
+static void generate_psf_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  LucyWindow *self = data;
+  double voxel[3] = {0.3, 0.1, 0.1};
+  if (self->image) memcpy(voxel, lucy_stack_get_volume(self->image)->voxel_um, sizeof voxel);
+  LucyPsfDialog *dialog = lucy_psf_dialog_new(GTK_WINDOW(self), voxel);
+  g_signal_connect_object(dialog, "generated", G_CALLBACK(psf_generated_cb), self, 0);
+  gtk_window_present(GTK_WINDOW(dialog));
+}
+
+static void run_action(GSimpleAction *a, GVariant *p, gpointer self) { lucy_window_run(self); }
+static void cancel_action(GSimpleAction *a, GVariant *p, gpointer self) { lucy_window_cancel(self); }
+static void zoom_in_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  lucy_projection_view_zoom(LUCY_WINDOW(data)->projection_view, 1.25);
+}
+static void zoom_out_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  lucy_projection_view_zoom(LUCY_WINDOW(data)->projection_view, 0.8);
+}
+static void zoom_fit_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  lucy_projection_view_zoom_fit(LUCY_WINDOW(data)->projection_view);
+}
+
+static const GActionEntry win_actions[] = {
+    {"open", open_action, NULL, NULL, NULL, {0}},
+    {"open-psf", open_psf_action, NULL, NULL, NULL, {0}},
+    {"open-recent", open_recent_action, "s", NULL, NULL, {0}},
+    {"generate-psf", generate_psf_action, NULL, NULL, NULL, {0}},
+    {"demo", demo_action, NULL, NULL, NULL, {0}},
+    {"save-result", save_result_action, NULL, NULL, NULL, {0}},
+    {"export-view", export_view_action, NULL, NULL, NULL, {0}},
+    {"run", run_action, NULL, NULL, NULL, {0}},
+    {"cancel", cancel_action, NULL, NULL, NULL, {0}},
+    {"zoom-in", zoom_in_action, NULL, NULL, NULL, {0}},
+    {"zoom-out", zoom_out_action, NULL, NULL, NULL, {0}},
+    {"zoom-fit", zoom_fit_action, NULL, NULL, NULL, {0}},
+    {"view", NULL, "s", "'image'", view_state_cb, {0}},
+    {"mode", NULL, "s", "'same'", mode_state_cb, {0}},
+};
+
+/* ---- drag and drop ------------------------------------------------------------------------ */
+
+static gboolean drop_cb(GtkDropTarget *target, const GValue *value, double x, double y,
+                        LucyWindow *self) {
+  if (!G_VALUE_HOLDS(value, GDK_TYPE_FILE_LIST)) return FALSE;
+  GSList *files = g_value_get_boxed(value);
+  if (!files) return FALSE;
+  GError *error = NULL;
+  /* one file: the stack; two: the stack and its PSF */
+  if (!lucy_window_open_stack(self, files->data, &error)) {
+    lucy_window_show_error(self, "Could not open the dropped stack", error);
+    g_error_free(error);
+    return FALSE;
+  }
+  if (files->next && !lucy_window_open_psf(self, files->next->data, &error)) {
+    lucy_window_show_error(self, "Could not open the dropped PSF", error);
+    g_error_free(error);
+  }
+  return TRUE;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+static gboolean lucy_window_close_request(GtkWindow *window) {
+  LucyWindow *self = LUCY_WINDOW(window);
+  if (self->cancellable) g_cancellable_cancel(self->cancellable);
+  if (self->settings && !g_object_get_data(G_OBJECT(self), "lucy-no-save-size")) {
+    int w, h;
+    gtk_window_get_default_size(window, &w, &h);
+    g_settings_set_int(self->settings, "window-width", w);
+    g_settings_set_int(self->settings, "window-height", h);
+    g_settings_set_boolean(self->settings, "window-maximized", gtk_window_is_maximized(window));
+  }
+  return GTK_WINDOW_CLASS(lucy_window_parent_class)->close_request(window);
+}
+
+static void lucy_window_dispose(GObject *object) {
+  LucyWindow *self = LUCY_WINDOW(object);
+  self->disposed = TRUE;
+  self->running = FALSE;
+  self->rerun_pending = FALSE;
+  if (self->cancellable) g_cancellable_cancel(self->cancellable);
+  g_clear_object(&self->cancellable);
+  if (self->chooser) gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
+  g_clear_object(&self->chooser);
+  g_clear_object(&self->image);
+  g_clear_object(&self->psf);
+  g_clear_object(&self->result);
+  g_clear_object(&self->difference);
+  g_clear_object(&self->settings);
+  if (self->device) lucy_device_unref(self->device);
+  self->device = NULL;
+  G_OBJECT_CLASS(lucy_window_parent_class)->dispose(object);
+}
+
+static void lucy_window_finalize(GObject *object) {
+  g_free(LUCY_WINDOW(object)->last_error);
+  G_OBJECT_CLASS(lucy_window_parent_class)->finalize(object);
+}
+
+static void lucy_window_class_init(LucyWindowClass *klass) {
+  GObjectClass *object_class = G_OBJECT_CLASS(klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+  object_class->dispose = lucy_window_dispose;
+  object_class->finalize = lucy_window_finalize;
+  GTK_WINDOW_CLASS(klass)->close_request = lucy_window_close_request;
+
+  signals[RUN_FINISHED] = g_signal_new("run-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN,
+                                       G_TYPE_ERROR);
+
+  g_type_ensure(LUCY_TYPE_DISPLAY_PANEL);
+  g_type_ensure(LUCY_TYPE_OPERATIONS_PANEL);
+  g_type_ensure(LUCY_TYPE_MEMORY_GAUGE);
+  g_type_ensure(LUCY_TYPE_PROJECTION_VIEW);
+  gtk_widget_class_set_template_from_resource(widget_class, "/org/lucy/Lucy/lucy-window.ui");
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, open_menu_button);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, recent_submenu);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, display_panel);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, operations_panel);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, memory_gauge);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, projection_view);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, hover_label);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_label);
+  gtk_widget_class_bind_template_callback(widget_class, display_changed_cb);
+  gtk_widget_class_bind_template_callback(widget_class, auto_contrast_cb);
+  gtk_widget_class_bind_template_callback(widget_class, reset_contrast_cb);
+  gtk_widget_class_bind_template_callback(widget_class, hover_text_cb);
+  gtk_widget_class_bind_template_callback(widget_class, operation_settings_changed_cb);
+}
+
+static GSettings *lucy_settings_new_if_installed(void) {
+  GSettingsSchemaSource *src = g_settings_schema_source_get_default();
+  GSettingsSchema *schema = src ? g_settings_schema_source_lookup(src, "org.lucy.Lucy", TRUE) : NULL;
+  if (!schema) return NULL; /* uninstalled and no GSETTINGS_SCHEMA_DIR: run on defaults */
+  g_settings_schema_unref(schema);
+  return g_settings_new("org.lucy.Lucy");
+}
+
+static void lucy_window_init(LucyWindow *self) {
+  self->mode = LUCY_PAD_SAME;
+  for (int v = 0; v < N_VIEWS; v++) reset_view_opts(self, (LucyView)v);
+  gtk_widget_init_template(GTK_WIDGET(self));
+  g_action_map_add_action_entries(G_ACTION_MAP(self), win_actions, G_N_ELEMENTS(win_actions), self);
+  GSimpleAction *no_recent = g_simple_action_new("no-recent", NULL);
+  g_simple_action_set_enabled(no_recent, FALSE);
+  g_action_map_add_action(G_ACTION_MAP(self), G_ACTION(no_recent));
+  g_object_unref(no_recent);
+
+  self->settings = lucy_settings_new_if_installed();
+  if (self->settings) {
+    gtk_window_set_default_size(GTK_WINDOW(self), g_settings_get_int(self->settings, "window-width"),
+                                g_settings_get_int(self->settings, "window-height"));
+    if (g_settings_get_boolean(self->settings, "window-maximized"))
+      gtk_window_maximize(GTK_WINDOW(self));
+    int threads = g_settings_get_int(self->settings, "threads");
+    if (threads > 0) lucy_operations_panel_set_threads(self->operations_panel, threads);
+    self->mode = (LucyPadMode)g_settings_get_enum(self->settings, "padding-mode");
+  }
+  g_simple_action_set_state(
+      G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "mode")),
+      g_variant_new_string(lucy_pad_mode_name(self->mode)));
+  lucy_operations_panel_show_mode(self->operations_panel, self->mode);
+
+  GError *error = NULL;
+  if (!ensure_device(self, &error)) {
+    g_warning("%s", error->message);
+    g_clear_error(&error);
+  }
+
+  GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect(drop, "drop", G_CALLBACK(drop_cb), self);
+  gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
+
+  rebuild_recent(self);
+  g_signal_connect_object(gtk_recent_manager_get_default(), "changed", G_CALLBACK(rebuild_recent),
+                          self, G_CONNECT_SWAPPED);
+  update_actions(self);
+  update_display(self);
+}
+
+LucyWindow *lucy_window_new(GtkApplication *app) {
+  return g_object_new(LUCY_TYPE_WINDOW, "application", app, NULL);
+}
+
+LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self) {
+  return self->projection_view;
+}
+LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self) { return self->display_panel; }
+LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self) { return self->memory_gauge; }

@@ -1,0 +1,67 @@
+/* LucyWindow: the main window — header bar with the view switcher, the sidebar of display and
+ * operation controls with the memory gauge, the projection view and the status line. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "lucy-display-panel.h"
+#include "lucy-memory-gauge.h"
+#include "lucy-projection-view.h"
+#include "lucy-stack.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  LUCY_VIEW_IMAGE = 0,
+  LUCY_VIEW_PSF,
+  LUCY_VIEW_RESULT,
+  LUCY_VIEW_DIFFERENCE
+} LucyView;
+
+#define LUCY_TYPE_WINDOW (lucy_window_get_type())
+G_DECLARE_FINAL_TYPE(LucyWindow, lucy_window, LUCY, WINDOW, GtkApplicationWindow)
+
+LucyWindow *lucy_window_new(GtkApplication *app);
+
+const char *lucy_view_name(LucyView view); /* "image", "psf", "result", "difference" */
+gboolean lucy_view_parse(const char *name, LucyView *view);
+
+/* The built-in demo: a sphere phantom (32×128×128, voxel 0.3×0.1×0.1 µm) and a Gaussian PSF. */
+gboolean lucy_window_load_demo(LucyWindow *self, GError **error);
+/* Reads a TIFF stack or PSF; on failure returns FALSE and keeps what was shown. */
+gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error);
+gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error);
+/* A Gaussian PSF (σ 0.9 µm axial, 0.3 µm lateral) at the image's voxel size. */
+gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error);
+void lucy_window_set_image(LucyWindow *self, LucyStack *image);
+void lucy_window_set_psf(LucyWindow *self, LucyStack *psf);
+
+/* Writes the result as a float32 TIFF with its calibration (atomically). */
+gboolean lucy_window_save_result(LucyWindow *self, GFile *file, gboolean overwrite,
+                                 GError **error);
+/* Renders the projection view as it is now to a PNG. */
+gboolean lucy_window_export_view(LucyWindow *self, GFile *file, GError **error);
+
+void lucy_window_set_view(LucyWindow *self, LucyView view);
+LucyView lucy_window_get_view(LucyWindow *self);
+/* Changes the padding mode; on a small stack a result is recomputed automatically. */
+void lucy_window_set_mode(LucyWindow *self, LucyPadMode mode);
+LucyPadMode lucy_window_get_mode(LucyWindow *self);
+LucyStack *lucy_window_get_stack(LucyWindow *self, LucyView view);
+
+/* Starts a convolution (FALSE when there is nothing to run; the reason is shown). Emits
+ * "run-finished" (gboolean success, GError or NULL) when done, failed or cancelled. */
+gboolean lucy_window_run(LucyWindow *self);
+void lucy_window_cancel(LucyWindow *self);
+gboolean lucy_window_is_running(LucyWindow *self);
+/* Predicted peak bytes of the run set up now (0 when it cannot run). */
+guint64 lucy_window_get_predicted_peak(LucyWindow *self);
+
+/* Shows an error dialog with error's message and remembers it. */
+void lucy_window_show_error(LucyWindow *self, const char *title, const GError *error);
+const char *lucy_window_get_last_error(LucyWindow *self);
+
+LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self);
+LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self);
+LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self);
+
+G_END_DECLS
