@@ -5,6 +5,9 @@
 
 #include "lucy/status.h"
 
+/* Internals shared across core files: never exported from liblucy. */
+#pragma GCC visibility push(hidden)
+
 typedef struct LucyAtomicFile {
   char *path;     /* the destination */
   char *tmp_path; /* the temporary file, same folder: "<dir>/.<name>.XXXXXX" */
@@ -21,5 +24,7 @@ LucyStatus lucy__atomic_begin(LucyAtomicFile *af, const char *path, int overwrit
 LucyStatus lucy__atomic_commit(LucyAtomicFile *af);
 /* Removes the temporary and frees af's strings. Safe after a failed begin. */
 void lucy__atomic_abort(LucyAtomicFile *af);
+
+#pragma GCC visibility pop
 
 #endif

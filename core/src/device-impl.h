@@ -14,6 +14,9 @@
 
 #include "lucy/device.h"
 
+/* Internals shared across core files: never exported from liblucy. */
+#pragma GCC visibility push(hidden)
+
 typedef struct LucyFftPlan LucyFftPlan; /* device-specific, cached by shape in the device */
 
 typedef struct LucyDeviceOps {
@@ -101,5 +104,7 @@ static inline LucyStatus lucy__dev_alloc(LucyDevice *dev, size_t bytes, float **
 static inline void lucy__dev_release(LucyDevice *dev, float *buf) {
   if (buf) dev->ops->release(dev, buf);
 }
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 
+/* Internals shared across core files: never exported from liblucy. */
+#pragma GCC visibility push(hidden)
+
 typedef struct LucyRng {
   uint64_t s[4];
   double spare;   /* the second normal of the last polar pair */
@@ -27,5 +30,7 @@ double lucy__rng_poisson(LucyRng *r, double mean);
 /* Portable natural log and exp (within a few ulp; identical on every IEEE-754 machine). */
 double lucy__rng_log(double x);
 double lucy__rng_exp(double x);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,9 @@
 
 #include "lucy/tiff.h"
 
+/* Internals shared across core files: never exported from liblucy. */
+#pragma GCC visibility push(hidden)
+
 /* Where libtiff's messages for one open file go, so that they end up in Lucy's error message
  * (per handle, hence per thread) instead of on stderr. */
 typedef struct LucyTiffCtx {
@@ -69,5 +72,7 @@ double lucy__unit_to_um(const char *unit);
 double lucy__strtod_c(const char *s, char **end);
 int lucy__snprintf_c(char *buf, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#pragma GCC visibility pop
 
 #endif
