@@ -7,6 +7,7 @@
 #include "tiff.h"
 #include "device.h"
 #include "convolve.h"
+#include "deconvolve.h"
 #include "project.h"
 #include "phantom.h"
 
