@@ -1,9 +1,6 @@
 /* LucyStack: a volume with cached projections. */
 #include "lucy-stack.h"
 
-#include <math.h>
-#include <stdlib.h>
-
 #include "lucy-error.h"
 
 struct _LucyStack {
@@ -62,67 +59,16 @@ void lucy_stack_set_signed(LucyStack *self, gboolean is_signed) {
 
 gboolean lucy_stack_get_signed(LucyStack *self) { return self->is_signed; }
 
-/* Keeps whichever of a and b is larger in magnitude (NaN loses). */
-static inline float extreme(float a, float b) {
-  if (isnan(a)) return b;
-  if (isnan(b)) return a;
-  return fabsf(b) > fabsf(a) ? b : a;
-}
-
-/* The signed extreme-magnitude projection: the display counterpart of a max projection for a
- * difference (no core equivalent yet). Same shapes as lucy_project_max. */
-static LucyImage *project_extreme(const LucyVolume *v, LucyProjection which) {
-  const size_t nz = v->shape[0], ny = v->shape[1], nx = v->shape[2];
-  LucyImage *img = malloc(sizeof *img);
-  if (!img) return NULL;
-  img->height = which == LUCY_PROJ_XZ ? nz : ny;
-  img->width = which == LUCY_PROJ_ZY ? nz : nx;
-  img->data = malloc(img->height * img->width * sizeof(float));
-  if (!img->data) {
-    free(img);
-    return NULL;
-  }
-  for (size_t i = 0; i < img->height * img->width; i++) img->data[i] = NAN;
-  for (size_t z = 0; z < nz; z++)
-    for (size_t y = 0; y < ny; y++) {
-      const float *row = v->data + (z * ny + y) * nx;
-      if (which == LUCY_PROJ_XY) {
-        float *o = img->data + y * nx;
-        for (size_t x = 0; x < nx; x++) o[x] = extreme(o[x], row[x]);
-      } else if (which == LUCY_PROJ_XZ) {
-        float *o = img->data + z * nx;
-        for (size_t x = 0; x < nx; x++) o[x] = extreme(o[x], row[x]);
-      } else {
-        float m = NAN;
-        for (size_t x = 0; x < nx; x++) m = extreme(m, row[x]);
-        img->data[y * nz + z] = m;
-      }
-    }
-  return img;
-}
-
 gboolean lucy_stack_ensure_projections(LucyStack *self, GError **error) {
   g_return_val_if_fail(LUCY_IS_STACK(self), FALSE);
   if (self->projections[0] && self->projections[1] && self->projections[2]) return TRUE;
-  LucyImage *p[3] = {NULL, NULL, NULL};
-  for (int i = 0; i < 3; i++) {
-    LucyStatus st = LUCY_OK;
-    if (self->is_signed) {
-      p[i] = project_extreme(self->volume, (LucyProjection)i);
-      if (!p[i]) {
-        g_set_error_literal(error, LUCY_ERROR, LUCY_ERR_OUT_OF_MEMORY,
-                            "Could not project the stack: out of memory");
-        for (int j = 0; j < i; j++) lucy_image_free(p[j]);
-        return FALSE;
-      }
-      continue;
-    }
-    st = lucy_project_max(self->volume, (LucyProjection)i, &p[i]);
-    if (st != LUCY_OK) {
-      lucy_set_error_from_status(error, st, "Could not project the stack");
-      for (int j = 0; j < i; j++) lucy_image_free(p[j]);
-      return FALSE;
-    }
+  /* signed stacks (differences) show the value of largest magnitude, keeping its sign */
+  LucyImage *p[3];
+  LucyStatus st = self->is_signed ? lucy_project_extreme_all(self->volume, p)
+                                  : lucy_project_max_all(self->volume, p);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not project the stack");
+    return FALSE;
   }
   for (int i = 0; i < 3; i++) {
     if (self->projections[i]) lucy_image_free(self->projections[i]);

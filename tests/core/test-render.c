@@ -17,8 +17,10 @@ static LucyVolume *volume_new(size_t nz, size_t ny, size_t nx) {
 
 #define AT(vol, z, y, x) ((vol)->data[((z) * (vol)->shape[1] + (y)) * (vol)->shape[2] + (x)])
 
-/* NaN-ignoring max of a line, NaN when all NaN: the reference. */
-static float line_max(const LucyVolume *vol, LucyProjection which, size_t i, size_t j) {
+/* The reference, NaN-ignoring and NaN when the whole line is NaN: the max of a line, or with
+ * extreme the value of largest magnitude (of +a and -a the positive one, +0 over -0). */
+static float line_reduce(const LucyVolume *vol, LucyProjection which, size_t i, size_t j,
+                         int extreme) {
   const size_t nz = vol->shape[0], ny = vol->shape[1], nx = vol->shape[2];
   size_t n = which == LUCY_PROJ_XY ? nz : which == LUCY_PROJ_ZY ? nx : ny;
   float m = NAN;
@@ -27,21 +29,31 @@ static float line_max(const LucyVolume *vol, LucyProjection which, size_t i, siz
               : which == LUCY_PROJ_ZY ? AT(vol, j, i, k)
                                       : AT(vol, i, k, j);
     if (isnan(v)) continue;
-    if (isnan(m) || v > m) m = v;
+    if (isnan(m)) m = v;
+    else if (!extreme && v > m) m = v;
+    else if (extreme && (fabs(v) > fabs(m) || (fabs(v) == fabs(m) && signbit(m) && !signbit(v))))
+      m = v;
   }
   return m;
 }
 
-static void check_projection(const LucyVolume *vol, LucyProjection which, const LucyImage *img) {
+/* With extreme, the sign of zero is checked too. */
+static void check_projection_kind(const LucyVolume *vol, LucyProjection which,
+                                  const LucyImage *img, int extreme) {
   const size_t nz = vol->shape[0], ny = vol->shape[1], nx = vol->shape[2];
   g_assert_cmpuint(img->height, ==, which == LUCY_PROJ_XZ ? nz : ny);
   g_assert_cmpuint(img->width, ==, which == LUCY_PROJ_ZY ? nz : nx);
   for (size_t i = 0; i < img->height; i++)
     for (size_t j = 0; j < img->width; j++) {
-      float want = line_max(vol, which, i, j), got = img->data[i * img->width + j];
+      float want = line_reduce(vol, which, i, j, extreme), got = img->data[i * img->width + j];
       if (isnan(want)) g_assert_true(isnan(got));
       else g_assert_cmpfloat(got, ==, want);
+      if (extreme) g_assert_cmpint(!!signbit(got), ==, !!signbit(want));
     }
+}
+
+static void check_projection(const LucyVolume *vol, LucyProjection which, const LucyImage *img) {
+  check_projection_kind(vol, which, img, 0);
 }
 
 static void test_project_small(void) {
@@ -88,25 +100,41 @@ static void test_project_small(void) {
   lucy_volume_free(vol);
 }
 
-/* Random values with NaN, +-inf and negative numbers, sizes that exercise the vector body and
- * tail, and a volume big enough for the threaded path. */
-static void test_project_random(void) {
-  const size_t shapes[][3] = {{1, 1, 1}, {1, 5, 3}, {7, 9, 37}, {3, 2, 16}, {24, 48, 1001}};
-  GRand *rand = g_rand_new_with_seed(7);
-  for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
-    LucyVolume *vol = volume_new(shapes[s][0], shapes[s][1], shapes[s][2]);
-    size_t n = lucy_shape_count(vol->shape);
-    for (size_t i = 0; i < n; i++) {
-      double u = g_rand_double(rand);
+/* Sizes that exercise the vector body and tail, and one big enough for the threaded path
+ * (>= 2^20 voxels, nz > 1). */
+static const size_t random_shapes[][3] = {
+    {1, 1, 1}, {1, 5, 3}, {7, 9, 37}, {3, 2, 16}, {24, 48, 1001}};
+
+/* Random values with NaN, +-inf and mixed signs; an all-NaN line along z, and when nz > 2
+ * along x, and along y a line of -inf and NaN for max (stays -inf), of NaN for extreme. For
+ * extreme, many exact ties in magnitude (+a/-a, +0/-0) too. */
+static LucyVolume *random_volume(GRand *rand, const size_t shape[3], int extreme) {
+  LucyVolume *vol = volume_new(shape[0], shape[1], shape[2]);
+  size_t n = lucy_shape_count(vol->shape);
+  for (size_t i = 0; i < n; i++) {
+    double u = g_rand_double(rand);
+    if (!extreme)
       vol->data[i] = u < 0.1 ? NAN : u < 0.101 ? -INFINITY : (float)g_rand_double_range(rand, -5, 3);
-    }
-    /* An all-NaN line along each axis and a line of -inf and NaN (stays -inf). */
-    for (size_t z = 0; z < vol->shape[0]; z++) AT(vol, z, 0, 0) = NAN;
-    if (vol->shape[0] > 2) {
-      for (size_t x = 0; x < vol->shape[2]; x++) AT(vol, 1, vol->shape[1] - 1, x) = NAN;
-      for (size_t y = 0; y < vol->shape[1]; y++)
-        AT(vol, 2, y, vol->shape[2] - 1) = y % 2 ? NAN : -INFINITY;
-    }
+    else
+      vol->data[i] = u < 0.1    ? NAN
+                     : u < 0.101 ? (g_rand_boolean(rand) ? INFINITY : -INFINITY)
+                     : u < 0.15  ? (g_rand_boolean(rand) ? 0.0f : -0.0f)
+                     : u < 0.6   ? (float)g_rand_int_range(rand, -8, 9) / 4
+                                 : (float)g_rand_double_range(rand, -5, 5);
+  }
+  for (size_t z = 0; z < vol->shape[0]; z++) AT(vol, z, 0, 0) = NAN;
+  if (vol->shape[0] > 2) {
+    for (size_t x = 0; x < vol->shape[2]; x++) AT(vol, 1, vol->shape[1] - 1, x) = NAN;
+    for (size_t y = 0; y < vol->shape[1]; y++)
+      AT(vol, 2, y, vol->shape[2] - 1) = y % 2 || extreme ? NAN : -INFINITY;
+  }
+  return vol;
+}
+
+static void test_project_random(void) {
+  GRand *rand = g_rand_new_with_seed(7);
+  for (size_t s = 0; s < G_N_ELEMENTS(random_shapes); s++) {
+    LucyVolume *vol = random_volume(rand, random_shapes[s], 0);
     LucyImage *all[3];
     g_assert_cmpint(lucy_project_max_all(vol, all), ==, LUCY_OK);
     for (int k = 0; k < 3; k++) {
@@ -123,7 +151,63 @@ static void test_project_random(void) {
   g_rand_free(rand);
 }
 
+static void test_project_extreme_small(void) {
+  /* 2 x 3 x 3, N = NaN:  z=0: y0 [ 1 -3 N]  y1 [-2 -0 N]  y2 [N  N N]
+   *                      z=1: y0 [-1  3 N]  y1 [ N +0 N]  y2 [5 -6 N] */
+  const float n = NAN, values[] = {1, -3, n, -2, -0.0f, n, n, n, n, -1, 3, n, n, 0, n, 5, -6, n};
+  LucyVolume *vol = volume_new(2, 3, 3);
+  memcpy(vol->data, values, sizeof values);
+  LucyImage *p[3];
+  g_assert_cmpint(lucy_project_extreme_all(vol, p), ==, LUCY_OK);
+  /* Hand-computed, row by row; ties +a/-a and +0/-0 go to the positive one. */
+  const float xy[] = {1, 3, n, -2, 0, n, 5, -6, n}; /* 3 x 3 */
+  const float zy[] = {-3, 3, -2, 0, n, -6};          /* 3 x 2 (y, z) */
+  const float xz[] = {-2, -3, n, 5, -6, n};          /* 2 x 3 (z, x) */
+  const float *want[3] = {xy, zy, xz};
+  const size_t h[3] = {3, 3, 2}, w[3] = {3, 2, 3};
+  for (int k = 0; k < 3; k++) {
+    g_assert_cmpuint(p[k]->height, ==, h[k]);
+    g_assert_cmpuint(p[k]->width, ==, w[k]);
+    for (size_t i = 0; i < h[k] * w[k]; i++) {
+      if (isnan(want[k][i])) {
+        g_assert_true(isnan(p[k]->data[i]));
+      } else {
+        g_assert_cmpfloat(p[k]->data[i], ==, want[k][i]);
+        g_assert_cmpint(!!signbit(p[k]->data[i]), ==, !!signbit(want[k][i])); /* +0, not -0 */
+      }
+    }
+    check_projection_kind(vol, (LucyProjection)k, p[k], 1);
+    lucy_image_free(p[k]);
+  }
+  lucy_volume_free(vol);
+}
+
+/* Against the direct loop, exactly (sign of zero included), on every shape. */
+static void test_project_extreme_random(void) {
+  GRand *rand = g_rand_new_with_seed(11);
+  for (size_t s = 0; s < G_N_ELEMENTS(random_shapes); s++) {
+    LucyVolume *vol = random_volume(rand, random_shapes[s], 1);
+    LucyImage *all[3];
+    g_assert_cmpint(lucy_project_extreme_all(vol, all), ==, LUCY_OK);
+    g_assert_true(isnan(all[LUCY_PROJ_XY]->data[0]));
+    if (vol->shape[0] > 2) {
+      g_assert_true(isnan(all[LUCY_PROJ_ZY]->data[(vol->shape[1] - 1) * vol->shape[0] + 1]));
+      g_assert_true(isnan(all[LUCY_PROJ_XZ]->data[2 * vol->shape[2] + vol->shape[2] - 1]));
+    }
+    for (int k = 0; k < 3; k++) {
+      check_projection_kind(vol, (LucyProjection)k, all[k], 1);
+      lucy_image_free(all[k]);
+    }
+    lucy_volume_free(vol);
+  }
+  g_rand_free(rand);
+}
+
 static void test_project_errors(void) {
+  LucyImage *all[3] = {(LucyImage *)1, (LucyImage *)1, (LucyImage *)1};
+  g_assert_cmpint(lucy_project_extreme_all(NULL, all), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_true(!all[0] && !all[1] && !all[2]);
+  g_assert_cmpint(lucy_project_extreme_all(NULL, NULL), ==, LUCY_ERR_INVALID_ARGUMENT);
   LucyImage *img = (LucyImage *)1;
   g_assert_cmpint(lucy_project_max(NULL, LUCY_PROJ_XY, &img), ==, LUCY_ERR_INVALID_ARGUMENT);
   g_assert_null(img);
@@ -520,6 +604,8 @@ int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/project/small", test_project_small);
   g_test_add_func("/project/random", test_project_random);
+  g_test_add_func("/project/extreme-small", test_project_extreme_small);
+  g_test_add_func("/project/extreme-random", test_project_extreme_random);
   g_test_add_func("/project/errors", test_project_errors);
   g_test_add_func("/project/plane", test_volume_plane);
   g_test_add_func("/render/value", test_render_value);

@@ -1,5 +1,5 @@
-/* Orthogonal max projections and rendering to RGBA: gamma, contrast, colormaps, log display,
- * and the composite XY | ZY over XZ figure written as PNG through cairo. */
+/* Orthogonal max (and signed extreme) projections and rendering to RGBA: gamma, contrast,
+ * colormaps, log display, and the composite XY | ZY over XZ figure written as PNG through cairo. */
 #ifndef LUCY_PROJECT_H
 #define LUCY_PROJECT_H
 
@@ -29,6 +29,11 @@ LucyStatus lucy_project_max(const LucyVolume *vol, LucyProjection which, LucyIma
  * projection k (LucyProjection order); all are NULL on failure. NaN voxels are ignored; a pixel
  * whose whole line is NaN is NaN. */
 LucyStatus lucy_project_max_all(const LucyVolume *vol, LucyImage *out[3]);
+/* The signed counterpart for difference volumes, with the same shapes, single pass and outputs
+ * as lucy_project_max_all: each pixel is the value of largest magnitude on its line, sign kept.
+ * Between +a and -a the positive one wins (+0 over -0), so the result is exact and does not
+ * depend on the thread count. NaN voxels are ignored; a pixel whose whole line is NaN is NaN. */
+LucyStatus lucy_project_extreme_all(const LucyVolume *vol, LucyImage *out[3]);
 /* One z plane as an image (slice mode). */
 LucyStatus lucy_volume_plane(const LucyVolume *vol, size_t z, LucyImage **out);
 
