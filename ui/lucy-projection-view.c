@@ -216,11 +216,13 @@ static void draw_panel(cairo_t *cr, cairo_surface_t *surf, gsize w, gsize h,
 static void add_label(LucyProjectionView *self, GtkSnapshot *snapshot, const char *text, double x,
                       double y) {
   PangoLayout *layout = gtk_widget_create_pango_layout(GTK_WIDGET(self), text);
-  GdkRGBA shadow = {0, 0, 0, 0.8}, fg = {1, 1, 1, 0.95};
+  /* A dark plate keeps the label readable on bright data (light colormaps, saturated panels). */
+  GdkRGBA plate = {0, 0, 0, 0.6}, fg = {1, 1, 1, 0.95};
+  int lw, lh;
+  pango_layout_get_pixel_size(layout, &lw, &lh);
   gtk_snapshot_save(snapshot);
-  gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT((float)x + 1, (float)y + 1));
-  gtk_snapshot_append_layout(snapshot, layout, &shadow);
-  gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT(-1, -1));
+  gtk_snapshot_translate(snapshot, &GRAPHENE_POINT_INIT((float)x, (float)y));
+  gtk_snapshot_append_color(snapshot, &plate, &GRAPHENE_RECT_INIT(-3, -1, lw + 6, lh + 2));
   gtk_snapshot_append_layout(snapshot, layout, &fg);
   gtk_snapshot_restore(snapshot);
   g_object_unref(layout);

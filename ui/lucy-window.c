@@ -128,7 +128,13 @@ static void clear_result(LucyWindow *self) {
 static void reset_view_opts(LucyWindow *self, LucyView view) {
   LucyRenderOptions *o = &self->view_opts[view];
   lucy_render_options_default(o);
-  if (view == LUCY_VIEW_PSF) o->colormap = LUCY_CMAP_MAGMA, o->log = 1;
+  if (view == LUCY_VIEW_PSF) {
+    /* A PSF is judged by its peak and its faint wings: show the whole range, log scaled. */
+    o->colormap = LUCY_CMAP_MAGMA;
+    o->log = 1;
+    o->pmin = 0;
+    o->pmax = 100;
+  }
   if (view == LUCY_VIEW_DIFFERENCE) o->colormap = LUCY_CMAP_COOLWARM;
 }
 
