@@ -10,9 +10,11 @@
  * process exit code. */
 int cli_info_main(int argc, char **argv);
 int cli_convolve_main(int argc, char **argv);
+int cli_deconvolve_main(int argc, char **argv);
 int cli_project_main(int argc, char **argv);
 int cli_phantom_main(int argc, char **argv);
 int cli_psf_main(int argc, char **argv);
+int cli_points_main(int argc, char **argv);
 
 /* ---- progress and Ctrl-C (cli-progress.c) ---------------------------------------------- */
 

@@ -14,9 +14,11 @@ typedef struct Command {
 static const Command commands[] = {
   {"info", cli_info_main, "shape, voxel size, sample type and statistics of a TIFF stack"},
   {"convolve", cli_convolve_main, "FFT convolution of a stack with a PSF (4 padding modes)"},
+  {"deconvolve", cli_deconvolve_main, "Richardson-Lucy (RL, RL-TV, accelerated) or Wiener restoration"},
   {"project", cli_project_main, "orthogonal max projections (XY | ZY over XZ) as a PNG figure"},
   {"phantom", cli_phantom_main, "a synthetic stack of random spheres (blur and noise optional)"},
   {"psf", cli_psf_main, "a synthetic PSF (psf gaussian ...)"},
+  {"points", cli_points_main, "point clouds: NUFFT convolution, kernel fitting, nufft"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -25,7 +27,7 @@ static void print_usage(FILE *f) {
           "Usage: lucy-cli COMMAND [ARGS...]\n"
           "       lucy-cli COMMAND --help\n"
           "\n"
-          "FFT convolution of 3-D microscopy stacks (float32, z-y-x).\n"
+          "FFT convolution and deconvolution of 3-D microscopy stacks (float32, z-y-x).\n"
           "\n"
           "Commands:\n");
   for (size_t i = 0; i < N_COMMANDS; i++)
@@ -44,12 +46,13 @@ static void print_usage(FILE *f) {
           "  lucy-cli phantom -o obj.tif --shape 32,128,128 --voxel 0.3,0.1,0.1\n"
           "  lucy-cli psf gaussian -o psf.tif --shape 15,15,15 --sigma 2,1,1\n"
           "  lucy-cli convolve obj.tif psf.tif -o img.tif --mode same\n"
+          "  lucy-cli deconvolve img.tif psf.tif -o restored.tif --iterations 50\n"
           "  lucy-cli project img.tif -o img.png --colormap magma\n");
 }
 
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (info, convolve, project, phantom or psf)");
+    return cli_usage_error(NULL, "missing COMMAND (info, convolve, deconvolve, project, phantom, psf or points)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
     print_usage(stdout);

@@ -92,7 +92,11 @@ static gboolean screenshot_start(gpointer data) {
 static const GOptionEntry option_entries[] = {
     {"screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
      "Render the window to a PNG file after the requested action, then quit", "FILE"},
-    {"run", 0, 0, G_OPTION_ARG_NONE, NULL, "Run the convolution on start", NULL},
+    {"run", 0, 0, G_OPTION_ARG_NONE, NULL, "Run the operation on start", NULL},
+    {"operation", 0, 0, G_OPTION_ARG_STRING, NULL, "Operation: convolve or deconvolve", "OP"},
+    {"iterations", 0, 0, G_OPTION_ARG_STRING, NULL, "Deconvolution iterations", "N"},
+    {"method", 0, 0, G_OPTION_ARG_STRING, NULL, "Deconvolution method: rl, rltv or wiener",
+     "METHOD"},
     {"mode", 0, 0, G_OPTION_ARG_STRING, NULL, "Padding mode: circular, same, full or valid", "MODE"},
     {"view", 0, 0, G_OPTION_ARG_STRING, NULL, "View: image, psf, result or difference", "VIEW"},
     {"version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and quit", NULL},
@@ -115,11 +119,17 @@ static int lucy_application_handle_local_options(GApplication *app, GVariantDict
 static int lucy_application_command_line(GApplication *gapp, GApplicationCommandLine *cmdline) {
   LucyApplication *self = LUCY_APPLICATION(gapp);
   GVariantDict *options = g_application_command_line_get_options_dict(cmdline);
-  const char *mode_name = NULL, *view_name = NULL;
+  const char *mode_name = NULL, *view_name = NULL, *op_name = NULL, *method_name = NULL;
+  const char *iterations_text = NULL;
+  gint64 iterations = 0;
   const char *screenshot = NULL;
   const char **files = NULL;
   g_variant_dict_lookup(options, "mode", "&s", &mode_name);
   g_variant_dict_lookup(options, "view", "&s", &view_name);
+  g_variant_dict_lookup(options, "operation", "&s", &op_name);
+  g_variant_dict_lookup(options, "method", "&s", &method_name);
+  g_variant_dict_lookup(options, "iterations", "&s", &iterations_text);
+  gboolean have_iterations = iterations_text != NULL;
   g_variant_dict_lookup(options, "screenshot", "^&ay", &screenshot);
   g_variant_dict_lookup(options, G_OPTION_REMAINING, "^a&ay", &files);
   gboolean run = g_variant_dict_contains(options, "run");
@@ -127,6 +137,27 @@ static int lucy_application_command_line(GApplication *gapp, GApplicationCommand
   LucyPadMode mode = LUCY_PAD_SAME;
   if (mode_name && lucy_pad_mode_parse(mode_name, &mode) != LUCY_OK) {
     g_application_command_line_printerr(cmdline, "lucy: %s\n", lucy_error_message());
+    g_free(files);
+    return 2;
+  }
+  LucyOperation op = LUCY_OPERATION_CONVOLVE;
+  if (op_name && !lucy_operation_parse(op_name, &op)) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: unknown operation “%s” (convolve or deconvolve)\n", op_name);
+    g_free(files);
+    return 2;
+  }
+  LucyDeconMethod method = LUCY_DECON_RL;
+  if (method_name && lucy_decon_method_parse(method_name, &method) != LUCY_OK) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: unknown method “%s” (rl, rltv or wiener)\n", method_name);
+    g_free(files);
+    return 2;
+  }
+  if (have_iterations &&
+      !g_ascii_string_to_signed(iterations_text, 10, 1, 100000, &iterations, NULL)) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: --iterations “%s” is not an integer in 1..100000\n", iterations_text);
     g_free(files);
     return 2;
   }
@@ -147,6 +178,16 @@ static int lucy_application_command_line(GApplication *gapp, GApplicationCommand
   LucyWindow *window = lucy_window_new(GTK_APPLICATION(gapp));
   if (screenshot) gtk_window_set_default_size(GTK_WINDOW(window), 1280, 820);
   if (mode_name) lucy_window_set_mode(window, mode);
+  if (op_name) lucy_window_set_operation(window, op);
+  if (method_name || have_iterations) {
+    LucyOperationsPanel *panel = lucy_window_get_operations_panel(window);
+    LucyDeconOptions o;
+    lucy_decon_options_default(&o);
+    lucy_operations_panel_get_decon(panel, &o);
+    if (method_name) o.method = method;
+    if (have_iterations) o.iterations = (int)iterations;
+    lucy_operations_panel_set_decon(panel, &o);
+  }
   GError *error = NULL;
   gboolean ok = TRUE;
   if (nfiles == 0) {

@@ -1,5 +1,5 @@
-/* LucyOperationsPanel: operation, padding mode (via the win.mode action), backend, threads,
- * Run/Cancel (win.run, win.cancel) and progress. */
+/* LucyOperationsPanel: operation (via the win.operation action), padding mode (win.mode) or the
+ * deconvolution settings, backend, threads, Run/Cancel (win.run, win.cancel) and progress. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -9,6 +9,24 @@ G_BEGIN_DECLS
 
 #define LUCY_TYPE_OPERATIONS_PANEL (lucy_operations_panel_get_type())
 G_DECLARE_FINAL_TYPE(LucyOperationsPanel, lucy_operations_panel, LUCY, OPERATIONS_PANEL, GtkBox)
+
+typedef enum {
+  LUCY_OPERATION_CONVOLVE = 0,
+  LUCY_OPERATION_DECONVOLVE
+} LucyOperation;
+
+const char *lucy_operation_name(LucyOperation op); /* "convolve", "deconvolve" */
+gboolean lucy_operation_parse(const char *name, LucyOperation *op);
+
+/* Shows the padding controls for convolution, the deconvolution settings for deconvolution
+ * (deconvolution has its own edge handling, so padding modes do not apply). */
+void lucy_operations_panel_show_operation(LucyOperationsPanel *self, LucyOperation op);
+gboolean lucy_operations_panel_get_padding_visible(LucyOperationsPanel *self);
+gboolean lucy_operations_panel_get_decon_visible(LucyOperationsPanel *self);
+/* The deconvolution settings shown: method, boundary, iterations, tv_lambda, accelerate (the
+ * other fields are left as they are). Setting them emits "decon-changed". */
+void lucy_operations_panel_get_decon(LucyOperationsPanel *self, LucyDeconOptions *opts);
+void lucy_operations_panel_set_decon(LucyOperationsPanel *self, const LucyDeconOptions *opts);
 
 /* One line saying what a padding mode does. */
 const char *lucy_pad_mode_explanation(LucyPadMode mode);
@@ -20,5 +38,7 @@ LucyDeviceKind lucy_operations_panel_get_backend(LucyOperationsPanel *self);
 void lucy_operations_panel_set_progress(LucyOperationsPanel *self, double fraction,
                                         const char *stage);
 void lucy_operations_panel_set_result_text(LucyOperationsPanel *self, const char *text);
+/* The result line's tooltip (details, e.g. a whole warning); NULL for none. */
+void lucy_operations_panel_set_result_tooltip(LucyOperationsPanel *self, const char *text);
 
 G_END_DECLS

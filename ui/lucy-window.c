@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lucy-convolve-task.h"
+#include "lucy-deconvolve-task.h"
 #include "lucy-error.h"
 #include "lucy-operations-panel.h"
 #include "lucy-psf-dialog.h"
@@ -51,9 +52,18 @@ struct _LucyWindow {
   gboolean disposed;
   guint inputs_generation; /* bumped when the image or PSF changes */
   guint run_generation;    /* inputs_generation when the running job started */
+
+  /* deconvolution */
+  LucyOperation operation;     /* what Run does */
+  LucyOperation run_operation; /* what the running (or last) job does */
+  LucyStack *saved_result;     /* the result before a deconvolution's previews replaced it */
+  LucyPadMode saved_result_mode;
+  int preview_every;
+  guint preview_count;
+  char *run_summary; /* "I-div 1.2e+05 · change 3.1e-03", the latest iteration */
 };
 
-enum { RUN_FINISHED, N_SIGNALS };
+enum { RUN_FINISHED, PREVIEW, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE(LucyWindow, lucy_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -123,6 +133,7 @@ static void clear_result(LucyWindow *self) {
   g_clear_object(&self->result);
   g_clear_object(&self->difference);
   lucy_operations_panel_set_result_text(self->operations_panel, NULL);
+  lucy_operations_panel_set_result_tooltip(self->operations_panel, NULL);
 }
 
 static void reset_view_opts(LucyWindow *self, LucyView view) {
@@ -443,11 +454,33 @@ static gboolean auto_rerun_allowed(LucyWindow *self) {
   return lucy_shape_count(lucy_stack_get_volume(self->image)->shape) <= limit;
 }
 
+/* Deconvolution's padded domain: N for circular edges; for non-circulant ones at least N+M-1
+ * at a fast size, which is what full convolution needs. */
+static gboolean decon_fft_shape(LucyWindow *self, size_t fft[3]) {
+  const LucyVolume *img = lucy_stack_get_volume(self->image);
+  const LucyVolume *psf = lucy_stack_get_volume(self->psf);
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  lucy_operations_panel_get_decon(self->operations_panel, &o);
+  size_t out[3];
+  LucyPadMode mode = o.boundary == LUCY_BOUNDARY_CIRCULAR ? LUCY_PAD_CIRCULAR : LUCY_PAD_FULL;
+  if (lucy_conv_shapes(img->shape, psf->shape, mode, out, fft) != LUCY_OK) return FALSE;
+  for (int a = 0; a < 3 && mode == LUCY_PAD_CIRCULAR; a++)
+    if (psf->shape[a] > img->shape[a]) return FALSE;
+  return TRUE;
+}
+
 guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
   if (!self->image || !self->psf) return 0;
   const LucyVolume *img = lucy_stack_get_volume(self->image);
   const LucyVolume *psf = lucy_stack_get_volume(self->psf);
   size_t out[3], fft[3];
+  if (self->operation == LUCY_OPERATION_DECONVOLVE) {
+    if (!decon_fft_shape(self, fft)) return 0;
+    /* the deconvolution budget: at most 5 padded float arrays, plus the image and the result */
+    guint64 P = (guint64)lucy_shape_count(fft) * sizeof(float);
+    return 5 * P + 2 * (guint64)lucy_shape_count(img->shape) * sizeof(float);
+  }
   if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) != LUCY_OK) return 0;
   /* first formula: two padded float arrays (image spectrum, OTF) + input + output */
   guint64 P = (guint64)lucy_shape_count(fft) * sizeof(float);
@@ -462,7 +495,22 @@ static void update_prediction(LucyWindow *self) {
     const LucyVolume *psf = lucy_stack_get_volume(self->psf);
     size_t out[3], fft[3];
     char *text;
-    if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) == LUCY_OK)
+    if (self->operation == LUCY_OPERATION_DECONVOLVE) {
+      LucyDeconOptions o;
+      lucy_decon_options_default(&o);
+      lucy_operations_panel_get_decon(self->operations_panel, &o);
+      if (!decon_fft_shape(self, fft))
+        text = g_strdup_printf("deconvolve cannot run: the PSF (%zu × %zu × %zu) is larger than "
+                               "the image with circular edges",
+                               psf->shape[0], psf->shape[1], psf->shape[2]);
+      else if (o.method == LUCY_DECON_WIENER)
+        text = g_strdup_printf("deconvolve: Wiener in one step, %s edges, FFT %zu × %zu × %zu",
+                               lucy_boundary_name(o.boundary), fft[0], fft[1], fft[2]);
+      else
+        text = g_strdup_printf("deconvolve: %s, %d iterations, %s edges, FFT %zu × %zu × %zu",
+                               o.method == LUCY_DECON_RLTV ? "RL-TV" : "RL", o.iterations,
+                               lucy_boundary_name(o.boundary), fft[0], fft[1], fft[2]);
+    } else if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) == LUCY_OK)
       text = g_strdup_printf("%s: output %zu × %zu × %zu, FFT %zu × %zu × %zu",
                              lucy_pad_mode_name(self->mode), out[0], out[1], out[2], fft[0],
                              fft[1], fft[2]);
@@ -513,7 +561,11 @@ static void progress_cb(gpointer user, double fraction, const char *stage) {
 static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
   LucyWindow *self = data;
   GError *error = NULL;
-  LucyStack *result = lucy_convolve_task_finish(res, &error);
+  int iterations_done = 0;
+  g_autofree char *warning = NULL;
+  gboolean decon = self->run_operation == LUCY_OPERATION_DECONVOLVE;
+  LucyStack *result = decon ? lucy_deconvolve_task_finish(res, &iterations_done, &warning, &error)
+                            : lucy_convolve_task_finish(res, &error);
   if (self->disposed) { /* the window closed while the run was under way */
     g_clear_object(&result);
     g_clear_error(&error);
@@ -529,7 +581,47 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     g_clear_object(&result);
     g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The inputs changed");
   }
-  if (result) {
+  if (decon && !result && self->run_generation == self->inputs_generation) {
+    /* cancelled or failed: the previews go, the result from before the run comes back */
+    g_clear_object(&self->result);
+    g_clear_object(&self->difference);
+    self->result = g_steal_pointer(&self->saved_result);
+    self->result_mode = self->saved_result_mode;
+    invalidate_range(self);
+    update_display(self);
+  }
+  g_clear_object(&self->saved_result);
+  if (result && decon) {
+    double seconds = (g_get_monotonic_time() - self->run_started) / 1e6;
+    g_clear_object(&self->result);
+    g_clear_object(&self->difference);
+    self->result = result;
+    self->result_mode = LUCY_PAD_SAME; /* the image's grid */
+    invalidate_range(self);
+    /* a planning warning (an off-centre PSF) in short, the whole of it in the tooltip */
+    g_autofree char *short_warning = NULL;
+    if (warning) {
+      const char *colon = strchr(warning, ':');
+      short_warning = colon ? g_strndup(warning, (gsize)(colon - warning)) : g_strdup(warning);
+    }
+    char *text = g_strdup_printf("Result: %s%s%s%s%s", lucy_stack_get_title(result),
+                                 self->run_summary ? "\n" : "",
+                                 self->run_summary ? self->run_summary : "",
+                                 warning ? "\n⚠ " : "", warning ? short_warning : "");
+    lucy_operations_panel_set_result_text(self->operations_panel, text);
+    lucy_operations_panel_set_result_tooltip(self->operations_panel, warning);
+    g_free(text);
+    char *done = iterations_done > 0
+                     ? g_strdup_printf("Done: %d iteration%s in %.2f s", iterations_done,
+                                       iterations_done == 1 ? "" : "s", seconds)
+                     : g_strdup("Done");
+    lucy_operations_panel_set_progress(self->operations_panel, 1.0, done);
+    g_free(done);
+    if (self->view == LUCY_VIEW_IMAGE || self->view == LUCY_VIEW_PSF)
+      lucy_window_set_view(self, LUCY_VIEW_RESULT);
+    else
+      update_display(self);
+  } else if (result) {
     double seconds = (g_get_monotonic_time() - self->run_started) / 1e6;
     g_clear_object(&self->result);
     g_clear_object(&self->difference);
@@ -550,7 +642,8 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Cancelled");
   } else {
     lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Failed");
-    lucy_window_show_error(self, "The convolution failed", error);
+    lucy_window_show_error(self, decon ? "The deconvolution failed" : "The convolution failed",
+                           error);
   }
   update_actions(self);
   lucy_memory_gauge_update(self->memory_gauge);
@@ -563,6 +656,105 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     self->auto_run = FALSE;
   }
   g_object_unref(self);
+}
+
+/* ---- deconvolution runs: iteration reports and live previews ---------------------------- */
+
+static void iteration_cb(gpointer user, int iteration, int total, double idiv, double change,
+                         double seconds) {
+  LucyWindow *self = user;
+  if (!self->running || self->disposed) return;
+  g_free(self->run_summary);
+  self->run_summary = g_strdup_printf("I-div %.4g · change %.2g", idiv, change);
+  char *text = g_strdup_printf("Iteration %d of %d, %.1f s\n%s", iteration, total, seconds,
+                               self->run_summary);
+  lucy_operations_panel_set_result_text(self->operations_panel, text);
+  g_free(text);
+}
+
+static void preview_cb(gpointer user, LucyStack *estimate, int iteration) {
+  LucyWindow *self = user;
+  if (!self->running || self->disposed || self->run_operation != LUCY_OPERATION_DECONVOLVE ||
+      self->run_generation != self->inputs_generation)
+    return;
+  /* the estimate so far replaces the Result (its projections were made in the worker) */
+  g_clear_object(&self->difference);
+  g_set_object(&self->result, estimate);
+  self->result_mode = LUCY_PAD_SAME;
+  self->preview_count++;
+  if (self->preview_count == 1 && !self->auto_run &&
+      (self->view == LUCY_VIEW_IMAGE || self->view == LUCY_VIEW_PSF))
+    lucy_window_set_view(self, LUCY_VIEW_RESULT);
+  else if (self->view == LUCY_VIEW_RESULT || self->view == LUCY_VIEW_DIFFERENCE)
+    update_display(self);
+  g_signal_emit(self, signals[PREVIEW], 0, iteration);
+}
+
+static gboolean run_deconvolve(LucyWindow *self) {
+  LucyDeconOptions opts;
+  lucy_decon_options_default(&opts);
+  lucy_operations_panel_get_decon(self->operations_panel, &opts);
+  opts.device = self->device;
+  opts.preview_every = opts.method == LUCY_DECON_WIENER ? 0 : self->preview_every;
+  self->cancellable = g_cancellable_new();
+  self->running = TRUE;
+  self->run_operation = LUCY_OPERATION_DECONVOLVE;
+  self->run_generation = self->inputs_generation;
+  self->run_started = g_get_monotonic_time();
+  self->preview_count = 0;
+  g_clear_pointer(&self->run_summary, g_free);
+  g_set_object(&self->saved_result, self->result);
+  self->saved_result_mode = self->result_mode;
+  lucy_operations_panel_set_result_tooltip(self->operations_panel, NULL);
+  lucy_operations_panel_set_progress(self->operations_panel, 0.0, "Starting");
+  update_actions(self);
+  lucy_deconvolve_task_run_async(self->image, self->psf, &opts, self->cancellable, progress_cb,
+                                 iteration_cb, preview_cb, G_OBJECT(self), run_done_cb,
+                                 g_object_ref(self));
+  return TRUE;
+}
+
+void lucy_window_set_operation(LucyWindow *self, LucyOperation op) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  g_action_group_change_action_state(G_ACTION_GROUP(self), "operation",
+                                     g_variant_new_string(lucy_operation_name(op)));
+}
+
+LucyOperation lucy_window_get_operation(LucyWindow *self) { return self->operation; }
+
+void lucy_window_set_preview_every(LucyWindow *self, int iterations) {
+  self->preview_every = MAX(iterations, 0);
+}
+
+guint lucy_window_get_preview_count(LucyWindow *self) { return self->preview_count; }
+
+LucyOperationsPanel *lucy_window_get_operations_panel(LucyWindow *self) {
+  return self->operations_panel;
+}
+
+static void operation_state_cb(GSimpleAction *action, GVariant *value, gpointer data) {
+  LucyWindow *self = data;
+  LucyOperation op;
+  if (!lucy_operation_parse(g_variant_get_string(value, NULL), &op)) return;
+  g_simple_action_set_state(action, value);
+  self->operation = op;
+  lucy_operations_panel_show_operation(self->operations_panel, op);
+  if (self->settings) g_settings_set_enum(self->settings, "operation", (int)op);
+  update_prediction(self);
+}
+
+static void decon_changed_cb(LucyWindow *self) {
+  if (self->settings) {
+    LucyDeconOptions o;
+    lucy_decon_options_default(&o);
+    lucy_operations_panel_get_decon(self->operations_panel, &o);
+    g_settings_set_enum(self->settings, "decon-method", (int)o.method);
+    g_settings_set_enum(self->settings, "decon-boundary", (int)o.boundary);
+    g_settings_set_int(self->settings, "decon-iterations", o.iterations);
+    g_settings_set_double(self->settings, "decon-tv-lambda", o.tv_lambda);
+    g_settings_set_boolean(self->settings, "decon-accelerate", o.accelerate != 0);
+  }
+  update_prediction(self);
 }
 
 gboolean lucy_window_run(LucyWindow *self) {
@@ -581,12 +773,14 @@ gboolean lucy_window_run(LucyWindow *self) {
     g_error_free(error);
     return FALSE;
   }
+  if (self->operation == LUCY_OPERATION_DECONVOLVE) return run_deconvolve(self);
   LucyConvOptions opts;
   lucy_conv_options_default(&opts);
   opts.mode = self->mode;
   opts.device = self->device;
   self->cancellable = g_cancellable_new();
   self->running = TRUE;
+  self->run_operation = LUCY_OPERATION_CONVOLVE;
   self->result_mode = self->mode;
   self->run_generation = self->inputs_generation;
   self->run_started = g_get_monotonic_time();
@@ -625,7 +819,8 @@ static void mode_state_cb(GSimpleAction *action, GVariant *value, gpointer data)
   gboolean had_result = self->result != NULL;
   update_prediction(self);
   /* a class flips circular ↔ full and watches the ghosts come and go: re-run small stacks */
-  if (had_result && auto_rerun_allowed(self) && lucy_window_get_predicted_peak(self) > 0) {
+  if (had_result && self->operation == LUCY_OPERATION_CONVOLVE && auto_rerun_allowed(self) &&
+      lucy_window_get_predicted_peak(self) > 0) {
     if (self->running) {
       g_cancellable_cancel(self->cancellable);
       self->rerun_pending = TRUE;
@@ -876,6 +1071,7 @@ static const GActionEntry win_actions[] = {
     {"zoom-fit", zoom_fit_action, NULL, NULL, NULL, {0}},
     {"view", NULL, "s", "'image'", view_state_cb, {0}},
     {"mode", NULL, "s", "'same'", mode_state_cb, {0}},
+    {"operation", NULL, "s", "'convolve'", operation_state_cb, {0}},
 };
 
 /* ---- drag and drop ------------------------------------------------------------------------ */
@@ -927,6 +1123,7 @@ static void lucy_window_dispose(GObject *object) {
   g_clear_object(&self->psf);
   g_clear_object(&self->result);
   g_clear_object(&self->difference);
+  g_clear_object(&self->saved_result);
   g_clear_object(&self->settings);
   if (self->device) lucy_device_unref(self->device);
   self->device = NULL;
@@ -935,6 +1132,7 @@ static void lucy_window_dispose(GObject *object) {
 
 static void lucy_window_finalize(GObject *object) {
   g_free(LUCY_WINDOW(object)->last_error);
+  g_free(LUCY_WINDOW(object)->run_summary);
   G_OBJECT_CLASS(lucy_window_parent_class)->finalize(object);
 }
 
@@ -948,6 +1146,8 @@ static void lucy_window_class_init(LucyWindowClass *klass) {
   signals[RUN_FINISHED] = g_signal_new("run-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_BOOLEAN,
                                        G_TYPE_ERROR);
+  signals[PREVIEW] = g_signal_new("preview", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                  NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT);
 
   g_type_ensure(LUCY_TYPE_DISPLAY_PANEL);
   g_type_ensure(LUCY_TYPE_OPERATIONS_PANEL);
@@ -979,6 +1179,8 @@ static GSettings *lucy_settings_new_if_installed(void) {
 
 static void lucy_window_init(LucyWindow *self) {
   self->mode = LUCY_PAD_SAME;
+  self->operation = LUCY_OPERATION_CONVOLVE;
+  self->preview_every = 5;
   for (int v = 0; v < N_VIEWS; v++) reset_view_opts(self, (LucyView)v);
   gtk_widget_init_template(GTK_WIDGET(self));
   g_action_map_add_action_entries(G_ACTION_MAP(self), win_actions, G_N_ELEMENTS(win_actions), self);
@@ -996,7 +1198,23 @@ static void lucy_window_init(LucyWindow *self) {
     int threads = g_settings_get_int(self->settings, "threads");
     if (threads > 0) lucy_operations_panel_set_threads(self->operations_panel, threads);
     self->mode = (LucyPadMode)g_settings_get_enum(self->settings, "padding-mode");
+    self->operation = (LucyOperation)g_settings_get_enum(self->settings, "operation");
+    self->preview_every = g_settings_get_int(self->settings, "decon-preview-every");
+    LucyDeconOptions o;
+    lucy_decon_options_default(&o);
+    o.method = (LucyDeconMethod)g_settings_get_enum(self->settings, "decon-method");
+    o.boundary = (LucyBoundary)g_settings_get_enum(self->settings, "decon-boundary");
+    o.iterations = g_settings_get_int(self->settings, "decon-iterations");
+    o.tv_lambda = g_settings_get_double(self->settings, "decon-tv-lambda");
+    o.accelerate = g_settings_get_boolean(self->settings, "decon-accelerate");
+    lucy_operations_panel_set_decon(self->operations_panel, &o);
   }
+  g_signal_connect_object(self->operations_panel, "decon-changed", G_CALLBACK(decon_changed_cb),
+                          self, G_CONNECT_SWAPPED);
+  g_simple_action_set_state(
+      G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "operation")),
+      g_variant_new_string(lucy_operation_name(self->operation)));
+  lucy_operations_panel_show_operation(self->operations_panel, self->operation);
   g_simple_action_set_state(
       G_SIMPLE_ACTION(g_action_map_lookup_action(G_ACTION_MAP(self), "mode")),
       g_variant_new_string(lucy_pad_mode_name(self->mode)));

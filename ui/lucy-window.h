@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 #include "lucy-display-panel.h"
 #include "lucy-memory-gauge.h"
+#include "lucy-operations-panel.h"
 #include "lucy-projection-view.h"
 #include "lucy-stack.h"
 
@@ -48,8 +49,20 @@ void lucy_window_set_mode(LucyWindow *self, LucyPadMode mode);
 LucyPadMode lucy_window_get_mode(LucyWindow *self);
 LucyStack *lucy_window_get_stack(LucyWindow *self, LucyView view);
 
-/* Starts a convolution (FALSE when there is nothing to run; the reason is shown). Emits
- * "run-finished" (gboolean success, GError or NULL) when done, failed or cancelled. */
+/* What Run does: convolve with the padding mode, or deconvolve with the settings in the
+ * operations panel (lucy_window_get_operations_panel). */
+void lucy_window_set_operation(LucyWindow *self, LucyOperation op);
+LucyOperation lucy_window_get_operation(LucyWindow *self);
+/* While deconvolving, the Result shows the estimate every this many iterations (0: only the
+ * end; default from the decon-preview-every setting, 5). Each shown estimate emits "preview"
+ * (int iteration); a cancelled or failed deconvolution puts back the result from before. */
+void lucy_window_set_preview_every(LucyWindow *self, int iterations);
+/* Previews shown during the current (or last) deconvolution. */
+guint lucy_window_get_preview_count(LucyWindow *self);
+
+/* Starts a convolution or deconvolution (FALSE when there is nothing to run; the reason is
+ * shown). Emits "run-finished" (gboolean success, GError or NULL) when done, failed or
+ * cancelled. */
 gboolean lucy_window_run(LucyWindow *self);
 void lucy_window_cancel(LucyWindow *self);
 gboolean lucy_window_is_running(LucyWindow *self);
@@ -63,5 +76,6 @@ const char *lucy_window_get_last_error(LucyWindow *self);
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self);
 LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self);
 LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self);
+LucyOperationsPanel *lucy_window_get_operations_panel(LucyWindow *self);
 
 G_END_DECLS

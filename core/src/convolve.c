@@ -22,6 +22,7 @@
 
 #include "device-impl.h"
 #include "lucy/convolve.h"
+#include "otf.h"
 #include "status-private.h"
 
 struct LucyConvPlan {
@@ -66,10 +67,6 @@ LucyStatus lucy_pad_mode_parse(const char *name, LucyPadMode *mode) {
   return lucy__fail(LUCY_ERR_INVALID_ARGUMENT,
                     "unknown padding mode '%s' (accepted: circular, same, full, valid)",
                     name ? name : "(null)");
-}
-
-static size_t origin_of(size_t m, LucyOrigin origin) {
-  return origin == LUCY_ORIGIN_SCIPY ? (m - 1) / 2 : m / 2;
 }
 
 LucyStatus lucy_conv_shapes(const size_t image_shape[3], const size_t psf_shape[3],
@@ -122,49 +119,6 @@ LucyStatus lucy_conv_shapes(const size_t image_shape[3], const size_t psf_shape[
   return LUCY_OK;
 }
 
-/* Non-finite floats have all exponent bits set; the bit test vectorises where isfinite may
- * not. */
-static inline int nonfinite_bits(float v) {
-  uint32_t u;
-  memcpy(&u, &v, sizeof u);
-  return (u & 0x7f800000u) == 0x7f800000u;
-}
-
-/* Counts NaN/Inf values and finds the first; 0 when all are finite. */
-static size_t count_nonfinite(const float *v, size_t n, int threads, size_t *first) {
-  size_t bad = 0;
-#ifdef _OPENMP
-  const int parallel = n >= ((size_t)1 << 18) && threads > 1;
-#pragma omp parallel for reduction(+ : bad) num_threads(threads) if (parallel) schedule(static)
-#else
-  (void)threads;
-#endif
-  for (size_t i = 0; i < n; i++) bad += (size_t)nonfinite_bits(v[i]);
-  if (bad && first) {
-    size_t i = 0;
-    while (!nonfinite_bits(v[i])) i++;
-    *first = i;
-  }
-  return bad;
-}
-
-static void unravel(size_t i, const size_t shape[3], size_t pos[3]) {
-  pos[2] = i % shape[2];
-  pos[1] = (i / shape[2]) % shape[1];
-  pos[0] = i / (shape[2] * shape[1]);
-}
-
-static LucyStatus check_finite(const float *v, const size_t shape[3], int threads,
-                               const char *what) {
-  size_t first = 0;
-  const size_t bad = count_nonfinite(v, lucy_shape_count(shape), threads, &first);
-  if (!bad) return LUCY_OK;
-  size_t p[3];
-  unravel(first, shape, p);
-  return lucy__fail(LUCY_ERR_NUMERIC, "%s has %zu non-finite value%s, first at z=%zu, y=%zu, x=%zu",
-                    what, bad, bad == 1 ? "" : "s", p[0], p[1], p[2]);
-}
-
 static LucyStatus report(LucyConvPlan *plan, double fraction, const char *stage) {
   if (plan->progress && plan->progress(plan->progress_user, fraction, stage))
     return lucy__fail(LUCY_ERR_CANCELLED, "convolution cancelled before the %s", stage);
@@ -191,20 +145,9 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
   if (st) return st;
 
   /* The PSF: finite, not all zero, and with a usable sum when normalising. */
-  const size_t psf_count = lucy_shape_count(psf->shape);
-  st = check_finite(psf->data, psf->shape, 1, "PSF");
-  if (st) return st;
   double sum = 0.0;
-  size_t nonzero = 0;
-  for (size_t i = 0; i < psf_count; i++) {
-    sum += psf->data[i];
-    nonzero += psf->data[i] != 0.0f;
-  }
-  if (nonzero == 0)
-    return lucy__fail(LUCY_ERR_NUMERIC, "PSF is all zero (%zux%zux%zu voxels)", psf->shape[0],
-                      psf->shape[1], psf->shape[2]);
-  if (o.normalize && sum == 0.0)
-    return lucy__fail(LUCY_ERR_NUMERIC, "PSF sums to zero; cannot normalise");
+  st = lucy__psf_validate(psf, o.normalize, &sum);
+  if (st) return st;
 
   LucyConvPlan *plan = calloc(1, sizeof *plan);
   if (!plan) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory making a convolution plan");
@@ -219,10 +162,8 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
   memcpy(plan->out_shape, out_shape, sizeof plan->out_shape);
   memcpy(plan->fft_shape, fft_shape, sizeof plan->fft_shape);
 
-  ptrdiff_t psf_shift[3];
   for (int a = 0; a < 3; a++) {
-    const size_t m = psf->shape[a], org = origin_of(m, o.origin);
-    psf_shift[a] = -(ptrdiff_t)org;
+    const size_t m = psf->shape[a], org = lucy__psf_origin(m, o.origin);
     switch (o.mode) {
     case LUCY_PAD_FULL: plan->out_offset[a] = -(ptrdiff_t)org; break;
     case LUCY_PAD_VALID: plan->out_offset[a] = (ptrdiff_t)(m - 1 - org); break;
@@ -253,12 +194,10 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
     st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->otf);
   }
   if (!st) st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->work);
-  if (!st) st = ops->embed(dev, plan->otf, fft_shape, psf->data, psf->shape, psf_shift, 1);
-  if (!st) st = ops->fft_r2c(dev, plan->fft, plan->otf);
   if (!st) {
     double scale = 1.0 / ((double)fft_shape[0] * (double)fft_shape[1] * (double)fft_shape[2]);
     if (plan->normalize) scale /= sum;
-    st = ops->cscale(dev, plan->otf, lucy__spectrum_count(fft_shape), (float)scale);
+    st = lucy__otf_build(dev, plan->fft, fft_shape, psf, o.origin, scale, plan->otf);
   }
   if (st) {
     lucy__fail_context(st, "planning %s convolution of %zux%zux%zu with a %zux%zux%zu PSF: ",
@@ -289,7 +228,7 @@ static LucyStatus apply(LucyConvPlan *plan, const float *src, const size_t src_s
   float dc[2];
   if ((st = ops->download(dev, dc, plan->work, 2))) return st;
   if (!isfinite(dc[0]) || !isfinite(dc[1])) {
-    st = check_finite(src, src_shape, dev->opts.threads, what);
+    st = lucy__check_finite(src, src_shape, dev->opts.threads, what);
     if (st) return st;
     return lucy__fail(LUCY_ERR_NUMERIC, "%s sums to a non-finite value (float32 overflow)", what);
   }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fftw3.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -425,6 +426,289 @@ static LucyStatus cpu_cscale(LucyDevice *dev, float *a, size_t count, float scal
   return LUCY_OK;
 }
 
+/* ---- deconvolution kernels -------------------------------------------------------------- */
+
+#define LUCY_PRAGMA(x) _Pragma(#x)
+#ifdef _OPENMP
+#define LUCY_OMP_FOR_SUM(...) \
+  LUCY_PRAGMA(omp parallel for num_threads(nthreads) if(parallel) schedule(static) reduction(+ : __VA_ARGS__))
+#else
+#define LUCY_OMP_FOR_SUM(...) \
+  (void)nthreads;             \
+  (void)parallel;
+#endif
+
+static LucyStatus cpu_fill(LucyDevice *dev, float *buf, size_t count, float value) {
+  const int nthreads = dev->opts.threads;
+  const int parallel = count >= PARALLEL_MIN && nthreads > 1;
+  LUCY_OMP_FOR
+  for (size_t k = 0; k < count; k++) buf[k] = value;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_reduce(LucyDevice *dev, const float *buf, size_t count, double out[3]) {
+  const int nthreads = dev->opts.threads;
+  const int parallel = count >= PARALLEL_MIN && nthreads > 1;
+  double sum = 0.0;
+  float lo = count ? buf[0] : 0.0f, hi = lo;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthreads) if (parallel) schedule(static) \
+    reduction(+ : sum) reduction(min : lo) reduction(max : hi)
+#endif
+  for (size_t k = 0; k < count; k++) {
+    const float v = buf[k];
+    sum += v;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  (void)parallel;
+  out[0] = sum;
+  out[1] = lo;
+  out[2] = hi;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_cmax_abs2(LucyDevice *dev, const float *a, size_t count, double *out) {
+  const int nthreads = dev->opts.threads;
+  const int parallel = count >= PARALLEL_MIN / 2 && nthreads > 1;
+  float hi = 0.0f;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthreads) if (parallel) schedule(static) reduction(max : hi)
+#endif
+  for (size_t k = 0; k < count; k++) {
+    const float m = a[2 * k] * a[2 * k] + a[2 * k + 1] * a[2 * k + 1];
+    hi = m > hi ? m : hi;
+  }
+  (void)parallel;
+  *out = hi;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_wiener(LucyDevice *dev, float *a, const float *h, size_t count,
+                             float k_abs, float scale) {
+  const int nthreads = dev->opts.threads;
+  const int parallel = count >= PARALLEL_MIN / 2 && nthreads > 1;
+  LUCY_OMP_FOR
+  for (size_t k = 0; k < count; k++) {
+    const float ar = a[2 * k], ai = a[2 * k + 1], hr = h[2 * k], hi = h[2 * k + 1];
+    const float f = scale / (hr * hr + hi * hi + k_abs);
+    a[2 * k] = f * (hr * ar + hi * ai); /* conj(h) a */
+    a[2 * k + 1] = f * (hr * ai - hi * ar);
+  }
+  return LUCY_OK;
+}
+
+/* Where position p of an axis of extended size l falls on the image of size n: itself inside,
+ * else a linear ramp from the last sample (n-1) to the first (0, the next period's). */
+static inline void smooth_index(size_t p, size_t n, size_t l, size_t *i0, size_t *i1,
+                                float *w) {
+  if (p < n) {
+    *i0 = *i1 = p;
+    *w = 0.0f;
+  } else {
+    *i0 = n - 1;
+    *i1 = 0;
+    *w = (float)(p - n + 1) / (float)(l - n + 1);
+  }
+}
+
+static LucyStatus cpu_embed_smooth(LucyDevice *dev, float *dst, const size_t L[3],
+                                   const float *src, const size_t N[3], float lo) {
+  const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
+  const int nthreads = dev->opts.threads;
+  const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  LUCY_OMP_FOR
+  for (size_t r = 0; r < nrows; r++) {
+    size_t z0, z1, y0, y1;
+    float wz, wy;
+    smooth_index(r / L[1], N[0], L[0], &z0, &z1, &wz);
+    smooth_index(r % L[1], N[1], L[1], &y0, &y1, &wy);
+    const float *s00 = src + (z0 * N[1] + y0) * N[2], *s01 = src + (z0 * N[1] + y1) * N[2];
+    const float *s10 = src + (z1 * N[1] + y0) * N[2], *s11 = src + (z1 * N[1] + y1) * N[2];
+    float *d = dst + r * row;
+    for (size_t x = 0; x < L[2]; x++) {
+      size_t x0, x1;
+      float wx;
+      smooth_index(x, N[2], L[2], &x0, &x1, &wx);
+      const float a = (1 - wx) * s00[x0] + wx * s00[x1], b = (1 - wx) * s01[x0] + wx * s01[x1];
+      const float c = (1 - wx) * s10[x0] + wx * s10[x1], e = (1 - wx) * s11[x0] + wx * s11[x1];
+      const float v = (1 - wz) * ((1 - wy) * a + wy * b) + wz * ((1 - wy) * c + wy * e);
+      d[x] = v > lo ? v : lo;
+    }
+  }
+  return LUCY_OK;
+}
+
+/* One voxel's I-divergence term y log(y/d) - y + d = y (u - log1p(u)), u = (d - y) / y, with a
+ * series where u is small (the direct form cancels there). */
+static inline double idiv_term(float y, float d) {
+  if (y <= 0.0f) return d;
+  const float u = (d - y) / y;
+  if (fabsf(u) < 0.05f) {
+    const double v = u;
+    return (double)y * v * v * (0.5 - v * (1.0 / 3 - v * (0.25 - v * (0.2 - v / 6))));
+  }
+  return (double)y * ((double)u - (double)log1pf(u));
+}
+
+static LucyStatus cpu_rl_ratio(LucyDevice *dev, float *hx, const size_t L[3], const float *obs,
+                               const size_t N[3], float background, float eps, double *idiv) {
+  const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
+  const int nthreads = dev->opts.threads;
+  const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  const int want = idiv != NULL;
+  double acc = 0.0;
+  LUCY_OMP_FOR_SUM(acc)
+  for (size_t r = 0; r < nrows; r++) {
+    const size_t z = r / L[1], y = r % L[1];
+    float *restrict h = hx + r * row;
+    size_t x0 = 0;
+    if (z < N[0] && y < N[1]) {
+      const float *restrict o = obs + (z * N[1] + y) * N[2];
+      double racc = 0.0;
+      for (size_t x = 0; x < N[2]; x++) {
+        const float yv = o[x] > 0.0f ? o[x] : 0.0f, d = h[x] + background;
+        h[x] = d > eps ? yv / d : 0.0f;
+        if (want) racc += idiv_term(yv, d > eps ? d : eps);
+      }
+      acc += racc;
+      x0 = N[2];
+    }
+    for (size_t x = x0; x < L[2]; x++) h[x] = 0.0f;
+  }
+  if (idiv) *idiv = acc;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_rl_update(LucyDevice *dev, float *xbuf, float *corr, const size_t L[3],
+                                const float *weight, float weight_value, float weight_min,
+                                const float *tv, float *copy, float *step, double sums[4]) {
+  const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
+  const int nthreads = dev->opts.threads;
+  const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  LUCY_OMP_FOR_SUM(s0, s1, s2, s3)
+  for (size_t r = 0; r < nrows; r++) {
+    float *restrict x = xbuf + r * row;
+    const float *c = corr + r * row; /* may alias copy */
+    const float *restrict w = weight ? weight + r * row : NULL;
+    const float *restrict t = tv ? tv + r * row : NULL;
+    float *cp = copy ? copy + r * row : NULL;
+    float *restrict g = step ? step + r * row : NULL;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f; /* per row, then into double */
+    for (size_t i = 0; i < L[2]; i++) {
+      const float wv = w ? w[i] : weight_value, xo = x[i];
+      float xn = 0.0f;
+      if (wv > weight_min) {
+        float den = wv;
+        if (t) {
+          den = wv - t[i];
+          if (den < 0.25f * wv) den = 0.25f * wv;
+        }
+        xn = xo * c[i] / den;
+        if (!(xn > 0.0f)) xn = 0.0f; /* also NaN */
+      }
+      x[i] = xn;
+      if (cp) cp[i] = xn;
+      const float dx = xn - xo;
+      a0 += fabsf(dx);
+      a1 += fabsf(xo);
+      if (g) {
+        a2 += dx * g[i];
+        a3 += dx * dx;
+        g[i] = dx;
+      }
+    }
+    s0 += a0;
+    s1 += a1;
+    s2 += a2;
+    s3 += a3;
+  }
+  if (sums) {
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+  }
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_rl_extrapolate(LucyDevice *dev, float *xbuf, float *prev, float *copy,
+                                     const size_t L[3], float alpha, double sums[2]) {
+  const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
+  const int nthreads = dev->opts.threads;
+  const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  double s0 = 0.0, s1 = 0.0;
+  LUCY_OMP_FOR_SUM(s0, s1)
+  for (size_t r = 0; r < nrows; r++) {
+    float *restrict x = xbuf + r * row, *restrict p = prev + r * row;
+    float *restrict cp = copy ? copy + r * row : NULL;
+    float a0 = 0.0f, a1 = 0.0f;
+    for (size_t i = 0; i < L[2]; i++) {
+      const float v = x[i], pv = p[i]; /* pv may be anything when alpha is 0 */
+      float e = alpha != 0.0f ? v + alpha * (v - pv) : v;
+      e = e > 0.0f ? e : 0.0f;
+      x[i] = e;
+      p[i] = v;
+      if (cp) cp[i] = e;
+      a0 += fabsf(v - pv);
+      a1 += fabsf(pv);
+    }
+    s0 += a0;
+    s1 += a1;
+  }
+  if (sums) {
+    sums[0] = s0;
+    sums[1] = s1;
+  }
+  return LUCY_OK;
+}
+
+/* The normalised gradient's component along `along` (0 z, 1 y, 2 x) from its three scaled
+ * forward differences. */
+static inline float tv_unit(float gz, float gy, float gx, float e2, int along) {
+  const float g = along == 0 ? gz : along == 1 ? gy : gx;
+  return g / sqrtf(gz * gz + gy * gy + gx * gx + e2);
+}
+
+static LucyStatus cpu_tv_term(LucyDevice *dev, float *tv, const float *xbuf, const size_t L[3],
+                              const float spacing[3], float lambda, float eps) {
+  const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1], nx = L[2];
+  const int nthreads = dev->opts.threads;
+  const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  const float iz = 1.0f / spacing[0], iy = 1.0f / spacing[1], ix = 1.0f / spacing[2];
+  const float e2 = eps * eps;
+  LUCY_OMP_FOR
+  for (size_t r = 0; r < nrows; r++) {
+    const size_t z = r / L[1], y = r % L[1];
+    const size_t zp = (z + 1) % L[0], zm = (z + L[0] - 1) % L[0];
+    const size_t yp = (y + 1) % L[1], ym = (y + L[1] - 1) % L[1];
+#define ROW(zz, yy) (xbuf + ((zz) * L[1] + (yy)) * row)
+    const float *c = ROW(z, y), *czp = ROW(zp, y), *cyp = ROW(z, yp);
+    const float *czm = ROW(zm, y), *czm_yp = ROW(zm, yp);
+    const float *cym = ROW(z, ym), *czp_ym = ROW(zp, ym);
+#undef ROW
+    float *t = tv + r * row;
+    for (size_t x = 0; x < nx; x++) {
+      const size_t xp = x + 1 < nx ? x + 1 : 0, xm = x > 0 ? x - 1 : nx - 1;
+      const float v = c[x];
+      /* at x itself */
+      const float gz = (czp[x] - v) * iz, gy = (cyp[x] - v) * iy, gx = (c[xp] - v) * ix;
+      const float n2 = gz * gz + gy * gy + gx * gx + e2, s = 1.0f / sqrtf(n2);
+      /* one voxel back along z, y and x: the component along that axis */
+      const float bz = tv_unit((v - czm[x]) * iz, (czm_yp[x] - czm[x]) * iy,
+                               (czm[xp] - czm[x]) * ix, e2, 0);
+      const float by = tv_unit((czp_ym[x] - cym[x]) * iz, (v - cym[x]) * iy,
+                               (cym[xp] - cym[x]) * ix, e2, 1);
+      const float bx = tv_unit((czp[xm] - c[xm]) * iz, (cyp[xm] - c[xm]) * iy,
+                               (v - c[xm]) * ix, e2, 2);
+      const float div = (gz * s - bz) * iz + (gy * s - by) * iy + (gx * s - bx) * ix;
+      t[x] = lambda * div;
+    }
+  }
+  return LUCY_OK;
+}
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 static LucyStatus cpu_memory_info(LucyDevice *dev, LucyMemoryInfo *info) {
@@ -475,8 +759,169 @@ static void cpu_destroy(LucyDevice *dev) {
   dev->impl = NULL;
 }
 
+/* ---- complex-to-complex FFTs (NUFFT) ---------------------------------------------------
+ * fftwf (float) or fftw (double) in-place c2c plans for one sign, owned by the caller. Planning
+ * runs behind fftw_lock like the real plans (the double library's planner is no more
+ * thread-safe than the float one); execution on a new array needs no lock. The double library
+ * gets its threads (on OpenMP's pool, like fftwf) the first time a double plan is made. */
+
+struct LucyCfftPlan {
+  int double_precision;
+  size_t shape[3];
+  int rank;
+  fftwf_plan pf;
+  fftw_plan pd;
+  int alignment;
+};
+
+static pthread_once_t fftw_double_once = PTHREAD_ONCE_INIT;
+static int fftw_double_threads_ok;
+
+static void fftw_double_init_once(void) {
+  fftw_double_threads_ok = fftw_init_threads() != 0;
+#ifdef _OPENMP
+  if (fftw_double_threads_ok) fftw_threads_set_callback(omp_parallel_loop, NULL);
+#endif
+}
+
+static void cpu_cfft_plan_free(LucyDevice *dev, LucyCfftPlan *p) {
+  (void)dev;
+  if (!p) return;
+  pthread_mutex_lock(&fftw_lock);
+  if (p->pf) fftwf_destroy_plan(p->pf);
+  if (p->pd) fftw_destroy_plan(p->pd);
+  pthread_mutex_unlock(&fftw_lock);
+  free(p);
+}
+
+static LucyStatus cpu_cfft_plan(LucyDevice *dev, int rank, const size_t shape[3], int sign,
+                                int double_precision, LucyCfftPlan **out) {
+  *out = NULL;
+  if (rank < 1 || rank > 3 || (sign != 1 && sign != -1))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "cannot plan a rank-%d complex FFT of sign %d",
+                      rank, sign);
+  int n[3];
+  double total = 1.0;
+  for (int a = 0; a < rank; a++) {
+    if (shape[a] == 0 || shape[a] > INT_MAX)
+      return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "cannot plan a complex FFT of extent %zu",
+                        shape[a]);
+    n[a] = (int)shape[a];
+    total *= (double)shape[a];
+  }
+  const size_t elem = double_precision ? 2 * sizeof(double) : 2 * sizeof(float);
+  if (total > (double)(SIZE_MAX / 2 / elem))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "complex FFT of %.0f values is too large", total);
+  pthread_once(&fftw_once, fftw_init_once);
+  if (double_precision) pthread_once(&fftw_double_once, fftw_double_init_once);
+  float *scratch = NULL;
+  LucyStatus st = cpu_alloc(dev, (size_t)total * elem, &scratch);
+  if (st) return lucy__fail_context(st, "planning a complex FFT: ");
+  LucyCfftPlan *p = calloc(1, sizeof *p);
+  if (!p) {
+    cpu_release(dev, scratch);
+    return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory planning a complex FFT");
+  }
+  p->double_precision = double_precision;
+  p->rank = rank;
+  for (int a = 0; a < rank; a++) p->shape[a] = shape[a];
+  const int dir = sign < 0 ? FFTW_FORWARD : FFTW_BACKWARD;
+  const unsigned flags = dev->opts.planning == LUCY_PLAN_THOROUGH ? FFTW_MEASURE : FFTW_ESTIMATE;
+  pthread_mutex_lock(&fftw_lock);
+  if (double_precision) {
+    fftw_complex *b = (fftw_complex *)(void *)scratch;
+    p->alignment = fftw_alignment_of((double *)(void *)scratch);
+    if (fftw_double_threads_ok) fftw_plan_with_nthreads(dev->opts.threads);
+    p->pd = fftw_plan_dft(rank, n, b, b, dir, flags);
+  } else {
+    fftwf_complex *b = (fftwf_complex *)(void *)scratch;
+    p->alignment = fftwf_alignment_of(scratch);
+    if (fftw_threads_ok) fftwf_plan_with_nthreads(dev->opts.threads);
+    if (dev->opts.use_wisdom) wisdom_import_once();
+    p->pf = fftwf_plan_dft(rank, n, b, b, dir, flags);
+  }
+  pthread_mutex_unlock(&fftw_lock);
+  cpu_release(dev, scratch);
+  if (!p->pd && !p->pf) {
+    free(p);
+    return lucy__fail(LUCY_ERR_FFT, "FFTW could not plan a rank-%d complex FFT (%s)", rank,
+                      double_precision ? "double" : "float");
+  }
+  *out = p;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_cfft_plan_strided(LucyDevice *dev, size_t n, ptrdiff_t stride,
+                                        int nbatch, const size_t batch_n[4],
+                                        const ptrdiff_t batch_stride[4], int sign,
+                                        int double_precision, void *buf, LucyCfftPlan **out) {
+  *out = NULL;
+  if (n == 0 || n > INT_MAX || nbatch < 0 || nbatch > 4 || (sign != 1 && sign != -1) || !buf)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT,
+                      "cannot plan %zu-point strided complex FFTs (%d batch dimensions)", n,
+                      nbatch);
+  for (int i = 0; i < nbatch; i++)
+    if (batch_n[i] == 0 || batch_n[i] > INT_MAX || batch_stride[i] > INT_MAX ||
+        batch_stride[i] < -INT_MAX)
+      return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "strided FFT batch %d: %zu at stride %td", i,
+                        batch_n[i], batch_stride[i]);
+  if (stride > INT_MAX || stride < -INT_MAX)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "strided FFT stride %td", stride);
+  pthread_once(&fftw_once, fftw_init_once);
+  if (double_precision) pthread_once(&fftw_double_once, fftw_double_init_once);
+  LucyCfftPlan *p = calloc(1, sizeof *p);
+  if (!p) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory planning a complex FFT");
+  p->double_precision = double_precision;
+  p->rank = 1;
+  p->shape[0] = n;
+  const int dir = sign < 0 ? FFTW_FORWARD : FFTW_BACKWARD;
+  const unsigned flags = dev->opts.planning == LUCY_PLAN_THOROUGH ? FFTW_MEASURE : FFTW_ESTIMATE;
+  pthread_mutex_lock(&fftw_lock);
+  if (double_precision) {
+    fftw_iodim d = {(int)n, (int)stride, (int)stride}, h[4];
+    for (int i = 0; i < nbatch; i++)
+      h[i] = (fftw_iodim){(int)batch_n[i], (int)batch_stride[i], (int)batch_stride[i]};
+    fftw_complex *b = buf;
+    p->alignment = fftw_alignment_of((double *)buf);
+    if (fftw_double_threads_ok) fftw_plan_with_nthreads(dev->opts.threads);
+    p->pd = fftw_plan_guru_dft(1, &d, nbatch, h, b, b, dir, flags);
+  } else {
+    fftwf_iodim d = {(int)n, (int)stride, (int)stride}, h[4];
+    for (int i = 0; i < nbatch; i++)
+      h[i] = (fftwf_iodim){(int)batch_n[i], (int)batch_stride[i], (int)batch_stride[i]};
+    fftwf_complex *b = buf;
+    p->alignment = fftwf_alignment_of((float *)buf);
+    if (fftw_threads_ok) fftwf_plan_with_nthreads(dev->opts.threads);
+    if (dev->opts.use_wisdom) wisdom_import_once();
+    p->pf = fftwf_plan_guru_dft(1, &d, nbatch, h, b, b, dir, flags);
+  }
+  pthread_mutex_unlock(&fftw_lock);
+  if (!p->pd && !p->pf) {
+    free(p);
+    return lucy__fail(LUCY_ERR_FFT, "FFTW could not plan %zu-point strided complex FFTs", n);
+  }
+  *out = p;
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_cfft_execute(LucyDevice *dev, LucyCfftPlan *p, void *buf) {
+  (void)dev;
+  if (p->double_precision) {
+    if (fftw_alignment_of((double *)buf) != p->alignment)
+      return lucy__fail(LUCY_ERR_FFT, "complex FFT buffer %p is not aligned like its plan's", buf);
+    fftw_execute_dft(p->pd, (fftw_complex *)buf, (fftw_complex *)buf);
+  } else {
+    if (fftwf_alignment_of((float *)buf) != p->alignment)
+      return lucy__fail(LUCY_ERR_FFT, "complex FFT buffer %p is not aligned like its plan's", buf);
+    fftwf_execute_dft(p->pf, (fftwf_complex *)buf, (fftwf_complex *)buf);
+  }
+  lucy__device_count_fft();
+  return LUCY_OK;
+}
+
 static const LucyDeviceOps cpu_ops = {
   .name = "cpu",
+  .host_memory = 1,
   .destroy = cpu_destroy,
   .alloc = cpu_alloc,
   .release = cpu_release,
@@ -491,6 +936,20 @@ static const LucyDeviceOps cpu_ops = {
   .cmul = cpu_cmul,
   .cscale = cpu_cscale,
   .memory_info = cpu_memory_info,
+  .fill = cpu_fill,
+  .reduce = cpu_reduce,
+  .cmax_abs2 = cpu_cmax_abs2,
+  .wiener = cpu_wiener,
+  .embed_smooth = cpu_embed_smooth,
+  .rl_ratio = cpu_rl_ratio,
+  .rl_update = cpu_rl_update,
+  .rl_extrapolate = cpu_rl_extrapolate,
+  .tv_term = cpu_tv_term,
+  /* complex-to-complex FFTs (NUFFT) */
+  .cfft_plan = cpu_cfft_plan,
+  .cfft_execute = cpu_cfft_execute,
+  .cfft_plan_free = cpu_cfft_plan_free,
+  .cfft_plan_strided = cpu_cfft_plan_strided,
 };
 
 LucyStatus lucy__device_cpu_init(LucyDevice *dev) {

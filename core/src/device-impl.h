@@ -18,9 +18,13 @@
 #pragma GCC visibility push(hidden)
 
 typedef struct LucyFftPlan LucyFftPlan; /* device-specific, cached by shape in the device */
+typedef struct LucyCfftPlan LucyCfftPlan; /* complex-to-complex (NUFFT), owned by its caller */
 
 typedef struct LucyDeviceOps {
   const char *name;
+  /* 1 when device buffers are plain host memory (the CPU device): an algorithm may then read a
+   * caller's host array in place instead of uploading a copy, saving that copy's memory. */
+  int host_memory;
   void (*destroy)(LucyDevice *dev);
 
   /* Buffers. alloc may fail with LUCY_ERR_OUT_OF_MEMORY / LUCY_ERR_DEVICE_MEMORY. */
@@ -57,7 +61,81 @@ typedef struct LucyDeviceOps {
 
   /* Host/device memory report. */
   LucyStatus (*memory_info)(LucyDevice *dev, LucyMemoryInfo *info);
-  /* Later issues add: RL ratio with epsilon, multiply-accumulate, TV term, reductions. */
+  /* ---- Deconvolution kernels (core/src/deconvolve.c) -----------------------------------
+   * "Volumes" are padded-layout real buffers of logical shape L (rows of
+   * lucy__padded_row(L[2]) floats); only the L[2] logical values of a row are read or written,
+   * the padding floats may hold anything. The observed region is the box [0, N) in the corner
+   * of L (N <= L on every axis; N == L for circular edges); observed images are compact
+   * (C order, shape N) device buffers. Reductions accumulate in double and return to the host. */
+
+  /* buf[k] = value for k < count (contiguous floats). */
+  LucyStatus (*fill)(LucyDevice *dev, float *buf, size_t count, float value);
+
+  /* out[0..2] = sum, minimum and maximum of count contiguous floats. */
+  LucyStatus (*reduce)(LucyDevice *dev, const float *buf, size_t count, double out[3]);
+
+  /* *out = max |a[k]|^2 over count complex values (the Wiener filter's scale). */
+  LucyStatus (*cmax_abs2)(LucyDevice *dev, const float *a, size_t count, double *out);
+
+  /* Wiener/Tikhonov in the spectrum: a[k] = scale * conj(h[k]) a[k] / (|h[k]|^2 + k_abs). */
+  LucyStatus (*wiener)(LucyDevice *dev, float *a, const float *h, size_t count, float k_abs,
+                       float scale);
+
+  /* dst (volume of shape L) = the compact src (shape N, on the device) at [0, N), extended
+   * periodically without a jump: on each axis the voxels N..L-1 ramp linearly from the last
+   * plane to the first; values are clamped below at lo. L == N copies. */
+  LucyStatus (*embed_smooth)(LucyDevice *dev, float *dst, const size_t L[3], const float *src,
+                             const size_t N[3], float lo);
+
+  /* The Richardson-Lucy ratio in place on hx (a volume holding H x): for voxels j in the
+   * observed box, with y = max(obs[j], 0) and d = hx[j] + background,
+   *   hx[j] = d > eps ? y / d : 0;
+   * voxels outside the box get 0. When idiv is not NULL, *idiv = the sum over the box of the
+   * I-divergence terms y log(y / d) - y + d (d when y = 0), d floored at eps. */
+  LucyStatus (*rl_ratio)(LucyDevice *dev, float *hx, const size_t L[3], const float *obs,
+                         const size_t N[3], float background, float eps, double *idiv);
+
+  /* The Richardson-Lucy update over the volume x (shape L), corr = H^T(ratio):
+   *   w = weight ? weight[j] : weight_value;  den = max(w - (tv ? tv[j] : 0), w / 4);
+   *   x_new = w > weight_min ? x[j] * corr[j] / den : 0  (and 0 if that is negative).
+   * x[j] = x_new; copy[j] = x_new when copy is not NULL (copy may be corr: the next forward
+   * transform's input). When step is not NULL (Biggs-Andrews), g = x_new - x_old is stored
+   * there after reading the previous g. sums (may be NULL): [0] sum |x_new - x_old|,
+   * [1] sum |x_old|, [2] sum g * g_previous, [3] sum g * g. */
+  LucyStatus (*rl_update)(LucyDevice *dev, float *x, float *corr, const size_t L[3],
+                          const float *weight, float weight_value, float weight_min,
+                          const float *tv, float *copy, float *step, double sums[4]);
+
+  /* Biggs-Andrews extrapolation over the volume x (shape L): with v = x[j], p = prev[j],
+   *   x[j] = max(v + alpha (v - p), 0);  prev[j] = v;  copy[j] = x[j] when copy is not NULL.
+   * With alpha 0, prev is only written (a copy). sums (may be NULL): [0] sum |v - p|,
+   * [1] sum |p|. */
+  LucyStatus (*rl_extrapolate)(LucyDevice *dev, float *x, float *prev, float *copy,
+                               const size_t L[3], float alpha, double sums[2]);
+
+  /* The RL-TV term (Dey et al. 2006) over the volume x (shape L, periodic differences):
+   *   tv[j] = lambda * div( grad x / sqrt(|grad x|^2 + eps^2) )[j]
+   * forward differences for the gradient, backward ones for the divergence, each divided by
+   * spacing[a] (the voxel size over the smallest one: all 1 for isotropic voxels). */
+  LucyStatus (*tv_term)(LucyDevice *dev, float *tv, const float *x, const size_t L[3],
+                        const float spacing[3], float lambda, float eps);
+
+  /* ---- complex-to-complex FFTs (used by the NUFFT) ------------------------------------
+   * In-place transforms of interleaved complex arrays (re, im) in float or double, rank 1 to 3,
+   * shape in C order (slowest axis first, shape[rank-1] fastest), exponent sign -1 or +1,
+   * unnormalised. Not cached: the caller owns the plan and frees it with cfft_plan_free.
+   * Buffers passed to cfft_execute must come from alloc (alignment is checked). */
+  LucyStatus (*cfft_plan)(LucyDevice *dev, int rank, const size_t shape[3], int sign,
+                          int double_precision, LucyCfftPlan **out);
+  LucyStatus (*cfft_execute)(LucyDevice *dev, LucyCfftPlan *plan, void *buf);
+  void (*cfft_plan_free)(LucyDevice *dev, LucyCfftPlan *plan);
+  /* Batched strided 1-D transforms, the stages of a pruned multi-dimensional FFT: length n at
+   * element stride `stride` (complex values), repeated over nbatch (0..4) batch dimensions of
+   * batch_n[i] transforms batch_stride[i] apart. Planned on buf (overwritten when the device
+   * plans THOROUGH); cfft_execute runs it in place on buf (or on a buffer aligned like it). */
+  LucyStatus (*cfft_plan_strided)(LucyDevice *dev, size_t n, ptrdiff_t stride, int nbatch,
+                                  const size_t batch_n[4], const ptrdiff_t batch_stride[4],
+                                  int sign, int double_precision, void *buf, LucyCfftPlan **out);
 } LucyDeviceOps;
 
 struct LucyDevice {

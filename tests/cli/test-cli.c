@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -463,8 +464,8 @@ static void test_help_top(void) {
     return;
   Run r = RUN("--help");
   ASSERT_STATUS(r, 0);
-  for (const char *const *c = (const char *const[]){"info", "convolve", "project", "phantom",
-                                                   "psf", NULL};
+  for (const char *const *c = (const char *const[]){"info", "convolve", "deconvolve", "project",
+                                                   "phantom", "psf", NULL};
        *c; c++)
     assert_contains(r.out, *c);
   g_assert_cmpstr(r.err, ==, "");
@@ -501,6 +502,9 @@ static void test_help_subcommands(void) {
     {{"convolve", "--help"},
      {"--mode", "circular", "same", "full", "valid", "--origin", "scipy", "--no-normalize",
       "--threads", "--thorough", "--force", "--uint16"}},
+    {{"deconvolve", "--help"},
+     {"--iterations", "--method", "rltv", "wiener", "--boundary", "noncirculant", "--tv",
+      "--accelerate", "--background", "--start", "--stop-rel", "--wiener-k"}},
     {{"project", "--help"},
      {"--gamma", "--vmin", "--vmax", "--pmin", "--pmax", "--colormap", "magma", "--log",
       "--sxy", "--sz", "--force", NULL}},
@@ -568,6 +572,45 @@ static void test_usage_errors(Fixture *f, gconstpointer data) {
     {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--origin", "corner"}, "--origin"},
     {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--threads", "0"}, "--threads"},
     {{"convolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--threads", "2x"}, "--threads"},
+    {{"deconvolve", "a.tif"}, "missing PSF"},
+    {{"deconvolve", "a.tif", "b.tif", "--iterations", "3"}, "missing -o"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER}, "missing --iterations"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations", "0"}, "--iterations"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations", "-1"},
+     "--iterations"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations", "abc"},
+     "not an integer"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations", "5x"},
+     "--iterations"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations"}, "needs a value"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--method", "lucy"},
+     "--method: 'lucy'"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--boundary", "zero"},
+     "--boundary"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--start", "mean"},
+     "--start: 'mean'"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--start", "value:"},
+     "--start"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--start", "value:-1"},
+     "--start"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--start", "value:nan"},
+     "--start"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--tv", "0.01"},
+     "--method rltv"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--method", "rltv",
+      "--tv", "-0.1"},
+     "--tv"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--background", "-1"},
+     "--background"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--stop-rel", "x"},
+     "--stop-rel"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--method", "wiener", "--wiener-k",
+      "0"},
+     "--wiener-k"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--method", "wiener", "-n", "3"},
+     "one step"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "-n", "3", "--frobnicate"},
+     "unknown option '--frobnicate'"},
     {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--vmin", "1"}, "go together"},
     {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--vmin", "2", "--vmax", "1"}, "greater"},
     {{"project", "a.tif", "-o", OUT_PLACEHOLDER, "--gamma", "0"}, "--gamma"},
@@ -1238,6 +1281,450 @@ static void test_convolve_progress_cancel(Fixture *f, gconstpointer data) {
   g_free(psf);
 }
 
+/* ---- deconvolve ------------------------------------------------------------------------- */
+
+/* A truth of solid spheres, a Gaussian PSF, and the image: the truth blurred here by the library
+ * (same mode, the model of the non-circulant boundary: the image is the observed window). */
+typedef struct DeconData {
+  gchar *truth, *psf, *img;
+} DeconData;
+
+static void decon_data(const Fixture *f, DeconData *d) {
+  d->truth = path_in(f, "truth.tif");
+  Run r = RUN("phantom", "-o", d->truth, "--shape", "16,40,40", "--spheres", "6", "--radius",
+              "2,4", "--voxel", "0.3,0.1,0.1", "--seed", "21");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  d->psf = make_psf(f, "psf.tif", "7,9,9", "1,1.5,1.5");
+  LucyVolume *truth = read_volume(d->truth), *psf = read_volume(d->psf), *img = NULL;
+  LucyConvOptions o;
+  lucy_conv_options_default(&o);
+  o.mode = LUCY_PAD_SAME;
+  g_assert_cmpint(lucy_convolve(truth, psf, &o, &img), ==, LUCY_OK);
+  memcpy(img->voxel_um, truth->voxel_um, sizeof img->voxel_um);
+  d->img = path_in(f, "img.tif");
+  write_volume(d->img, img);
+  lucy_volume_free(truth);
+  lucy_volume_free(psf);
+  lucy_volume_free(img);
+}
+
+static void decon_data_clear(DeconData *d) {
+  g_free(d->truth);
+  g_free(d->psf);
+  g_free(d->img);
+}
+
+/* ||s a - t|| / ||t|| with the least-squares scale s (the truth may be on another scale). */
+static double scaled_error(const float *a, const float *t, size_t n) {
+  double at = 0, aa = 0, tt = 0;
+  for (size_t i = 0; i < n; i++) {
+    at += (double)a[i] * t[i];
+    aa += (double)a[i] * a[i];
+    tt += (double)t[i] * t[i];
+  }
+  double s = aa > 0 ? at / aa : 0, e = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = s * a[i] - t[i];
+    e += d * d;
+  }
+  return sqrt(e / tt);
+}
+
+/* Deconvolves with lucy_deconvolve here; the CLI's output agrees within 1e-5 of the largest
+ * value. Returns the in-process result. */
+static LucyVolume *check_decon_against_library(const char *img_path, const char *psf_path,
+                                               const char *out_path,
+                                               const LucyDeconOptions *opts) {
+  LucyVolume *img = read_volume(img_path), *psf = read_volume(psf_path);
+  LucyVolume *got = read_volume(out_path), *ref = NULL;
+  int done = 0;
+  LucyStatus s = lucy_deconvolve(img, psf, opts, &ref, &done);
+  if (s != LUCY_OK)
+    g_printerr("lucy_deconvolve: %s\n", lucy_error_message());
+  g_assert_cmpint(s, ==, LUCY_OK);
+  for (int a = 0; a < 3; a++) {
+    g_assert_cmpuint(got->shape[a], ==, img->shape[a]);
+    g_assert_cmpuint(ref->shape[a], ==, img->shape[a]);
+    g_assert_cmpfloat(got->voxel_um[a], ==, img->voxel_um[a]);
+  }
+  double max_ref;
+  double d = max_abs_diff(got->data, ref->data, lucy_shape_count(ref->shape), &max_ref);
+  g_test_message("CLI vs lucy_deconvolve: max |diff| %.3g of max %.3g", d, max_ref);
+  g_assert_cmpfloat(max_ref, >, 0.0);
+  g_assert_cmpfloat(d, <=, 1e-5 * fmax(1.0, max_ref));
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+  lucy_volume_free(got);
+  return ref;
+}
+
+/* The iteration lines: exactly `expected` of them, numbered 1.. in order, each
+ * "deconvolve: iteration k/N  I-div X  change Y  T s". */
+static void assert_iteration_lines(const char *err, int expected, int n_max) {
+  gchar *pattern = g_strdup_printf("^deconvolve: iteration ([0-9]+)/%d  I-div -?[0-9.]+e[-+][0-9]+"
+                                   "  change [0-9.]+e[-+][0-9]+  [0-9]+\\.[0-9]{2} s$",
+                                   n_max);
+  GRegex *re = g_regex_new(pattern, G_REGEX_MULTILINE, 0, NULL);
+  g_assert_nonnull(re);
+  GMatchInfo *mi = NULL;
+  int count = 0;
+  g_regex_match(re, err, 0, &mi);
+  while (g_match_info_matches(mi)) {
+    gchar *k = g_match_info_fetch(mi, 1);
+    count++;
+    g_assert_cmpint(atoi(k), ==, count);
+    g_free(k);
+    g_match_info_next(mi, NULL);
+  }
+  g_match_info_free(mi);
+  g_regex_unref(re);
+  if (count != expected)
+    g_printerr("expected %d iteration lines in: %s\n", expected, err);
+  g_assert_cmpint(count, ==, expected);
+  g_free(pattern);
+}
+
+/* RL on a blurred phantom: the plan lines, one line per iteration, a result closer to the
+ * truth than the image, equal to lucy_deconvolve in-process, and the inputs untouched. */
+static void test_deconvolve_restores(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  DeconData d;
+  decon_data(f, &d);
+  gchar *img_sum = checksum_file(d.img), *psf_sum = checksum_file(d.psf);
+  gchar *out = path_in(f, "out.tif");
+  Run r = RUN("deconvolve", d.img, d.psf, "-o", out, "--iterations", "30");
+  ASSERT_STATUS(r, 0);
+  g_test_message("%s", r.err);
+  g_assert_cmpstr(r.out, ==, "");
+  assert_contains(r.err, "PSF sum 1");
+  assert_contains(r.err, "normalised to sum 1");
+  assert_contains(r.err, "method rl, boundary noncirculant, 30 iterations");
+  assert_contains(r.err, "image 16 x 40 x 40");
+  assert_contains(r.err, "FFT shape ");
+  assert_contains(r.err, "plan holds ");
+  assert_contains(r.err, "wrote ");
+  g_assert_null(strstr(r.err, "warning")); /* a centred Gaussian */
+  assert_iteration_lines(r.err, 30, 30);
+  run_clear(&r);
+
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  o.iterations = 30;
+  LucyVolume *ref = check_decon_against_library(d.img, d.psf, out, &o);
+  lucy_volume_free(ref);
+
+  LucyVolume *truth = read_volume(d.truth), *img = read_volume(d.img), *res = read_volume(out);
+  size_t n = lucy_shape_count(truth->shape);
+  double e_img = scaled_error(img->data, truth->data, n);
+  double e_res = scaled_error(res->data, truth->data, n);
+  g_test_message("relative error to the truth: image %.4f, after 30 RL iterations %.4f", e_img,
+                 e_res);
+  g_assert_cmpfloat(e_res, <, 0.9 * e_img);
+  lucy_volume_free(truth);
+  lucy_volume_free(img);
+  lucy_volume_free(res);
+
+  gchar *img_sum2 = checksum_file(d.img), *psf_sum2 = checksum_file(d.psf);
+  g_assert_cmpstr(img_sum, ==, img_sum2);
+  g_assert_cmpstr(psf_sum, ==, psf_sum2);
+  g_free(img_sum);
+  g_free(psf_sum);
+  g_free(img_sum2);
+  g_free(psf_sum2);
+  g_free(out);
+  decon_data_clear(&d);
+}
+
+/* Every option reaches the library: RL-TV with circular edges, acceleration, a background, the
+ * image as start, one thread; --stop-rel stops early; --uint16; an off-centre PSF warns. */
+static void test_deconvolve_options(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  DeconData d;
+  decon_data(f, &d);
+  gchar *a = path_in(f, "a.tif");
+  Run r = RUN("deconvolve", d.img, d.psf, "-o", a, "-n", "8", "--method", "rltv", "--tv", "0.01",
+              "--boundary", "circular", "--accelerate", "--background", "0.01", "--start",
+              "image", "--threads", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "method rltv, boundary circular, 8 iterations, start the image");
+  assert_contains(r.err, "TV lambda 0.01");
+  assert_contains(r.err, "accelerated");
+  assert_contains(r.err, "background 0.01");
+  assert_contains(r.err, "FFT shape 16 x 40 x 40"); /* circular: no padding */
+  assert_iteration_lines(r.err, 8, 8);
+  run_clear(&r);
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  o.iterations = 8;
+  o.method = LUCY_DECON_RLTV;
+  o.tv_lambda = 0.01;
+  o.boundary = LUCY_BOUNDARY_CIRCULAR;
+  o.accelerate = 1;
+  o.background = 0.01;
+  o.start = LUCY_START_IMAGE;
+  o.threads = 1;
+  lucy_volume_free(check_decon_against_library(d.img, d.psf, a, &o));
+
+  /* A constant start and the scipy origin. */
+  gchar *b = path_in(f, "b.tif");
+  r = RUN("deconvolve", d.img, d.psf, "-o", b, "-n", "4", "--start", "value:0.5", "--origin",
+          "scipy", "--no-normalize");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "start the constant 0.5");
+  assert_contains(r.err, "origin scipy");
+  assert_contains(r.err, "not normalised");
+  run_clear(&r);
+  lucy_decon_options_default(&o);
+  o.iterations = 4;
+  o.start = LUCY_START_VALUE;
+  o.start_value = 0.5;
+  o.origin = LUCY_ORIGIN_SCIPY;
+  o.normalize = 0;
+  lucy_volume_free(check_decon_against_library(d.img, d.psf, b, &o));
+
+  /* Any change is below 1e6: stops after the first iteration and says so. */
+  gchar *c = path_in(f, "c.tif");
+  r = RUN("deconvolve", d.img, d.psf, "-o", c, "-n", "20", "--stop-rel", "1e6", "--uint16");
+  ASSERT_STATUS(r, 0);
+  assert_iteration_lines(r.err, 1, 20);
+  assert_contains(r.err, "stopped after 1 of 20 iterations");
+  assert_contains(r.err, "uint16");
+  run_clear(&r);
+  gchar *json = info_json(c);
+  gchar *dtype = json_string_value(json, "dtype");
+  g_assert_cmpstr(dtype, ==, "uint16");
+  assert_json_shape(json, 16, 40, 40);
+  g_free(dtype);
+  g_free(json);
+
+  /* A PSF whose peak is 2 voxels off its origin along x: a warning line, and it still runs. */
+  gchar *shifted = path_in(f, "shifted.tif");
+  LucyVolume *psf = read_volume(d.psf), *sh = NULL;
+  const ptrdiff_t origin[3] = {0, 0, -2};
+  g_assert_cmpint(lucy_volume_crop_pad(psf, origin, psf->shape, 0.0f, &sh), ==, LUCY_OK);
+  write_volume(shifted, sh);
+  lucy_volume_free(psf);
+  lucy_volume_free(sh);
+  gchar *e = path_in(f, "e.tif");
+  r = RUN("deconvolve", d.img, shifted, "-o", e, "-n", "2");
+  ASSERT_STATUS(r, 0);
+  g_test_message("%s", r.err);
+  GRegex *warn = g_regex_new("^deconvolve: warning: .+$", G_REGEX_MULTILINE, 0, NULL);
+  g_assert_true(g_regex_match(warn, r.err, 0, NULL));
+  g_regex_unref(warn);
+  run_clear(&r);
+
+  g_free(e);
+  g_free(shifted);
+  g_free(a);
+  g_free(b);
+  g_free(c);
+  decon_data_clear(&d);
+}
+
+/* One-step Wiener: the same as the library, the image's shape, and not the image. */
+static void test_deconvolve_wiener(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  DeconData d;
+  decon_data(f, &d);
+  gchar *out = path_in(f, "w.tif");
+  Run r = RUN("deconvolve", d.img, d.psf, "-o", out, "--method", "wiener", "--wiener-k", "0.01");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "method wiener");
+  assert_contains(r.err, "k 0.01");
+  g_assert_null(strstr(r.err, "iteration "));
+  run_clear(&r);
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  o.method = LUCY_DECON_WIENER;
+  o.wiener_k = 0.01;
+  LucyVolume *ref = check_decon_against_library(d.img, d.psf, out, &o);
+  LucyVolume *img = read_volume(d.img), *truth = read_volume(d.truth);
+  size_t n = lucy_shape_count(img->shape);
+  double max_ref;
+  g_assert_cmpfloat(max_abs_diff(ref->data, img->data, n, &max_ref), >, 1e-3 * max_ref);
+  for (size_t i = 0; i < n; i++)
+    g_assert_true(isfinite(ref->data[i]));
+  g_test_message("relative error to the truth: image %.4f, Wiener (k 0.01) %.4f",
+                 scaled_error(img->data, truth->data, n), scaled_error(ref->data, truth->data, n));
+  lucy_volume_free(ref);
+  lucy_volume_free(img);
+  lucy_volume_free(truth);
+  g_free(out);
+  decon_data_clear(&d);
+}
+
+static void test_deconvolve_overwrite(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "8,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,3,3", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  const char *precious = "not a TIFF, but somebody's file\n";
+  g_assert_true(g_file_set_contents(out, precious, -1, NULL));
+
+  Run r = RUN("deconvolve", img, psf, "-o", out, "-n", "2");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "exists");
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  gsize len;
+  gchar *now = read_all(out, &len);
+  g_assert_cmpstr(now, ==, precious);
+  g_free(now);
+
+  r = RUN("deconvolve", img, psf, "-o", out, "-n", "2", "--force");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *json = info_json(out);
+  assert_json_shape(json, 8, 12, 12);
+  g_free(json);
+
+  /* --force never makes an input the output. */
+  const char *victims[] = {img, psf};
+  for (size_t i = 0; i < 2; i++) {
+    gchar *before = checksum_file(victims[i]);
+    r = RUN("deconvolve", img, psf, "-o", victims[i], "-n", "2", "--force");
+    ASSERT_STATUS(r, 1);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "input");
+    run_clear(&r);
+    gchar *after = checksum_file(victims[i]);
+    g_assert_cmpstr(before, ==, after);
+    g_free(before);
+    g_free(after);
+  }
+  gchar *listing = dir_listing(f->dir);
+  g_assert_cmpstr(listing, ==, "img.tif out.tif psf.tif"); /* no temporary files left */
+  g_free(listing);
+  g_free(img);
+  g_free(psf);
+  g_free(out);
+}
+
+/* Ctrl-C through the real SIGINT handler (the test hook raises it at the first report): exit
+ * 130, "cancelled", no output and no temporary file. */
+static void test_deconvolve_cancel(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "16,32,32", "2");
+  gchar *psf = make_psf(f, "psf.tif", "5,5,5", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  gchar *before = dir_listing(f->dir);
+  Run r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
+                  (const char *const[]){"deconvolve", img, psf, "-o", out, "--iterations",
+                                        "100000", NULL});
+  ASSERT_STATUS(r, 130);
+  assert_contains(r.err, "cancelled");
+  /* stopped at once, not after 100000 iterations */
+  g_assert_null(strstr(r.err, "iteration 3/"));
+  run_clear(&r);
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+  gchar *after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(before);
+  g_free(after);
+  g_free(out);
+  g_free(img);
+  g_free(psf);
+}
+
+/* The report lines (PSF sum, shapes) may come first when the library refuses the image's
+ * values only once it sees them: the failure is the last line, and the only "lucy-cli:" one. */
+static void assert_last_line_error(const Run *r) {
+  const char *last = r->err, *p = r->err;
+  size_t len = strlen(r->err);
+  g_assert_cmpuint(len, >, 0);
+  g_assert_cmpint(r->err[len - 1], ==, '\n');
+  for (; p < r->err + len - 1; p++)
+    if (*p == '\n')
+      last = p + 1;
+  if (!g_str_has_prefix(last, "lucy-cli: ") || strstr(r->err, "lucy-cli: ") != last)
+    g_printerr("stderr was: %s\n", r->err);
+  g_assert_true(g_str_has_prefix(last, "lucy-cli: "));
+  g_assert_true(strstr(r->err, "lucy-cli: ") == last);
+}
+
+/* Inputs the library refuses: one error line, exit 1, no file. */
+static void test_deconvolve_errors(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "8,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,5,5", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  gchar *missing = path_in(f, "no-such-file.tif");
+  gchar *before = dir_listing(f->dir);
+
+  Run r = RUN("deconvolve", missing, psf, "-o", out, "-n", "2");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "cannot read image");
+  run_clear(&r);
+  r = RUN("deconvolve", img, missing, "-o", out, "-n", "2");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "cannot read PSF");
+  run_clear(&r);
+
+  /* An image of zeros cannot be deconvolved. */
+  gchar *zeros = path_in(f, "zeros.tif");
+  const size_t zshape[3] = {8, 12, 12};
+  LucyVolume *z = NULL;
+  g_assert_cmpint(lucy_volume_new(zshape, &z), ==, LUCY_OK);
+  write_volume(zeros, z);
+  lucy_volume_free(z);
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("deconvolve", zeros, psf, "-o", out, "-n", "2");
+  ASSERT_STATUS(r, 1);
+  g_test_message("zero image: %s", r.err);
+  assert_last_line_error(&r);
+  run_clear(&r);
+
+  /* A PSF with a NaN. */
+  gchar *nan_psf = path_in(f, "nan-psf.tif");
+  const size_t pshape[3] = {3, 3, 3};
+  g_assert_cmpint(lucy_volume_new(pshape, &z), ==, LUCY_OK);
+  z->data[13] = 1.0f;
+  z->data[0] = NAN;
+  write_volume(nan_psf, z);
+  lucy_volume_free(z);
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("deconvolve", img, nan_psf, "-o", out, "-n", "2");
+  ASSERT_STATUS(r, 1);
+  assert_last_line_error(&r);
+  run_clear(&r);
+
+  /* A PSF larger than the image with circular edges. */
+  gchar *big = make_psf(f, "big.tif", "9,5,5", "1,1,1");
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("deconvolve", img, big, "-o", out, "-n", "2", "--boundary", "circular");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "9 x 5 x 5");
+  run_clear(&r);
+  gchar *after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+
+  g_free(after);
+  g_free(before);
+  g_free(big);
+  g_free(nan_psf);
+  g_free(zeros);
+  g_free(missing);
+  g_free(out);
+  g_free(img);
+  g_free(psf);
+}
+
 /* ---- project ---------------------------------------------------------------------------- */
 
 static void png_size(const char *path, guint32 *w, guint32 *h) {
@@ -1296,6 +1783,253 @@ static void test_project_png(Fixture *f, gconstpointer data) {
   g_free(img);
 }
 
+/* ---- points (NUFFT point clouds) ------------------------------------------------------------ */
+
+/* A CSV of n random points in [0, L)^2 (columns x,y,w) and the arrays. */
+static gchar *points_csv(const Fixture *f, const char *name, GRand *rng, size_t n, double *x,
+                         double *y, double *w) {
+  GString *s = g_string_new("x,y,w\n");
+  for (size_t j = 0; j < n; j++) {
+    x[j] = g_rand_double_range(rng, 0, 2 * G_PI);
+    y[j] = g_rand_double_range(rng, 0, 2 * G_PI);
+    w[j] = g_rand_double_range(rng, 0.5, 1.5);
+    g_string_append_printf(s, "%.17g,%.17g,%.17g\n", x[j], y[j], w[j]);
+  }
+  gchar *p = path_in(f, name);
+  g_assert_true(g_file_set_contents(p, s->str, -1, NULL));
+  g_string_free(s, TRUE);
+  return p;
+}
+
+/* the 'value' column (last) of an --at-points CSV */
+static void read_values(const char *path, double *v, size_t n) {
+  gchar *text = NULL;
+  g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+  gchar **lines = g_strsplit(text, "\n", -1);
+  g_assert_true(g_str_has_suffix(lines[0], ",value"));
+  for (size_t i = 0; i < n; i++) {
+    const char *comma = strrchr(lines[i + 1], ',');
+    g_assert_nonnull(comma);
+    v[i] = g_ascii_strtod(comma + 1, NULL);
+  }
+  g_strfreev(lines);
+  g_free(text);
+}
+
+static double rel_l2_d(const double *a, const double *b, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return sqrt(num / den);
+}
+
+static void test_points_convolve(Fixture *f, gconstpointer data) {
+  GRand *rng = g_rand_new_with_seed(61);
+  double x[20], y[20], w[20], v[20], ref[20];
+  gchar *pts = points_csv(f, "pts.csv", rng, 20, x, y, w);
+  gchar *img = path_in(f, "conv.tif"), *vals = path_in(f, "vals.csv");
+  Run r = RUN("points", "convolve", pts, "-o", img, "--grid", "128,128", "--kernel",
+              "gaussian:0.5", "--at-points", vals, "--eps", "1e-12");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  read_values(vals, v, 20);
+  const size_t shape[3] = {1, 128, 128};
+  const double sigma[3] = {0.5, 0.5, 0.5}, period[3] = {2 * G_PI, 2 * G_PI, 2 * G_PI};
+  LucyPointCloud pc = {20, x, y, NULL, w};
+  g_assert_cmpint(lucy_points_direct_gaussian(shape, &pc, &pc, sigma, period, 1, ref), ==,
+                  LUCY_OK);
+  g_assert_cmpfloat(rel_l2_d(v, ref, 20), <, 1e-8);
+  /* the image at voxel (iy, ix) is the sum at (ix, iy) * 2 pi / 128 */
+  LucyVolume *vol = read_volume(img);
+  g_assert_cmpuint(vol->shape[0], ==, 1);
+  g_assert_cmpuint(vol->shape[1], ==, 128);
+  g_assert_cmpuint(vol->shape[2], ==, 128);
+  double gx[3] = {0, 2 * G_PI * 37 / 128, 2 * G_PI * 100 / 128};
+  double gy[3] = {0, 2 * G_PI * 64 / 128, 2 * G_PI * 5 / 128}, gref[3];
+  LucyPointCloud tg = {3, gx, gy, NULL, NULL};
+  g_assert_cmpint(lucy_points_direct_gaussian(shape, &pc, &tg, sigma, period, 1, gref), ==,
+                  LUCY_OK);
+  g_assert_cmpfloat(fabs(vol->data[0] - gref[0]), <, 1e-5);
+  g_assert_cmpfloat(fabs(vol->data[64 * 128 + 37] - gref[1]), <, 1e-5);
+  g_assert_cmpfloat(fabs(vol->data[5 * 128 + 100] - gref[2]), <, 1e-5);
+  lucy_volume_free(vol);
+  /* no overwrite without --force; with it, fine */
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "128,128", "--kernel", "gaussian:0.5");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "--force");
+  run_clear(&r);
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "64,64", "--kernel", "gaussian:0.5",
+          "--force", "--period", "6.283185307179586");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  g_free(pts);
+  g_free(img);
+  g_free(vals);
+  g_rand_free(rng);
+}
+
+/* fit a kernel from sets convolved with the periodised Gaussian, then convolve fresh points
+ * with the fitted kernel file */
+static void test_points_fit(Fixture *f, gconstpointer data) {
+  GRand *rng = g_rand_new_with_seed(62);
+  const size_t S = 100, n = 20;
+  const size_t shape[3] = {1, 64, 64};
+  const double sigma[3] = {0.5, 0.5, 0.5}, period[3] = {2 * G_PI, 2 * G_PI, 2 * G_PI};
+  GString *s = g_string_new("set,x,y,value\n");
+  for (size_t k = 0; k < S; k++) {
+    double x[20], y[20], v[20];
+    for (size_t j = 0; j < n; j++) {
+      x[j] = g_rand_double_range(rng, 0, 2 * G_PI);
+      y[j] = g_rand_double_range(rng, 0, 2 * G_PI);
+    }
+    LucyPointCloud pc = {n, x, y, NULL, NULL};
+    g_assert_cmpint(lucy_points_direct_gaussian(shape, &pc, &pc, sigma, period, 1, v), ==,
+                    LUCY_OK);
+    for (size_t j = 0; j < n; j++)
+      g_string_append_printf(s, "%zu,%.17g,%.17g,%.17g\n", k, x[j], y[j], v[j]);
+  }
+  gchar *data_csv = path_in(f, "data.csv"), *kern = path_in(f, "kernel.tif"),
+        *loss = path_in(f, "loss.csv");
+  g_assert_true(g_file_set_contents(data_csv, s->str, -1, NULL));
+  g_string_free(s, TRUE);
+  Run r = RUN("points", "fit", data_csv, "-o", kern, "--grid", "64,64", "--band", "12", "--loss",
+              loss, "--iters", "80");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "loss");
+  run_clear(&r);
+  gchar *text = NULL;
+  g_assert_true(g_file_get_contents(loss, &text, NULL, NULL));
+  g_assert_true(g_str_has_prefix(text, "iteration,loss\n0,"));
+  const char *last = strrchr(g_strchomp(text), '\n');
+  const double final = g_ascii_strtod(strchr(last, ',') + 1, NULL);
+  g_assert_cmpfloat(final, <, 1e-8);
+  g_free(text);
+  /* the fitted kernel peaks at the origin N//2 with value ~1 (exp(0)) */
+  LucyVolume *kv = read_volume(kern);
+  g_assert_cmpfloat(fabs(kv->data[32 * 64 + 32] - 1.0), <, 1e-4);
+  lucy_volume_free(kv);
+  double x[20], y[20], w[20], v[20], ref[20];
+  gchar *pts = points_csv(f, "fresh.csv", rng, 20, x, y, w);
+  gchar *img = path_in(f, "conv.tif"), *vals = path_in(f, "vals.csv");
+  gchar *karg = g_strconcat("file:", kern, NULL);
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "64,64", "--kernel", karg,
+          "--at-points", vals);
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  read_values(vals, v, 20);
+  LucyPointCloud pc = {20, x, y, NULL, w};
+  g_assert_cmpint(lucy_points_direct_gaussian(shape, &pc, &pc, sigma, period, 1, ref), ==,
+                  LUCY_OK);
+  g_test_message("fitted kernel on fresh points: rel l2 %.3g", rel_l2_d(v, ref, 20));
+  g_assert_cmpfloat(rel_l2_d(v, ref, 20), <, 1e-5);
+  g_free(karg);
+  g_free(pts);
+  g_free(img);
+  g_free(vals);
+  g_free(data_csv);
+  g_free(kern);
+  g_free(loss);
+  g_rand_free(rng);
+}
+
+static void test_points_nufft(Fixture *f, gconstpointer data) {
+  /* 1-D type 1 on 3 points, 4 modes: f[k] = sum_j c_j e^{i k x_j} */
+  gchar *pts = path_in(f, "p.csv"), *modes = path_in(f, "m.csv"), *out = path_in(f, "o.csv");
+  g_assert_true(g_file_set_contents(pts, "x,re,im\n0.5,1,0\n-2,0.5,0.25\n7,2,-1\n", -1, NULL));
+  Run r = RUN("points", "nufft", "--type", "1", pts, "-o", modes, "--modes", "4", "--eps", "1e-12");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *text = NULL;
+  g_assert_true(g_file_get_contents(modes, &text, NULL, NULL));
+  gchar **lines = g_strsplit(text, "\n", -1);
+  g_assert_cmpstr(lines[0], ==, "k1,re,im");
+  const double xs[3] = {0.5, -2, 7}, cr[3] = {1, 0.5, 2}, ci[3] = {0, 0.25, -1};
+  for (int row = 0; row < 4; row++) {
+    double k, re, im;
+    g_assert_cmpint(sscanf(lines[row + 1], "%lf,%lf,%lf", &k, &re, &im), ==, 3);
+    g_assert_cmpfloat(k, ==, row - 2);
+    double er = 0, ei = 0;
+    for (int j = 0; j < 3; j++) {
+      er += cr[j] * cos(k * xs[j]) - ci[j] * sin(k * xs[j]);
+      ei += cr[j] * sin(k * xs[j]) + ci[j] * cos(k * xs[j]);
+    }
+    g_assert_cmpfloat(fabs(re - er) + fabs(im - ei), <, 1e-9);
+  }
+  g_strfreev(lines);
+  g_free(text);
+  /* type 2 from those coefficients with isign -1 at the same points */
+  r = RUN("points", "nufft", "--type", "2", pts, "--coeffs", modes, "-o", out, "--modes", "4",
+          "--eps", "1e-12");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  g_assert_true(g_file_get_contents(out, &text, NULL, NULL));
+  g_assert_true(g_str_has_prefix(text, "x,re,im,re,im\n0.5,1,0,"));
+  g_free(text);
+  /* errors */
+  r = RUN("points", "nufft", pts, "-o", out, "--modes", "4");
+  ASSERT_STATUS(r, 2);
+  assert_one_error_line(&r);
+  run_clear(&r);
+  r = RUN("points", "nufft", "--type", "2", pts, "-o", out, "--modes", "4", "--force");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "--coeffs");
+  run_clear(&r);
+  g_free(pts);
+  g_free(modes);
+  g_free(out);
+}
+
+static void test_points_errors(Fixture *f, gconstpointer data) {
+  gchar *pts = path_in(f, "p.csv"), *img = path_in(f, "o.tif");
+  Run r = RUN("points");
+  ASSERT_STATUS(r, 2);
+  run_clear(&r);
+  r = RUN("points", "--help");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "convolve");
+  run_clear(&r);
+  r = RUN("points", "convolve", "--help");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "gaussian:");
+  run_clear(&r);
+  r = RUN("points", "frobnicate");
+  ASSERT_STATUS(r, 2);
+  assert_one_error_line(&r);
+  run_clear(&r);
+  g_assert_true(g_file_set_contents(pts, "x,y\n1,2\n3,oops\n", -1, NULL));
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "16,16", "--kernel", "gaussian:0.5");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, ":3:");
+  assert_contains(r.err, "oops");
+  run_clear(&r);
+  g_assert_true(g_file_set_contents(pts, "x,w\n1,2\n", -1, NULL));
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "16,16", "--kernel", "gaussian:0.5");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "'y'");
+  run_clear(&r);
+  g_assert_true(g_file_set_contents(pts, "x,y\n1,2\n", -1, NULL));
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "16,16", "--kernel", "cauchy:1");
+  ASSERT_STATUS(r, 2);
+  assert_one_error_line(&r);
+  run_clear(&r);
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "16,0", "--kernel", "gaussian:1");
+  ASSERT_STATUS(r, 2);
+  run_clear(&r);
+  r = RUN("points", "convolve", pts, "-o", img, "--grid", "16,16", "--kernel", "gaussian:-1");
+  ASSERT_STATUS(r, 2);
+  run_clear(&r);
+  r = RUN("points", "fit", pts, "-o", img, "--grid", "16,16");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "set");
+  run_clear(&r);
+  g_assert_false(g_file_test(img, G_FILE_TEST_EXISTS));
+  g_free(pts);
+  g_free(img);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add("/cli/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
@@ -1313,6 +2047,16 @@ int main(int argc, char **argv) {
   ADD("convolve/overwrite", test_convolve_overwrite);
   ADD("convolve/errors", test_convolve_errors);
   ADD("convolve/progress-cancel", test_convolve_progress_cancel);
+  ADD("deconvolve/restores", test_deconvolve_restores);
+  ADD("deconvolve/options", test_deconvolve_options);
+  ADD("deconvolve/wiener", test_deconvolve_wiener);
+  ADD("deconvolve/overwrite", test_deconvolve_overwrite);
+  ADD("deconvolve/cancel", test_deconvolve_cancel);
+  ADD("deconvolve/errors", test_deconvolve_errors);
   ADD("project/png", test_project_png);
+  ADD("points/convolve", test_points_convolve);
+  ADD("points/fit", test_points_fit);
+  ADD("points/nufft", test_points_nufft);
+  ADD("points/errors", test_points_errors);
   return g_test_run();
 }

@@ -1,15 +1,18 @@
 /* The desktop app under Xvfb (GSK_RENDERER=cairo): demo data, gamma, contrast, padding modes,
- * runs to the end, cancel, memory gauge, corrupt files, and rendered pixels. Exits 77 (skip)
+ * runs to the end, cancel, memory gauge, corrupt files, rendered pixels, and deconvolution
+ * (settings, runs, live previews, cancel). Exits 77 (skip)
  * when there is no display. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "lucy-application.h"
 #include "lucy-display-panel.h"
 #include "lucy-error.h"
 #include "lucy-memory-gauge.h"
+#include "lucy-operations-panel.h"
 #include "lucy-projection-view.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
@@ -708,6 +711,293 @@ static void test_screenshot(void) {
   g_free(dir);
 }
 
+/* ---- deconvolution ------------------------------------------------------------------------ */
+
+static void set_decon(LucyWindow *win, LucyDeconMethod method, int iterations) {
+  LucyOperationsPanel *panel = lucy_window_get_operations_panel(win);
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  o.method = method;
+  o.iterations = iterations;
+  lucy_operations_panel_set_decon(panel, &o);
+  LucyDeconOptions back;
+  lucy_decon_options_default(&back);
+  lucy_operations_panel_get_decon(panel, &back);
+  g_assert_cmpint(back.method, ==, method);
+  g_assert_cmpint(back.iterations, ==, iterations);
+  g_assert_cmpint(back.boundary, ==, LUCY_BOUNDARY_NONCIRCULANT);
+  g_assert_cmpint(back.accelerate, ==, 0);
+}
+
+/* The window and the settings back to convolution, so later tests start as users do. */
+static void restore_convolve(LucyWindow *win) {
+  set_decon(win, LUCY_DECON_RL, 50);
+  lucy_window_set_operation(win, LUCY_OPERATION_CONVOLVE);
+  g_assert_true(lucy_operations_panel_get_padding_visible(lucy_window_get_operations_panel(win)));
+}
+
+static double max_abs_difference(const LucyVolume *a, const LucyVolume *b, double *max_b) {
+  double d = 0, m = 0;
+  for (size_t i = 0; i < lucy_shape_count(a->shape); i++) {
+    d = fmax(d, fabs((double)a->data[i] - b->data[i]));
+    m = fmax(m, fabs((double)b->data[i]));
+  }
+  if (max_b) *max_b = m;
+  return d;
+}
+
+/* Choose Deconvolve (the action its button activates): padding hides, the deconvolution
+ * settings show; a few RL iterations run to the end on the demo and give what lucy_deconvolve
+ * gives; Wiener runs too; the choices are kept in GSettings. */
+static void test_deconvolve_run(void) {
+  LucyWindow *win = demo_window();
+  LucyOperationsPanel *panel = lucy_window_get_operations_panel(win);
+  g_assert_cmpint(lucy_window_get_operation(win), ==, LUCY_OPERATION_CONVOLVE);
+  g_assert_true(lucy_operations_panel_get_padding_visible(panel));
+  g_assert_false(lucy_operations_panel_get_decon_visible(panel));
+  g_assert_true(g_action_group_get_action_enabled(G_ACTION_GROUP(win), "operation"));
+  g_action_group_activate_action(G_ACTION_GROUP(win), "operation",
+                                 g_variant_new_string("deconvolve"));
+  g_assert_cmpint(lucy_window_get_operation(win), ==, LUCY_OPERATION_DECONVOLVE);
+  g_assert_false(lucy_operations_panel_get_padding_visible(panel));
+  g_assert_true(lucy_operations_panel_get_decon_visible(panel));
+
+  set_decon(win, LUCY_DECON_RL, 6);
+  lucy_window_set_preview_every(win, 0);
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_cmpuint(lucy_window_get_preview_count(win), ==, 0);
+  LucyStack *image = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  const LucyVolume *img = lucy_stack_get_volume(image);
+  LucyStack *result = lucy_window_get_stack(win, LUCY_VIEW_RESULT);
+  g_assert_nonnull(result);
+  const LucyVolume *res = lucy_stack_get_volume(result);
+  g_assert_cmpmem(res->shape, sizeof res->shape, img->shape, sizeof img->shape);
+  for (int a = 0; a < 3; a++) g_assert_cmpfloat(res->voxel_um[a], ==, img->voxel_um[a]);
+  double max_img;
+  g_assert_cmpfloat(max_abs_difference(res, img, &max_img), >, 1e-3 * max_img);
+  g_test_message("result: %s", lucy_stack_get_title(result));
+  g_assert_nonnull(strstr(lucy_stack_get_title(result), "RL"));
+  g_assert_nonnull(strstr(lucy_stack_get_title(result), "6 iterations"));
+  g_assert_cmpint(lucy_window_get_view(win), ==, LUCY_VIEW_RESULT);
+
+  /* the same numbers as the library called here (FFTs on another thread count: float
+   * round-off apart) */
+  LucyDeconOptions o;
+  lucy_decon_options_default(&o);
+  o.iterations = 6;
+  LucyVolume *ref = NULL;
+  int done = 0;
+  g_assert_cmpint(lucy_deconvolve(img, lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_PSF)),
+                                  &o, &ref, &done),
+                  ==, LUCY_OK);
+  g_assert_cmpint(done, ==, 6);
+  double max_ref, d = max_abs_difference(res, ref, &max_ref);
+  g_test_message("app vs lucy_deconvolve: max |diff| %.3g of %.3g", d, max_ref);
+  g_assert_cmpfloat(d, <=, 1e-4 * max_ref);
+  lucy_volume_free(ref);
+
+  /* the difference view is result − image on the image's grid */
+  lucy_window_set_view(win, LUCY_VIEW_DIFFERENCE);
+  LucyStack *diff = lucy_window_get_stack(win, LUCY_VIEW_DIFFERENCE);
+  g_assert_nonnull(diff);
+  const LucyVolume *dv = lucy_stack_get_volume(diff);
+  g_assert_cmpmem(dv->shape, sizeof dv->shape, img->shape, sizeof img->shape);
+  for (size_t i = 0; i < lucy_shape_count(img->shape); i += 101)
+    g_assert_cmpfloat_with_epsilon(dv->data[i], res->data[i] - img->data[i], 1e-5);
+
+  /* one-step Wiener */
+  set_decon(win, LUCY_DECON_WIENER, 6);
+  run_to_end(win, &r);
+  g_free(r.message);
+  LucyStack *wiener = lucy_window_get_stack(win, LUCY_VIEW_RESULT);
+  g_assert_true(wiener != result);
+  g_assert_nonnull(strstr(lucy_stack_get_title(wiener), "Wiener"));
+  const LucyVolume *wv = lucy_stack_get_volume(wiener);
+  g_assert_cmpmem(wv->shape, sizeof wv->shape, img->shape, sizeof img->shape);
+  g_assert_cmpfloat(max_abs_difference(wv, img, NULL), >, 1e-3 * max_img);
+
+  /* the choices are settings */
+  GSettings *settings = g_settings_new("org.lucy.Lucy");
+  g_assert_cmpint(g_settings_get_enum(settings, "operation"), ==, LUCY_OPERATION_DECONVOLVE);
+  g_assert_cmpint(g_settings_get_enum(settings, "decon-method"), ==, LUCY_DECON_WIENER);
+  g_assert_cmpint(g_settings_get_int(settings, "decon-iterations"), ==, 6);
+  /* ... that a new window starts with */
+  LucyWindow *second = lucy_window_new(GTK_APPLICATION(app));
+  g_assert_cmpint(lucy_window_get_operation(second), ==, LUCY_OPERATION_DECONVOLVE);
+  g_assert_true(lucy_operations_panel_get_decon_visible(lucy_window_get_operations_panel(second)));
+  lucy_decon_options_default(&o);
+  lucy_operations_panel_get_decon(lucy_window_get_operations_panel(second), &o);
+  g_assert_cmpint(o.method, ==, LUCY_DECON_WIENER);
+  g_assert_cmpint(o.iterations, ==, 6);
+  gtk_window_destroy(GTK_WINDOW(second));
+
+  restore_convolve(win);
+  g_assert_cmpint(g_settings_get_enum(settings, "operation"), ==, LUCY_OPERATION_CONVOLVE);
+  g_object_unref(settings);
+  close_window(win);
+}
+
+typedef struct {
+  guint count;
+  int last_iteration;
+  gboolean all_running, all_shapes, all_multiples;
+  const LucyVolume *image;
+} PreviewState;
+
+static void preview_signal_cb(LucyWindow *win, int iteration, PreviewState *p) {
+  p->count++;
+  p->last_iteration = iteration;
+  p->all_running &= lucy_window_is_running(win);
+  LucyStack *res = lucy_window_get_stack(win, LUCY_VIEW_RESULT);
+  const LucyVolume *v = res ? lucy_stack_get_volume(res) : NULL;
+  p->all_shapes &= v && memcmp(v->shape, p->image->shape, sizeof v->shape) == 0;
+  p->all_multiples &= iteration % 2 == 0;
+}
+
+/* The estimate shows in the Result view every few iterations while RL runs; the end result
+ * replaces the last preview. */
+static void test_deconvolve_preview(void) {
+  LucyWindow *win = demo_window();
+  lucy_window_set_operation(win, LUCY_OPERATION_DECONVOLVE);
+  set_decon(win, LUCY_DECON_RL, 60);
+  lucy_window_set_preview_every(win, 2);
+  PreviewState p = {0, 0, TRUE, TRUE, TRUE,
+                    lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE))};
+  gulong id = g_signal_connect(win, "preview", G_CALLBACK(preview_signal_cb), &p);
+  gint64 t0 = g_get_monotonic_time();
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_signal_handler_disconnect(win, id);
+  g_test_message("%u previews in %.2f s, the last at iteration %d", p.count,
+                 (g_get_monotonic_time() - t0) / 1e6, p.last_iteration);
+  g_assert_cmpuint(p.count, >=, 2);
+  g_assert_cmpuint(lucy_window_get_preview_count(win), ==, p.count);
+  g_assert_true(p.all_running);
+  g_assert_true(p.all_shapes);
+  g_assert_true(p.all_multiples);
+  g_assert_cmpint(p.last_iteration, <=, 60);
+  /* the first preview switched to the Result view; the final result replaced the estimate */
+  g_assert_cmpint(lucy_window_get_view(win), ==, LUCY_VIEW_RESULT);
+  LucyStack *result = lucy_window_get_stack(win, LUCY_VIEW_RESULT);
+  g_assert_nonnull(strstr(lucy_stack_get_title(result), "60 iterations"));
+  restore_convolve(win);
+  close_window(win);
+}
+
+/* Cancel a long deconvolution: it stops within about an iteration, the previews go and the
+ * result from before comes back, the main loop keeps turning; closing mid-run is safe. */
+static void test_deconvolve_cancel(void) {
+  LucyWindow *win = demo_window();
+  const size_t shape[3] = {64, 256, 256};
+  LucyVolume *vol = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &vol), ==, LUCY_OK);
+  for (int a = 0; a < 3; a++) vol->voxel_um[a] = a == 0 ? 0.3 : 0.1;
+  g_assert_cmpint(lucy_phantom_random_spheres(vol, 40, 3, 12, 1.0, 7, NULL), ==, LUCY_OK);
+  for (size_t i = 0; i < lucy_shape_count(shape); i++) vol->data[i] += 0.01f;
+  LucyStack *big = lucy_stack_new_take(vol, "big");
+  lucy_window_set_image(win, big);
+  g_object_unref(big);
+  GError *error = NULL;
+  g_assert_true(lucy_window_use_default_psf(win, &error));
+  g_assert_no_error(error);
+  lucy_window_set_operation(win, LUCY_OPERATION_DECONVOLVE);
+  set_decon(win, LUCY_DECON_RL, 100000);
+  lucy_window_set_preview_every(win, 1);
+  g_assert_null(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+
+  CancelState s = {win, 0, FALSE, 0, 0, 0};
+  guint timer = g_timeout_add(20, tick_cb, &s);
+  PreviewState p = {0, 0, TRUE, TRUE, TRUE, lucy_stack_get_volume(big)};
+  gulong pid = g_signal_connect(win, "preview", G_CALLBACK(preview_signal_cb), &p);
+  RunResult r = {0};
+  gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), &r);
+  gint64 t0 = g_get_monotonic_time();
+  g_assert_true(lucy_window_run(win));
+  /* let it plan and iterate a while (a preview or 10 s), then cancel */
+  gint64 end = t0 + 10 * G_USEC_PER_SEC;
+  while (p.count == 0 && !r.done && g_get_monotonic_time() < end)
+    g_main_context_iteration(NULL, FALSE), g_usleep(500);
+  spin(300);
+  g_assert_false(r.done);
+  g_assert_true(lucy_window_is_running(win));
+  lucy_window_cancel(win);
+  gint64 t_cancel = g_get_monotonic_time();
+  g_assert_true(wait_for_flag(&r.done, 60000));
+  gint64 t1 = g_get_monotonic_time();
+  g_signal_handler_disconnect(win, id);
+  g_signal_handler_disconnect(win, pid);
+  g_source_remove(timer);
+  g_test_message("cancelled after %.2f s (%u previews, the last at iteration %d); stopped "
+                 "%.3f s after Cancel; main loop: %u ticks, longest gap %.0f ms",
+                 (t_cancel - t0) / 1e6, p.count, p.last_iteration, (t1 - t_cancel) / 1e6,
+                 s.ticks, s.max_gap / 1e3);
+  g_assert_false(r.ok);
+  g_assert_true(r.cancelled);
+  g_assert_false(lucy_window_is_running(win));
+  g_assert_true(p.all_shapes);
+  /* an iteration at this size takes well under a second on two cores */
+  g_assert_cmpint(t1 - t_cancel, <, 3 * G_USEC_PER_SEC);
+  g_assert_null(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  g_assert_cmpuint(s.ticks, >=, 3);
+  g_assert_cmpint(s.max_gap, <, 750 * 1000);
+  g_free(r.message);
+
+  /* closing the window during a run cancels it without a crash */
+  g_assert_true(lucy_window_run(win));
+  spin(300);
+  restore_convolve(win);
+  close_window(win);
+  spin(1500);
+}
+
+/* lucy --operation deconvolve --iterations N --run: the screenshot shows the result; bad
+ * values are refused with exit status 2. */
+static void test_deconvolve_screenshot(void) {
+  char *dir = g_dir_make_tmp("lucy-shot-XXXXXX", NULL);
+  char *png = g_build_filename(dir, "decon.png", NULL);
+  int status;
+  char *err = NULL;
+  const char *a1[] = {"--operation", "deconvolve", "--iterations", "5", "--run", "--view",
+                      "result", "--screenshot", png, NULL};
+  run_lucy(a1, &status, &err);
+  if (!g_spawn_check_wait_status(status, NULL)) g_printerr("%s", err);
+  g_assert_true(g_spawn_check_wait_status(status, NULL));
+  g_free(err);
+  int w, h;
+  guint8 *pix = load_png(png, &w, &h);
+  g_assert_cmpint(w, >=, 1000);
+  g_assert_cmpint(h, >=, 700);
+  /* the XY panel holds the restored spheres: some bright, mostly dark */
+  double frac;
+  double mean = region_mean(pix, w, 460, 80, 840, 440, &frac);
+  g_assert_cmpfloat(mean, >, 2);
+  g_assert_cmpfloat(mean, <, 150);
+  g_assert_cmpfloat(frac, >, 0.005);
+  g_free(pix);
+  const char *bad[][6] = {
+      {"--operation", "sharpen", "--screenshot", png, NULL},
+      {"--operation", "deconvolve", "--iterations", "0", "--screenshot", png},
+      {"--method", "lucy", "--screenshot", png, NULL},
+  };
+  const char *says[] = {"sharpen", "--iterations", "lucy"};
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    const char *args[7] = {NULL};
+    for (int k = 0; k < 6 && bad[i][k]; k++) args[k] = bad[i][k];
+    run_lucy(args, &status, &err);
+    g_assert_false(g_spawn_check_wait_status(status, NULL));
+    g_assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+    g_assert_nonnull(strstr(err, says[i]));
+    g_free(err);
+  }
+  g_unlink(png);
+  g_rmdir(dir);
+  g_free(png);
+  g_free(dir);
+}
+
 /* Without a D-Bus session (plain Xvfb) GTK warns once that it has no session bus: not fatal. */
 static gboolean log_fatal_cb(const char *domain, GLogLevelFlags level, const char *message,
                              gpointer data) {
@@ -739,6 +1029,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/memory-gauge", test_memory_gauge);
   g_test_add_func("/gui/corrupt", test_corrupt);
   g_test_add_func("/gui/screenshot", test_screenshot);
+  g_test_add_func("/gui/deconvolve/run", test_deconvolve_run);
+  g_test_add_func("/gui/deconvolve/preview", test_deconvolve_preview);
+  g_test_add_func("/gui/deconvolve/cancel", test_deconvolve_cancel);
+  g_test_add_func("/gui/deconvolve/screenshot", test_deconvolve_screenshot);
   int status = g_test_run();
   g_object_unref(app);
   return status;

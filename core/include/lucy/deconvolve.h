@@ -34,7 +34,10 @@ typedef enum LucyStart {
 typedef struct LucyDeconIteration {
   int iteration;       /* 1-based */
   double idiv;         /* I-divergence of the model to the image over the observed region:
-                          sum(y log(y / (Hx+b)) - y + Hx + b), in the image's units */
+                          sum(y log(y / (Hx+b)) - y + Hx + b), in the image's units, of the
+                          estimate this iteration started from (from the Hx the iteration
+                          computes anyway: no extra FFT); NAN when neither a monitor nor
+                          acceleration asked for it */
   double rel_change;   /* ||x_k - x_{k-1}||_1 / ||x_{k-1}||_1 */
   double seconds;      /* since execute started */
   const float *estimate; /* the current estimate (image shape, host memory) on iterations that
@@ -83,13 +86,16 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
                                const LucyVolume *psf, const LucyDeconOptions *opts,
                                LucyDeconPlan **out);
 
-/* out (image shape) = the restored object. The image must be finite and not all <= 0
- * (LUCY_ERR_NUMERIC otherwise). Cancelled (monitor or progress): LUCY_ERR_CANCELLED and out is
+/* out (image shape) = the restored object; out may be the image itself. The image must be
+ * finite and not all <= 0 (LUCY_ERR_NUMERIC otherwise; negative voxels count as 0). Cancelled (monitor or progress): LUCY_ERR_CANCELLED and out is
  * untouched. *iterations_done (may be NULL) gets the iterations run. */
 LucyStatus lucy_decon_execute(LucyDeconPlan *plan, const float *image, float *out,
                               int *iterations_done);
 
 void lucy_decon_fft_shape(const LucyDeconPlan *plan, size_t shape[3]);
+/* A warning for the user found while planning (e.g. the PSF is off-centre, see
+ * lucy_psf_check), or NULL when there is none. Owned by the plan. */
+const char *lucy_decon_plan_warning(const LucyDeconPlan *plan);
 size_t lucy_decon_plan_bytes(const LucyDeconPlan *plan);
 double lucy_decon_psf_sum(const LucyDeconPlan *plan);
 void lucy_decon_plan_free(LucyDeconPlan *plan);
@@ -107,7 +113,8 @@ typedef struct LucyPsfCheck {
   double centroid[3];    /* intensity-weighted centre (after subtracting the border median) */
   size_t origin[3];      /* the origin convolution uses (M//2 or (M-1)//2) */
   double offset[3];      /* centroid - origin, voxels */
-  int off_centre;        /* 1 when the peak is not the origin or |offset| > 0.5 on any axis */
+  int off_centre;        /* 1 when the peak is not the origin or |offset| > 0.75 on any axis
+                            (a symmetric PSF of even size has its centroid at origin - 0.5) */
   char message[256];     /* a warning for the user when off_centre, else empty */
 } LucyPsfCheck;
 

@@ -10,6 +10,8 @@
 #include "deconvolve.h"
 #include "project.h"
 #include "phantom.h"
+#include "nufft.h"
+#include "points.h"
 
 #define LUCY_VERSION_STRING "0.1.0"
 const char *lucy_version(void);

@@ -1,0 +1,393 @@
+/* lucy-cli deconvolve: Richardson-Lucy (plain, TV-regularised, accelerated) or one-step
+ * Wiener restoration of IMG with PSF, written as a TIFF.
+ *
+ * One line per iteration on stderr (iteration, I-divergence, relative change, elapsed time);
+ * Ctrl-C is seen between iterations (the monitor) and inside them (the progress callback), and
+ * leaves no output file. Memory: the PSF volume is freed as soon as the plan holds its OTF; the
+ * host arrays alive while iterating are the image and the output, plus the plan's buffers. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const decon_cmd = "deconvolve";
+
+static void deconvolve_help(void) {
+  printf("Usage: lucy-cli deconvolve IMG PSF -o OUT --iterations N [options]\n"
+         "\n"
+         "Restores the stack IMG blurred by the point spread function PSF and writes OUT\n"
+         "(float32 TIFF with the image's voxel size, the image's shape). Reports the PSF sum,\n"
+         "the normalisation, a PSF that is not centred on its origin, the FFT shape and the\n"
+         "plan's memory on stderr, then one line per iteration:\n"
+         "  deconvolve: iteration 12/50  I-div 1.234e+05  change 3.1e-03  0.84 s\n"
+         "(the I-divergence of the model to the image, the relative L1 change of the estimate,\n"
+         "seconds since iterating began). Ctrl-C cancels and leaves no output file.\n"
+         "\n"
+         "Options:\n"
+         "  -o, --output OUT       output TIFF (required)\n"
+         "  -n, --iterations N     iterations (required for rl and rltv; N >= 1)\n"
+         "  -m, --method METHOD    rl      Richardson-Lucy (the default)\n"
+         "                         rltv    Richardson-Lucy with total-variation\n"
+         "                                 regularisation (Dey et al.), weight --tv\n"
+         "                         wiener  one-step Wiener/Tikhonov, weight --wiener-k\n"
+         "      --boundary EDGES   noncirculant  embed the image in a larger domain and\n"
+         "                                       normalise by the observed region (the\n"
+         "                                       default; no wrap-around at the edges)\n"
+         "                         circular      periodic FFT of the image's size (fastest)\n"
+         "      --tv LAMBDA        TV weight for --method rltv (default 0.002)\n"
+         "      --accelerate       Biggs-Andrews vector extrapolation (fewer iterations)\n"
+         "      --background B     constant background in the model y ~ Hx + B (default 0)\n"
+         "      --start START      first estimate: flat (the image's mean, the default),\n"
+         "                         image (the image itself) or value:V (the constant V > 0)\n"
+         "      --stop-rel R       stop early once the relative change falls below R\n"
+         "      --wiener-k K       Wiener/Tikhonov regularisation relative to max|H|^2\n"
+         "                         (default 0.001)\n"
+         "      --origin ORIGIN    PSF origin: center (voxel M//2 per axis, the default) or\n"
+         "                         scipy ((M-1)//2)\n"
+         "      --no-normalize     use the PSF as stored (default: divide it by its sum)\n"
+         "  -j, --threads N        CPU threads for the FFTs (default: one per core)\n"
+         "      --thorough         plan FFTs by measuring (slow once, remembered as wisdom)\n"
+         "      --uint16           write uint16 (min..max scaled to 0..65535; the scaling is\n"
+         "                         stored in the file's ImageJ description) instead of float32\n"
+         "  -f, --force            overwrite OUT if it exists\n"
+         "  -h, --help             show this help\n"
+         "\n"
+         "Example:\n"
+         "  lucy-cli deconvolve img.tif psf.tif -o restored.tif --iterations 50 --accelerate\n");
+}
+
+enum {
+  OPT_BOUNDARY = 256,
+  OPT_TV,
+  OPT_ACCELERATE,
+  OPT_BACKGROUND,
+  OPT_START,
+  OPT_STOP_REL,
+  OPT_WIENER_K,
+  OPT_ORIGIN,
+  OPT_NO_NORMALIZE,
+  OPT_THOROUGH,
+  OPT_UINT16
+};
+
+static LucyStatus read_stack(const char *path, LucyVolume **out) {
+  LucyTiffReadOptions ropts;
+  lucy_tiff_read_options_default(&ropts);
+  return lucy_tiff_read(path, &ropts, out, NULL);
+}
+
+/* What the monitor and the progress callback share. */
+typedef struct DeconRun {
+  CliProgress progress;
+  int iterations;  /* the maximum, for "12/50" */
+  int executing;   /* 0 while planning: progress as convolve shows it; 1 while iterating */
+  int last_iteration;
+  double last_change;
+} DeconRun;
+
+/* The test hook of cli-progress.c (LUCY_CLI_TEST_SIGINT=1), for reports that print nothing. */
+static int quiet_check(DeconRun *r) {
+  if (r->progress.test_sigint) {
+    r->progress.test_sigint = 0;
+    raise(SIGINT); /* through the real handler, as a key press would */
+  }
+  return cli_cancelled();
+}
+
+/* LucyProgressFn. While iterating, the iteration lines are the progress: only cancel here. */
+static int decon_progress(void *user, double fraction, const char *stage) {
+  DeconRun *r = user;
+  if (!r->executing)
+    return cli_progress_fn(&r->progress, fraction, stage);
+  return quiet_check(r);
+}
+
+/* LucyDeconMonitorFn: one line per iteration, on the thread running execute. */
+static int decon_monitor(void *user, const LucyDeconIteration *it) {
+  DeconRun *r = user;
+  cli_progress_finish(&r->progress);
+  fprintf(stderr, "%s: iteration %d/%d  I-div %.4e  change %.2e  %.2f s\n", decon_cmd,
+          it->iteration, r->iterations, it->idiv, it->rel_change, it->seconds);
+  fflush(stderr);
+  r->last_iteration = it->iteration;
+  r->last_change = it->rel_change;
+  return quiet_check(r);
+}
+
+static int parse_start(const char *arg, LucyDeconOptions *o) {
+  if (strcmp(arg, "flat") == 0) {
+    o->start = LUCY_START_FLAT;
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(arg, "image") == 0) {
+    o->start = LUCY_START_IMAGE;
+    return CLI_EXIT_OK;
+  }
+  if (strncmp(arg, "value:", 6) == 0) {
+    const char *why = "";
+    if (!cli_parse_double(arg + 6, 0.0, HUGE_VAL, 1, &o->start_value, &why))
+      return cli_usage_error(decon_cmd, "--start: value: %s", why);
+    o->start = LUCY_START_VALUE;
+    return CLI_EXIT_OK;
+  }
+  return cli_usage_error(decon_cmd, "--start: '%s' is not one of flat, image, value:V", arg);
+}
+
+static const char *start_text(const LucyDeconOptions *o, char *buf, size_t size) {
+  switch (o->start) {
+  case LUCY_START_FLAT: return "flat (the image's mean)";
+  case LUCY_START_IMAGE: return "the image";
+  case LUCY_START_VALUE: snprintf(buf, size, "the constant %g", o->start_value); return buf;
+  }
+  return "?";
+}
+
+int cli_deconvolve_main(int argc, char **argv) {
+  static const struct option longopts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"iterations", required_argument, NULL, 'n'},
+    {"method", required_argument, NULL, 'm'},
+    {"boundary", required_argument, NULL, OPT_BOUNDARY},
+    {"tv", required_argument, NULL, OPT_TV},
+    {"accelerate", no_argument, NULL, OPT_ACCELERATE},
+    {"background", required_argument, NULL, OPT_BACKGROUND},
+    {"start", required_argument, NULL, OPT_START},
+    {"stop-rel", required_argument, NULL, OPT_STOP_REL},
+    {"wiener-k", required_argument, NULL, OPT_WIENER_K},
+    {"origin", required_argument, NULL, OPT_ORIGIN},
+    {"no-normalize", no_argument, NULL, OPT_NO_NORMALIZE},
+    {"threads", required_argument, NULL, 'j'},
+    {"thorough", no_argument, NULL, OPT_THOROUGH},
+    {"uint16", no_argument, NULL, OPT_UINT16},
+    {"force", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  const char *out_path = NULL;
+  int force = 0, uint16 = 0, rc;
+  int have_iterations = 0, have_tv = 0, have_wiener_k = 0;
+  LucyDeconOptions dopts;
+  lucy_decon_options_default(&dopts);
+
+  opterr = 0;
+  optind = 1;
+  int c;
+  while ((c = getopt_long(argc, argv, ":o:n:m:j:fh", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'o': out_path = optarg; break;
+    case 'n':
+      if ((rc = cli_opt_int(decon_cmd, "--iterations", optarg, 1, 1000000, &dopts.iterations)))
+        return rc;
+      have_iterations = 1;
+      break;
+    case 'm':
+      if (lucy_decon_method_parse(optarg, &dopts.method) != LUCY_OK)
+        return cli_usage_error(decon_cmd, "--method: '%s' is not one of rl, rltv, wiener",
+                               optarg);
+      break;
+    case OPT_BOUNDARY:
+      if (lucy_boundary_parse(optarg, &dopts.boundary) != LUCY_OK)
+        return cli_usage_error(decon_cmd,
+                               "--boundary: '%s' is not one of noncirculant, circular", optarg);
+      break;
+    case OPT_TV:
+      if ((rc = cli_opt_double(decon_cmd, "--tv", optarg, 0.0, 1.0, 0, &dopts.tv_lambda)))
+        return rc;
+      have_tv = 1;
+      break;
+    case OPT_ACCELERATE: dopts.accelerate = 1; break;
+    case OPT_BACKGROUND:
+      if ((rc = cli_opt_double(decon_cmd, "--background", optarg, 0.0, HUGE_VAL, 0,
+                               &dopts.background)))
+        return rc;
+      break;
+    case OPT_START:
+      if ((rc = parse_start(optarg, &dopts)))
+        return rc;
+      break;
+    case OPT_STOP_REL:
+      if ((rc = cli_opt_double(decon_cmd, "--stop-rel", optarg, 0.0, HUGE_VAL, 0,
+                               &dopts.stop_rel)))
+        return rc;
+      break;
+    case OPT_WIENER_K:
+      if ((rc = cli_opt_double(decon_cmd, "--wiener-k", optarg, 0.0, HUGE_VAL, 1,
+                               &dopts.wiener_k)))
+        return rc;
+      have_wiener_k = 1;
+      break;
+    case OPT_ORIGIN:
+      if (strcmp(optarg, "center") == 0 || strcmp(optarg, "centre") == 0)
+        dopts.origin = LUCY_ORIGIN_CENTER;
+      else if (strcmp(optarg, "scipy") == 0)
+        dopts.origin = LUCY_ORIGIN_SCIPY;
+      else
+        return cli_usage_error(decon_cmd, "--origin: '%s' is not one of center, scipy", optarg);
+      break;
+    case OPT_NO_NORMALIZE: dopts.normalize = 0; break;
+    case 'j':
+      if ((rc = cli_opt_int(decon_cmd, "--threads", optarg, 1, 4096, &dopts.threads)))
+        return rc;
+      break;
+    case OPT_THOROUGH: dopts.planning = LUCY_PLAN_THOROUGH; break;
+    case OPT_UINT16: uint16 = 1; break;
+    case 'f': force = 1; break;
+    case 'h': deconvolve_help(); return CLI_EXIT_OK;
+    default: return cli_getopt_error(decon_cmd, c, argv);
+    }
+  }
+  if (argc - optind < 2)
+    return cli_usage_error(decon_cmd, "%s",
+                           argc - optind == 0 ? "missing IMG and PSF" : "missing PSF");
+  if (argc - optind > 2)
+    return cli_usage_error(decon_cmd, "unexpected argument '%s'", argv[optind + 2]);
+  if (!out_path)
+    return cli_usage_error(decon_cmd, "missing -o OUT");
+  int iterative = dopts.method != LUCY_DECON_WIENER;
+  if (iterative && !have_iterations)
+    return cli_usage_error(decon_cmd, "missing --iterations N (N >= 1)");
+  if (have_tv && dopts.method != LUCY_DECON_RLTV)
+    return cli_usage_error(decon_cmd, "--tv applies only to --method rltv");
+  if (have_wiener_k && dopts.method != LUCY_DECON_WIENER)
+    return cli_usage_error(decon_cmd, "--wiener-k applies only to --method wiener");
+  if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0))
+    return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate "
+                                      "and --stop-rel do not apply");
+  const char *img_path = argv[optind], *psf_path = argv[optind + 1];
+  const char *inputs[] = {img_path, psf_path, NULL};
+  if ((rc = cli_check_output(out_path, force, inputs)))
+    return rc;
+
+  double t0 = cli_now();
+  DeconRun run;
+  memset(&run, 0, sizeof run);
+  cli_progress_init(&run.progress, decon_cmd);
+  run.iterations = iterative ? dopts.iterations : 1;
+  dopts.progress = decon_progress;
+  dopts.progress_user = &run;
+  dopts.monitor = iterative ? decon_monitor : NULL;
+  dopts.monitor_user = &run;
+
+  LucyVolume *img = NULL, *psf = NULL, *out = NULL;
+  LucyDeconPlan *plan = NULL;
+  LucyStatus s;
+  char buf[64], buf2[64], buf3[32];
+
+  if ((s = read_stack(img_path, &img)) != LUCY_OK) {
+    rc = cli_fail(s, "cannot read image '%s'", img_path);
+    goto done;
+  }
+  if ((s = read_stack(psf_path, &psf)) != LUCY_OK) {
+    rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
+    goto done;
+  }
+  if ((rc = cli_check_cancelled(decon_cmd)))
+    goto done;
+
+  s = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &dopts, &plan);
+  cli_progress_finish(&run.progress);
+  if (s != LUCY_OK) {
+    rc = cli_fail(s, "cannot deconvolve '%s' (%s) with PSF '%s' (%s)", img_path,
+                  cli_format_shape(img->shape, buf, sizeof buf), psf_path,
+                  cli_format_shape(psf->shape, buf2, sizeof buf2));
+    goto done;
+  }
+  /* The plan holds the OTF: the PSF volume is dead weight from here on. */
+  lucy_volume_free(psf);
+  psf = NULL;
+  /* A PSF whose peak or centroid is away from its origin shifts the result: say so. */
+  const char *warning = lucy_decon_plan_warning(plan);
+  if (warning && warning[0])
+    fprintf(stderr, "%s: warning: %s\n", decon_cmd, warning);
+
+  double psf_sum = lucy_decon_psf_sum(plan);
+  if (dopts.normalize)
+    fprintf(stderr, "%s: PSF sum %.7g; normalised to sum 1 (divided by %.7g)\n", decon_cmd,
+            psf_sum, psf_sum);
+  else
+    fprintf(stderr, "%s: PSF sum %.7g; not normalised (--no-normalize)\n", decon_cmd, psf_sum);
+  if (iterative) {
+    char extra[160] = "";
+    size_t len = 0;
+    if (dopts.method == LUCY_DECON_RLTV)
+      len += (size_t)snprintf(extra + len, sizeof extra - len, ", TV lambda %g", dopts.tv_lambda);
+    if (dopts.accelerate && len < sizeof extra)
+      len += (size_t)snprintf(extra + len, sizeof extra - len, ", accelerated");
+    if (dopts.background > 0.0 && len < sizeof extra)
+      len += (size_t)snprintf(extra + len, sizeof extra - len, ", background %g",
+                              dopts.background);
+    if (dopts.stop_rel > 0.0 && len < sizeof extra)
+      snprintf(extra + len, sizeof extra - len, ", stop when change < %g", dopts.stop_rel);
+    fprintf(stderr, "%s: method %s, boundary %s, %d iteration%s, start %s%s\n", decon_cmd,
+            lucy_decon_method_name(dopts.method), lucy_boundary_name(dopts.boundary),
+            dopts.iterations, dopts.iterations == 1 ? "" : "s", start_text(&dopts, buf, sizeof buf),
+            extra);
+  } else {
+    fprintf(stderr, "%s: method wiener (one step), boundary %s, k %g relative to max|H|^2\n",
+            decon_cmd, lucy_boundary_name(dopts.boundary), dopts.wiener_k);
+  }
+  size_t fft_shape[3];
+  lucy_decon_fft_shape(plan, fft_shape);
+  fprintf(stderr, "%s: image %s (z, y, x), FFT shape %s, origin %s, plan holds %s\n", decon_cmd,
+          cli_format_shape(img->shape, buf, sizeof buf),
+          cli_format_shape(fft_shape, buf2, sizeof buf2),
+          dopts.origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center",
+          cli_format_bytes((double)lucy_decon_plan_bytes(plan), buf3, sizeof buf3));
+
+  /* Restore in place: the image's array becomes the result (the core allows out == image and
+   * writes it only after the last iteration), so peak memory holds one image-sized array. */
+  run.executing = 1;
+  int done_iterations = 0;
+  double t_exec = cli_now();
+  s = lucy_decon_execute(plan, img->data, img->data, &done_iterations);
+  cli_progress_finish(&run.progress);
+  if (s != LUCY_OK) {
+    rc = cli_fail(s, "deconvolving '%s' with '%s'", img_path, psf_path);
+    goto done;
+  }
+  out = img;
+  img = NULL;
+  double t_iter = cli_now() - t_exec;
+  lucy_decon_plan_free(plan);
+  plan = NULL;
+  if ((rc = cli_check_cancelled(decon_cmd)))
+    goto done;
+  if (iterative) {
+    if (done_iterations < dopts.iterations)
+      fprintf(stderr, "%s: stopped after %d of %d iterations: change %.2e < %g (--stop-rel)\n",
+              decon_cmd, done_iterations, dopts.iterations, run.last_change, dopts.stop_rel);
+    if (done_iterations > 0)
+      fprintf(stderr, "%s: %d iteration%s in %.2f s (%.3f s each)\n", decon_cmd,
+              done_iterations, done_iterations == 1 ? "" : "s", t_iter,
+              t_iter / done_iterations);
+  }
+
+  LucyTiffWriteOptions wopts;
+  lucy_tiff_write_options_default(&wopts);
+  wopts.overwrite = force;
+  if (uint16) {
+    wopts.format = LUCY_TIFF_UINT16;
+    wopts.scale = 0.0; /* fit min..max to 0..65535 */
+  }
+  if ((s = lucy_tiff_write(out_path, out, &wopts)) != LUCY_OK) {
+    rc = cli_fail(s, "cannot write '%s'", out_path);
+    goto done;
+  }
+  fprintf(stderr, "%s: wrote %s (%s, %s) in %.2f s\n", decon_cmd, out_path,
+          uint16 ? "uint16" : "float32", cli_format_shape(out->shape, buf, sizeof buf),
+          cli_now() - t0);
+  rc = CLI_EXIT_OK;
+
+done:
+  cli_progress_finish(&run.progress);
+  if (plan)
+    lucy_decon_plan_free(plan);
+  lucy_volume_free(out);
+  lucy_volume_free(psf);
+  lucy_volume_free(img);
+  return rc;
+}
