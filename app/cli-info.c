@@ -10,6 +10,7 @@ static const char *const info_cmd = "info";
 
 static void info_help(void) {
   printf("Usage: lucy-cli info FILE [--json] [--channel C] [--frame T]\n"
+         "       lucy-cli info --devices [--json]\n"
          "\n"
          "Reads a TIFF stack as Lucy does (every sample type becomes float32, z-y-x) and prints\n"
          "its shape, stored sample type, voxel size in micrometres, calibration source, page\n"
@@ -23,6 +24,8 @@ static void info_help(void) {
          "                     note (statistics are null when no voxel is finite)\n"
          "  -c, --channel C    hyperstack channel to read, 0-based (default 0)\n"
          "  -t, --frame T      hyperstack time point to read, 0-based (default 0)\n"
+         "  -d, --devices      list the compute devices (CPU; CUDA GPUs, or why there are none)\n"
+         "                     with total and free memory; no FILE\n"
          "  -h, --help         show this help\n");
 }
 
@@ -192,24 +195,79 @@ static void print_text(FILE *f, const char *path, const LucyVolume *vol, const L
     fprintf(f, "note:         %s\n", ti->note);
 }
 
+/* The devices: the CPU always, then the CUDA device or the reason there is none. */
+static int print_devices(int json) {
+  LucyDevice *dev = NULL;
+  LucyMemoryInfo mi;
+  memset(&mi, 0, sizeof mi);
+  LucyStatus s = lucy_device_new(NULL, &dev);
+  if (s) return cli_fail(s, "cannot create the CPU device");
+  (void)lucy_device_memory_info(dev, &mi);
+  char name[64];
+  snprintf(name, sizeof name, "%s", lucy_device_name(dev));
+  lucy_device_unref(dev);
+  const char *reason = NULL;
+  const int cuda = lucy_cuda_available(&reason);
+  LucyMemoryInfo gi;
+  memset(&gi, 0, sizeof gi);
+  char gname[64] = "";
+  if (cuda) {
+    LucyDeviceOptions o;
+    lucy_device_options_default(&o);
+    o.kind = LUCY_DEVICE_CUDA;
+    if (lucy_device_new(&o, &dev) == LUCY_OK) {
+      (void)lucy_device_memory_info(dev, &gi);
+      snprintf(gname, sizeof gname, "%s", lucy_device_name(dev));
+      lucy_device_unref(dev);
+    }
+  }
+  if (json) {
+    printf("{\"devices\": [{\"kind\": \"cpu\", \"name\": ");
+    json_string(stdout, name);
+    printf(", \"total_bytes\": %zu, \"free_bytes\": %zu}", mi.total_bytes, mi.free_bytes);
+    if (cuda && gname[0]) {
+      printf(", {\"kind\": \"cuda\", \"name\": ");
+      json_string(stdout, gname);
+      printf(", \"total_bytes\": %zu, \"free_bytes\": %zu}", gi.total_bytes, gi.free_bytes);
+    }
+    printf("], \"cuda\": %s, \"cuda_reason\": ", cuda ? "true" : "false");
+    json_string(stdout, cuda ? "" : reason);
+    printf("}\n");
+    return CLI_EXIT_OK;
+  }
+  char b1[32], b2[32];
+  printf("cpu   %s: %s total, %s free\n", name,
+         cli_format_bytes((double)mi.total_bytes, b1, sizeof b1),
+         cli_format_bytes((double)mi.free_bytes, b2, sizeof b2));
+  if (cuda && gname[0])
+    printf("cuda  %s: %s total, %s free\n", gname,
+           cli_format_bytes((double)gi.total_bytes, b1, sizeof b1),
+           cli_format_bytes((double)gi.free_bytes, b2, sizeof b2));
+  else
+    printf("cuda  none: %s\n", reason ? reason : "unavailable");
+  return CLI_EXIT_OK;
+}
+
 int cli_info_main(int argc, char **argv) {
   static const struct option longopts[] = {
     {"json", no_argument, NULL, 'j'},
     {"channel", required_argument, NULL, 'c'},
     {"frame", required_argument, NULL, 't'},
+    {"devices", no_argument, NULL, 'd'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  int json = 0, rc;
+  int json = 0, devices = 0, rc;
   LucyTiffReadOptions ropts;
   lucy_tiff_read_options_default(&ropts);
 
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, ":jc:t:h", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":jc:t:dh", longopts, NULL)) != -1) {
     switch (c) {
     case 'j': json = 1; break;
+    case 'd': devices = 1; break;
     case 'c':
       if ((rc = cli_opt_size(info_cmd, "--channel", optarg, 0, (size_t)1 << 31, &ropts.channel)))
         return rc;
@@ -221,6 +279,11 @@ int cli_info_main(int argc, char **argv) {
     case 'h': info_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(info_cmd, c, argv);
     }
+  }
+  if (devices) {
+    if (optind < argc)
+      return cli_usage_error(info_cmd, "--devices takes no FILE (unexpected '%s')", argv[optind]);
+    return print_devices(json);
   }
   if (optind >= argc)
     return cli_usage_error(info_cmd, "missing FILE");

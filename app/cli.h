@@ -14,7 +14,12 @@ int cli_deconvolve_main(int argc, char **argv);
 int cli_project_main(int argc, char **argv);
 int cli_phantom_main(int argc, char **argv);
 int cli_psf_main(int argc, char **argv);
+/* psf measure / psf fix (cli-psf-qa.c); argv starts at "measure" / "fix". */
+int cli_psf_measure_main(int argc, char **argv);
+int cli_psf_fix_main(int argc, char **argv);
+int cli_compare_main(int argc, char **argv);
 int cli_points_main(int argc, char **argv);
+int cli_memory_main(int argc, char **argv);
 
 /* ---- progress and Ctrl-C (cli-progress.c) ---------------------------------------------- */
 

@@ -17,8 +17,10 @@ static const Command commands[] = {
   {"deconvolve", cli_deconvolve_main, "Richardson-Lucy (RL, RL-TV, accelerated) or Wiener restoration"},
   {"project", cli_project_main, "orthogonal max projections (XY | ZY over XZ) as a PNG figure"},
   {"phantom", cli_phantom_main, "a synthetic stack of random spheres (blur and noise optional)"},
-  {"psf", cli_psf_main, "a synthetic PSF (psf gaussian ...)"},
+  {"psf", cli_psf_main, "PSFs: gaussian, bornwolf, gibsonlanni; measure and fix"},
+  {"compare", cli_compare_main, "the four padding modes side by side as a PNG (wrap-around)"},
   {"points", cli_points_main, "point clouds: NUFFT convolution, kernel fitting, nufft"},
+  {"memory", cli_memory_main, "predicted peak memory and strategy of an operation (no GPU needed)"},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -52,7 +54,7 @@ static void print_usage(FILE *f) {
 
 int main(int argc, char **argv) {
   if (argc < 2)
-    return cli_usage_error(NULL, "missing COMMAND (info, convolve, deconvolve, project, phantom, psf or points)");
+    return cli_usage_error(NULL, "missing COMMAND (info, convolve, deconvolve, project, phantom, psf, compare or points)");
   const char *cmd = argv[1];
   if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
     print_usage(stdout);

@@ -8,6 +8,7 @@
 #include "lucy-deconvolve-task.h"
 #include "lucy-error.h"
 #include "lucy-operations-panel.h"
+#include "lucy-points-view.h"
 #include "lucy-psf-dialog.h"
 #include "lucy-snapshot.h"
 
@@ -470,22 +471,44 @@ static gboolean decon_fft_shape(LucyWindow *self, size_t fft[3]) {
   return TRUE;
 }
 
-guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
-  if (!self->image || !self->psf) return 0;
+/* The memory planner's plan (memory.h) for what Run would do now, on the chosen backend, with
+ * the strategy chosen against the device's free memory (when a device is set up). */
+static gboolean plan_memory(LucyWindow *self, LucyMemoryPlan *mp) {
+  if (!self->image || !self->psf) return FALSE;
   const LucyVolume *img = lucy_stack_get_volume(self->image);
   const LucyVolume *psf = lucy_stack_get_volume(self->psf);
-  size_t out[3], fft[3];
+  LucyMemoryRequest req;
+  lucy_memory_request_default(&req);
+  memcpy(req.image_shape, img->shape, sizeof req.image_shape);
+  memcpy(req.psf_shape, psf->shape, sizeof req.psf_shape);
+  req.device = lucy_operations_panel_get_backend(self->operations_panel);
   if (self->operation == LUCY_OPERATION_DECONVOLVE) {
-    if (!decon_fft_shape(self, fft)) return 0;
-    /* the deconvolution budget: at most 5 padded float arrays, plus the image and the result */
-    guint64 P = (guint64)lucy_shape_count(fft) * sizeof(float);
-    return 5 * P + 2 * (guint64)lucy_shape_count(img->shape) * sizeof(float);
+    LucyDeconOptions o;
+    lucy_decon_options_default(&o);
+    lucy_operations_panel_get_decon(self->operations_panel, &o);
+    req.op = LUCY_MEMORY_DECONVOLVE;
+    req.method = o.method;
+    req.boundary = o.boundary;
+    req.accelerate = o.accelerate;
+    req.preview = 1; /* the window asks for previews */
+  } else {
+    req.op = LUCY_MEMORY_CONVOLVE;
+    req.mode = self->mode;
   }
-  if (lucy_conv_shapes(img->shape, psf->shape, self->mode, out, fft) != LUCY_OK) return 0;
-  /* first formula: two padded float arrays (image spectrum, OTF) + input + output */
-  guint64 P = (guint64)lucy_shape_count(fft) * sizeof(float);
-  return 2 * P + (guint64)lucy_shape_count(img->shape) * sizeof(float) +
-         (guint64)lucy_shape_count(out) * sizeof(float);
+  LucyMemoryInfo mi;
+  if (self->device && lucy_device_kind(self->device) == req.device &&
+      lucy_device_memory_info(self->device, &mi) == LUCY_OK)
+    req.free_bytes = mi.free_bytes;
+  LucyStatus st = lucy_memory_plan(&req, mp);
+  return st == LUCY_OK || st == LUCY_ERR_DEVICE_MEMORY;
+}
+
+guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
+  LucyMemoryPlan mp;
+  if (!plan_memory(self, &mp)) return 0;
+  /* On the CPU the gauge shows host RAM: Lucy's buffers there plus the result it allocates. */
+  return (guint64)mp.peak_device_bytes +
+         (mp.device == LUCY_DEVICE_CPU ? (guint64)mp.peak_host_bytes : 0);
 }
 
 static void update_prediction(LucyWindow *self) {
@@ -517,6 +540,13 @@ static void update_prediction(LucyWindow *self) {
     else
       text = g_strdup_printf("%s cannot run: %s", lucy_pad_mode_name(self->mode),
                              lucy_error_message());
+    LucyMemoryPlan mp;
+    if (plan_memory(self, &mp)) { /* the strategy Run will use, next to Run */
+      char *with = g_strdup_printf("%s · strategy: %s%s", text, lucy_strategy_name(mp.strategy),
+                                   mp.fits ? "" : " (does not fit)");
+      g_free(text);
+      text = with;
+    }
     if (!self->result) lucy_operations_panel_set_result_text(self->operations_panel, text);
     g_free(text);
   }
@@ -1035,6 +1065,11 @@ static void psf_generated_cb(LucyPsfDialog *dialog, LucyStack *psf, LucyWindow *
   lucy_window_set_view(self, LUCY_VIEW_PSF);
 }
 
+/* Points: a window of its own (a point cloud is not a stack) */
+static void points_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  gtk_window_present(lucy_points_view_new_window(GTK_WINDOW(data), NULL));
+}
+
 static void generate_psf_action(GSimpleAction *a, GVariant *p, gpointer data) {
   LucyWindow *self = data;
   double voxel[3] = {0.3, 0.1, 0.1};
@@ -1061,6 +1096,7 @@ static const GActionEntry win_actions[] = {
     {"open-psf", open_psf_action, NULL, NULL, NULL, {0}},
     {"open-recent", open_recent_action, "s", NULL, NULL, {0}},
     {"generate-psf", generate_psf_action, NULL, NULL, NULL, {0}},
+    {"points", points_action, NULL, NULL, NULL, {0}},
     {"demo", demo_action, NULL, NULL, NULL, {0}},
     {"save-result", save_result_action, NULL, NULL, NULL, {0}},
     {"export-view", export_view_action, NULL, NULL, NULL, {0}},

@@ -22,6 +22,7 @@
 
 #include "device-impl.h"
 #include "lucy/convolve.h"
+#include "memory-private.h"
 #include "otf.h"
 #include "status-private.h"
 
@@ -288,8 +289,9 @@ void lucy_conv_plan_free(LucyConvPlan *plan) {
   free(plan);
 }
 
-LucyStatus lucy_convolve(const LucyVolume *image, const LucyVolume *psf,
-                         const LucyConvOptions *opts, LucyVolume **out) {
+/* One in-memory plan; lucy_convolve below chooses the strategy (strategy.c). */
+LucyStatus lucy__convolve_direct(const LucyVolume *image, const LucyVolume *psf,
+                                 const LucyConvOptions *opts, LucyVolume **out) {
   if (!out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_convolve: out is NULL");
   *out = NULL;
   if (!image || !image->data || !psf)
@@ -308,4 +310,13 @@ LucyStatus lucy_convolve(const LucyVolume *image, const LucyVolume *psf,
   memcpy(result->voxel_um, image->voxel_um, sizeof result->voxel_um);
   *out = result;
   return LUCY_OK;
+}
+
+LucyStatus lucy_convolve(const LucyVolume *image, const LucyVolume *psf,
+                         const LucyConvOptions *opts, LucyVolume **out) {
+  if (!out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_convolve: out is NULL");
+  *out = NULL;
+  if (!image || !image->data || !psf || !psf->data)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_convolve: NULL image or PSF");
+  return lucy__convolve_strategy(image, psf, opts, out);
 }

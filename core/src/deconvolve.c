@@ -30,9 +30,11 @@
  *
  * Buffers (all made by plan_new; P = one padded float32 array at L): estimate P, OTF P, work P,
  * observed image N floats (not on a host-memory device, which reads the caller's), W P (noncirculant only); RL-TV adds P (the TV term), acceleration
- * adds 2 P (previous estimate and previous step). One iteration: forward FFT, multiply, inverse
- * FFT, ratio (+ I-divergence) fused with zeroing outside the box, forward FFT, conjugate
- * multiply, inverse FFT, update fused with the copy into the work buffer and the L1 change. */
+ * adds 2 P (previous estimate and previous step). One iteration: forward FFT (out of place,
+ * estimate -> work, where the device has fft_r2c_out), multiply, inverse FFT, ratio
+ * (+ I-divergence) fused with zeroing outside the box, forward FFT, conjugate multiply, inverse
+ * FFT, update fused with the L1 change (and, without fft_r2c_out, with the copy of the new
+ * estimate into the work buffer: one more pass over P). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@
 #include "deconvolve-private.h"
 #include "device-impl.h"
 #include "lucy/deconvolve.h"
+#include "memory-private.h"
 #include "otf.h"
 #include "status-private.h"
 
@@ -59,6 +62,7 @@ struct LucyDeconPlan {
   float spacing[3];
   LucyFftPlan *fft;
   float *otf, *work, *est, *obs, *weight, *tv, *prev, *step;
+  int r2c_out; /* forward transforms read est and write work (fft_r2c_out): no copy pass */
   const float *y; /* the image being restored: obs, or the caller's array on a host device */
   float *preview; /* host, image shape, when a monitor wants previews */
   size_t padded_bytes;
@@ -275,6 +279,12 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
   if (!st && o.method == LUCY_DECON_RLTV) st = lucy__dev_alloc(dev, P, &plan->tv);
   if (!st && rl && o.accelerate) st = lucy__dev_alloc(dev, P, &plan->prev);
   if (!st && rl && o.accelerate) st = lucy__dev_alloc(dev, P, &plan->step);
+  /* The out-of-place forward transform est -> work is planned on those two buffers now,
+   * while they hold nothing (the device may overwrite both). */
+  if (!st && rl && ops->fft_r2c_out) {
+    if (ops->fft_plan_r2c_out) st = ops->fft_plan_r2c_out(dev, plan->fft, plan->est, plan->work);
+    plan->r2c_out = !st;
+  }
   if (!st && rl && o.monitor && o.preview_every > 0) {
     plan->preview = malloc(nimg * sizeof(float));
     if (!plan->preview)
@@ -394,8 +404,11 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
                                           plan->weight_value;
     st = ops->fill(dev, plan->est, nfloats, (float)v);
   }
-  if (!st) st = ops->rl_extrapolate(dev, plan->est, accel ? plan->prev : plan->work,
-                                    accel ? plan->work : NULL, L, 0.0f, NULL);
+  /* prev = est (accelerated); the forward transform's input in work unless it reads est. */
+  float *const copy = plan->r2c_out ? NULL : plan->work;
+  if (!st && (accel || copy))
+    st = ops->rl_extrapolate(dev, plan->est, accel ? plan->prev : copy, accel ? copy : NULL, L,
+                             0.0f, NULL);
 
   double idiv_prev = INFINITY, gg_prev = 0.0;
   int k = 0;
@@ -403,7 +416,9 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
     const int last = k + 1 == o->iterations;
     double idiv = NAN, sums[4] = {0, 0, 0, 0};
     if ((st = report(plan, k, 0.0, "forward projection"))) break;
-    if ((st = ops->fft_r2c(dev, plan->fft, plan->work))) break;
+    if ((st = plan->r2c_out ? ops->fft_r2c_out(dev, plan->fft, plan->est, plan->work)
+                            : ops->fft_r2c(dev, plan->fft, plan->work)))
+      break;
     if ((st = ops->cmul(dev, plan->work, plan->otf, nspec, 0, 1.0f))) break;
     if ((st = report(plan, k, 0.25, "inverse FFT"))) break;
     if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) break;
@@ -421,8 +436,8 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
     double rel;
     if (!accel) {
       st = ops->rl_update(dev, plan->est, plan->work, L, plan->weight,
-                          (float)plan->weight_value, wmin, plan->tv, last ? NULL : plan->work,
-                          NULL, sums);
+                          (float)plan->weight_value, wmin, plan->tv, last ? NULL : copy, NULL,
+                          sums);
       if (st) break;
       rel = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
     } else {
@@ -443,7 +458,7 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
       idiv_prev = idiv;
       /* est = y_{k+1} = x_{k+1} + alpha (x_{k+1} - x_k), prev = x_{k+1}, work = y_{k+1}. */
       double s2[2];
-      st = ops->rl_extrapolate(dev, plan->est, plan->prev, last ? NULL : plan->work, L,
+      st = ops->rl_extrapolate(dev, plan->est, plan->prev, last ? NULL : copy, L,
                                last ? 0.0f : (float)alpha, s2);
       if (st) break;
       rel = s2[1] > 0 ? s2[0] / s2[1] : 0.0;
@@ -559,9 +574,10 @@ void lucy_decon_plan_free(LucyDeconPlan *plan) {
   free(plan);
 }
 
-LucyStatus lucy_deconvolve(const LucyVolume *image, const LucyVolume *psf,
-                           const LucyDeconOptions *opts, LucyVolume **out,
-                           int *iterations_done) {
+/* One in-memory plan; lucy_deconvolve below chooses the strategy (strategy.c). */
+LucyStatus lucy__deconvolve_direct(const LucyVolume *image, const LucyVolume *psf,
+                                   const LucyDeconOptions *opts, LucyVolume **out,
+                                   int *iterations_done) {
   if (iterations_done) *iterations_done = 0;
   if (!out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_deconvolve: out is NULL");
   *out = NULL;
@@ -581,4 +597,15 @@ LucyStatus lucy_deconvolve(const LucyVolume *image, const LucyVolume *psf,
   memcpy(result->voxel_um, image->voxel_um, sizeof result->voxel_um);
   *out = result;
   return LUCY_OK;
+}
+
+LucyStatus lucy_deconvolve(const LucyVolume *image, const LucyVolume *psf,
+                           const LucyDeconOptions *opts, LucyVolume **out,
+                           int *iterations_done) {
+  if (iterations_done) *iterations_done = 0;
+  if (!out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_deconvolve: out is NULL");
+  *out = NULL;
+  if (!image || !image->data || !psf || !psf->data)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_deconvolve: NULL image or PSF");
+  return lucy__deconvolve_strategy(image, psf, opts, out, iterations_done);
 }

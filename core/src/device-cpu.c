@@ -13,6 +13,7 @@
  * file is imported once per process. */
 #include <errno.h>
 #include <fftw3.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -30,7 +31,13 @@
 
 #ifdef _OPENMP
 #define LUCY_OMP_FOR _Pragma("omp parallel for num_threads(nthreads) if(parallel) schedule(static)")
+/* The same for element-wise loops that should also vectorise (at any -O level). */
+#define LUCY_OMP_FOR_SIMD \
+  _Pragma("omp parallel for simd num_threads(nthreads) if(parallel) schedule(static)")
 #else
+#define LUCY_OMP_FOR_SIMD \
+  (void)nthreads;         \
+  (void)parallel;
 #define LUCY_OMP_FOR \
   (void)nthreads;    \
   (void)parallel;
@@ -47,6 +54,8 @@ struct LucyFftPlan {
   size_t shape[3];
   fftwf_plan r2c, c2r;
   int alignment; /* fftwf_alignment_of the planning buffer; execute buffers must match */
+  fftwf_plan r2c_out; /* out-of-place forward, made by cpu_fft_plan_r2c_out (fftw_lock) */
+  int out_alignment[2]; /* its source's and destination's alignment */
   LucyFftPlan *next;
 };
 
@@ -296,6 +305,7 @@ static void wisdom_save(void) {
 static void destroy_plan(LucyFftPlan *p) {
   if (p->r2c) fftwf_destroy_plan(p->r2c);
   if (p->c2r) fftwf_destroy_plan(p->c2r);
+  if (p->r2c_out) fftwf_destroy_plan(p->r2c_out);
   free(p);
 }
 
@@ -392,6 +402,58 @@ static LucyStatus cpu_fft_c2r(LucyDevice *dev, LucyFftPlan *p, float *buf) {
   return LUCY_OK;
 }
 
+/* The out-of-place forward plan, made once per cached plan on the caller's two buffers (no
+ * scratch): FFTW_PRESERVE_INPUT (the default for out-of-place r2c, asked for explicitly), the
+ * source in padded layout (rows of 2 (n2/2+1) floats) so that the same buffers work both ways. */
+static LucyStatus cpu_fft_plan_r2c_out(LucyDevice *dev, LucyFftPlan *p, float *src, float *dst) {
+  if (!src || !dst || src == dst)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "out-of-place FFT: need two distinct buffers");
+  const size_t *s = p->shape;
+  const int n[3] = {(int)s[0], (int)s[1], (int)s[2]};
+  const int inembed[3] = {n[0], n[1], (int)lucy__padded_row(s[2])};
+  const int onembed[3] = {n[0], n[1], n[2] / 2 + 1};
+  fftwf_complex *out = (fftwf_complex *)(void *)dst;
+  pthread_mutex_lock(&fftw_lock);
+  if (!p->r2c_out) {
+    if (fftw_threads_ok) fftwf_plan_with_nthreads(dev->opts.threads);
+    if (dev->opts.use_wisdom) wisdom_import_once();
+    const unsigned keep = FFTW_PRESERVE_INPUT;
+#define PLAN_OUT(flags) \
+  fftwf_plan_many_dft_r2c(3, n, 1, src, inembed, 1, 0, out, onembed, 1, 0, (flags) | keep)
+    if (dev->opts.planning == LUCY_PLAN_THOROUGH) {
+      p->r2c_out = PLAN_OUT(FFTW_MEASURE);
+      if (p->r2c_out && dev->opts.use_wisdom) wisdom_save();
+    } else {
+      p->r2c_out = PLAN_OUT(FFTW_MEASURE | FFTW_WISDOM_ONLY);
+      if (!p->r2c_out) p->r2c_out = PLAN_OUT(FFTW_ESTIMATE);
+    }
+#undef PLAN_OUT
+    p->out_alignment[0] = fftwf_alignment_of(src);
+    p->out_alignment[1] = fftwf_alignment_of(dst);
+  }
+  const int ok = p->r2c_out != NULL;
+  pthread_mutex_unlock(&fftw_lock);
+  if (!ok)
+    return lucy__fail(LUCY_ERR_FFT, "FFTW could not plan an out-of-place real FFT of shape "
+                      "%zux%zux%zu", s[0], s[1], s[2]);
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_fft_r2c_out(LucyDevice *dev, LucyFftPlan *p, const float *src, float *dst) {
+  (void)dev;
+  if (!p->r2c_out) /* set before the caller's fft_plan_r2c_out returned; never reset */
+    return lucy__fail(LUCY_ERR_FFT, "the out-of-place %zux%zux%zu FFT was not planned",
+                      p->shape[0], p->shape[1], p->shape[2]);
+  if (src == dst || fftwf_alignment_of((float *)src) != p->out_alignment[0] ||
+      fftwf_alignment_of(dst) != p->out_alignment[1])
+    return lucy__fail(LUCY_ERR_FFT, "out-of-place FFT buffers %p, %p are not distinct and "
+                      "aligned like the %zux%zux%zu plan's", (const void *)src, (void *)dst,
+                      p->shape[0], p->shape[1], p->shape[2]);
+  fftwf_execute_dft_r2c(p->r2c_out, (float *)src, (fftwf_complex *)(void *)dst);
+  lucy__device_count_fft();
+  return LUCY_OK;
+}
+
 /* FFTW keeps its small work buffers inside the plan and does not report them; in-place real
  * transforms need no array-sized work area. */
 static size_t cpu_fft_work_bytes(LucyDevice *dev, LucyFftPlan *p) {
@@ -407,7 +469,7 @@ static LucyStatus cpu_cmul(LucyDevice *dev, float *a, const float *b, size_t cou
   const int nthreads = dev->opts.threads;
   const int parallel = count >= PARALLEL_MIN / 2 && nthreads > 1;
   const float sg = conjugate ? -1.0f : 1.0f;
-  LUCY_OMP_FOR
+  LUCY_OMP_FOR_SIMD
   for (size_t k = 0; k < count; k++) {
     const float ar = a[2 * k], ai = a[2 * k + 1];
     const float br = b[2 * k], bi = sg * b[2 * k + 1];
@@ -421,7 +483,7 @@ static LucyStatus cpu_cscale(LucyDevice *dev, float *a, size_t count, float scal
   const int nthreads = dev->opts.threads;
   const size_t n = 2 * count;
   const int parallel = n >= PARALLEL_MIN && nthreads > 1;
-  LUCY_OMP_FOR
+  LUCY_OMP_FOR_SIMD
   for (size_t k = 0; k < n; k++) a[k] *= scale;
   return LUCY_OK;
 }
@@ -441,7 +503,7 @@ static LucyStatus cpu_cscale(LucyDevice *dev, float *a, size_t count, float scal
 static LucyStatus cpu_fill(LucyDevice *dev, float *buf, size_t count, float value) {
   const int nthreads = dev->opts.threads;
   const int parallel = count >= PARALLEL_MIN && nthreads > 1;
-  LUCY_OMP_FOR
+  LUCY_OMP_FOR_SIMD
   for (size_t k = 0; k < count; k++) buf[k] = value;
   return LUCY_OK;
 }
@@ -539,16 +601,95 @@ static LucyStatus cpu_embed_smooth(LucyDevice *dev, float *dst, const size_t L[3
   return LUCY_OK;
 }
 
-/* One voxel's I-divergence term y log(y/d) - y + d = y (u - log1p(u)), u = (d - y) / y, with a
- * series where u is small (the direct form cancels there). */
-static inline double idiv_term(float y, float d) {
-  if (y <= 0.0f) return d;
-  const float u = (d - y) / y;
-  if (fabsf(u) < 0.05f) {
-    const double v = u;
-    return (double)y * v * v * (0.5 - v * (1.0 / 3 - v * (0.25 - v * (0.2 - v / 6))));
+#pragma GCC push_options
+#pragma GCC optimize("no-trapping-math")
+/* Vector code for the per-iteration kernels. `omp simd` vectorises these loops at any -O level
+ * (meson's debugoptimized is -O2, where GCC 12 vectorises almost nothing by itself); the row
+ * functions also get an AVX2 + FMA clone chosen at load time (x86-64 with ifunc), as the NUFFT
+ * spreader does, so a portable build runs 8-wide code where the CPU has it. The arithmetic is
+ * the scalar code's, element by element (a, b, c in the same order), so results do not depend
+ * on the vector width; only the float partial sums are added in another order. Without
+ * -fno-trapping-math (pushed above, up to cpu_rl_extrapolate; it changes no result, FP traps
+ * are never enabled) GCC keeps the selects after divisions as branches and vectorises nothing. */
+#ifdef _OPENMP
+#define LUCY_SIMD_SUM(...) LUCY_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#define LUCY_SIMD _Pragma("omp simd")
+#else
+#define LUCY_SIMD_SUM(...)
+#define LUCY_SIMD
+#endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define HOT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define HOT_CLONES
+#endif
+
+/* One voxel's I-divergence term y log(y/d) - y + d (d when y = 0), for y >= 0, d > 0 and
+ * q = y/d (the ratio, already computed), in branch-free float arithmetic with one division
+ * that vectorises (libm's log1pf does not). q = 2^k m with m in [sqrt(1/2), sqrt(2)); p = d 2^k
+ * (exact), so y/p = m and y - p is exact (Sterbenz); s = (y - p)/(y + p) gives
+ * log m = 2 atanh s = 2 s (1 + s^2 Q(s^2)), Q(t) = 1/3 + t/5 + ... + t^6/15 (|s| <= 0.1716:
+ * truncation far below float rounding). With d - y = (d - p) + (p - y) and (p - y) + 2 y s =
+ * s (y - p),
+ *   term = y k ln 2 + (d - p) + s ((y - p) + 2 y s^2 Q),
+ * which for k = 0 (d/y in (0.71, 1.41]) is s ((y - d) + 2 y s^2 Q): no cancellation where y and
+ * d are close; elsewhere the parts cancel by at most a factor ~13 (at d/y near 0.71). Accuracy
+ * against y (u - log1p u), u = (d - y)/y, in double: ~1e-6 relative per voxel at worst, a few
+ * 1e-8 typically, errors of both signs, so sums over many voxels are good to ~1e-8 relative
+ * (tests/core/test-device.c checks both). q is clamped to [2^-125, 2^126], which only matters
+ * for images spanning more than 10^37. */
+static ALWAYS_INLINE float idiv_term(float y, float d, float q) {
+  q = q > 0x1p-125f ? q : 0x1p-125f; /* also y = 0: that lane's result is replaced by d */
+  q = q < 0x1p126f ? q : 0x1p126f;
+  union {
+    float f;
+    uint32_t u;
+  } bits = {.f = q};
+  const uint32_t ix = bits.u + (0x3f800000u - 0x3f3504f3u); /* mantissa to [sqrt 1/2, sqrt 2) */
+  const float kf = (float)((int)(ix >> 23) - 127);
+  bits.u = ix & 0x7f800000u; /* 2^k */
+  const float p = d * bits.f;
+  const float s = (y - p) / (y + p), t = s * s;
+  const float qs =
+      1.0f / 3 +
+      t * (1.0f / 5 +
+           t * (1.0f / 7 + t * (1.0f / 9 + t * (1.0f / 11 + t * (1.0f / 13 + t * (1.0f / 15))))));
+  const float yk = y * kf;
+  /* ln 2 = hi + lo, hi with 15 significant bits, so the constant's own rounding stays out */
+  const float term = yk * 0.693145752f +
+                     ((d - p) + (yk * 1.42860677e-6f + s * ((y - p) + 2.0f * y * t * qs)));
+  return y > 0.0f ? term : d;
+}
+
+/* One observed row of the ratio: h = y / d (0 where d <= eps), *acc += I-divergence terms
+ * (d floored at eps). */
+static ALWAYS_INLINE void ratio_row_idiv(float *restrict h, const float *restrict o, size_t n,
+                                         float background, float eps, double *acc) {
+  double a = 0.0; /* per-lane double partial sums */
+  LUCY_SIMD_SUM(a)
+  for (size_t x = 0; x < n; x++) {
+    const float ov = o[x], yv = ov > 0.0f ? ov : 0.0f, d = h[x] + background;
+    const float dd = d > eps ? d : eps;
+    const float q = yv / dd;
+    h[x] = d > eps ? q : 0.0f;
+    a += idiv_term(yv, dd, q);
   }
-  return (double)y * ((double)u - (double)log1pf(u));
+  *acc += a;
+}
+
+HOT_CLONES static void ratio_row(float *restrict h, const float *restrict o, size_t n,
+                                 float background, float eps, int want, double *acc) {
+  if (want) {
+    ratio_row_idiv(h, o, n, background, eps, acc);
+    return;
+  }
+  LUCY_SIMD
+  for (size_t x = 0; x < n; x++) {
+    const float ov = o[x], yv = ov > 0.0f ? ov : 0.0f, d = h[x] + background;
+    const float q = yv / d;
+    h[x] = d > eps ? q : 0.0f;
+  }
 }
 
 static LucyStatus cpu_rl_ratio(LucyDevice *dev, float *hx, const size_t L[3], const float *obs,
@@ -564,20 +705,69 @@ static LucyStatus cpu_rl_ratio(LucyDevice *dev, float *hx, const size_t L[3], co
     float *restrict h = hx + r * row;
     size_t x0 = 0;
     if (z < N[0] && y < N[1]) {
-      const float *restrict o = obs + (z * N[1] + y) * N[2];
       double racc = 0.0;
-      for (size_t x = 0; x < N[2]; x++) {
-        const float yv = o[x] > 0.0f ? o[x] : 0.0f, d = h[x] + background;
-        h[x] = d > eps ? yv / d : 0.0f;
-        if (want) racc += idiv_term(yv, d > eps ? d : eps);
-      }
+      ratio_row(h, obs + (z * N[1] + y) * N[2], N[2], background, eps, want, &racc);
       acc += racc;
       x0 = N[2];
     }
-    for (size_t x = x0; x < L[2]; x++) h[x] = 0.0f;
+    if (x0 < L[2]) memset(h + x0, 0, (L[2] - x0) * sizeof(float));
   }
   if (idiv) *idiv = acc;
   return LUCY_OK;
+}
+
+/* One row of the RL update; the flags are constants in each instance (see update_row). corr
+ * may alias copy (same index only), so neither is restrict. */
+static ALWAYS_INLINE void update_row_impl(float *restrict x, const float *c,
+                                          const float *restrict w, float weight_value,
+                                          float weight_min, const float *restrict t, float *cp,
+                                          float *restrict g, size_t n, float acc[4], int has_w,
+                                          int has_t, int has_cp, int has_g) {
+  float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+  LUCY_SIMD_SUM(a0, a1, a2, a3)
+  for (size_t i = 0; i < n; i++) {
+    const float wv = has_w ? w[i] : weight_value, xo = x[i];
+    float den = wv;
+    if (has_t) {
+      den = wv - t[i];
+      den = den < 0.25f * wv ? 0.25f * wv : den;
+    }
+    float xn = xo * c[i] / den;
+    xn = xn > 0.0f ? xn : 0.0f; /* also NaN */
+    xn = wv > weight_min ? xn : 0.0f;
+    x[i] = xn;
+    if (has_cp) cp[i] = xn;
+    const float dx = xn - xo;
+    a0 += fabsf(dx);
+    a1 += fabsf(xo);
+    if (has_g) {
+      a2 += dx * g[i];
+      a3 += dx * dx;
+      g[i] = dx;
+    }
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+  acc[2] = a2;
+  acc[3] = a3;
+}
+
+HOT_CLONES static void update_row(float *restrict x, const float *c, const float *restrict w,
+                                  float weight_value, float weight_min, const float *restrict t,
+                                  float *cp, float *restrict g, size_t n, float acc[4]) {
+  const int variant = (w != NULL) | (t != NULL) << 1 | (cp != NULL) << 2 | (g != NULL) << 3;
+  switch (variant) {
+#define UPDATE_CASE(v)                                                                  \
+  case v:                                                                               \
+    update_row_impl(x, c, w, weight_value, weight_min, t, cp, g, n, acc, (v) & 1,       \
+                    ((v) >> 1) & 1, ((v) >> 2) & 1, ((v) >> 3) & 1);                   \
+    break;
+    UPDATE_CASE(0) UPDATE_CASE(1) UPDATE_CASE(2) UPDATE_CASE(3)
+    UPDATE_CASE(4) UPDATE_CASE(5) UPDATE_CASE(6) UPDATE_CASE(7)
+    UPDATE_CASE(8) UPDATE_CASE(9) UPDATE_CASE(10) UPDATE_CASE(11)
+    UPDATE_CASE(12) UPDATE_CASE(13) UPDATE_CASE(14) UPDATE_CASE(15)
+#undef UPDATE_CASE
+  }
 }
 
 static LucyStatus cpu_rl_update(LucyDevice *dev, float *xbuf, float *corr, const size_t L[3],
@@ -589,40 +779,14 @@ static LucyStatus cpu_rl_update(LucyDevice *dev, float *xbuf, float *corr, const
   double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
   LUCY_OMP_FOR_SUM(s0, s1, s2, s3)
   for (size_t r = 0; r < nrows; r++) {
-    float *restrict x = xbuf + r * row;
-    const float *c = corr + r * row; /* may alias copy */
-    const float *restrict w = weight ? weight + r * row : NULL;
-    const float *restrict t = tv ? tv + r * row : NULL;
-    float *cp = copy ? copy + r * row : NULL;
-    float *restrict g = step ? step + r * row : NULL;
-    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f; /* per row, then into double */
-    for (size_t i = 0; i < L[2]; i++) {
-      const float wv = w ? w[i] : weight_value, xo = x[i];
-      float xn = 0.0f;
-      if (wv > weight_min) {
-        float den = wv;
-        if (t) {
-          den = wv - t[i];
-          if (den < 0.25f * wv) den = 0.25f * wv;
-        }
-        xn = xo * c[i] / den;
-        if (!(xn > 0.0f)) xn = 0.0f; /* also NaN */
-      }
-      x[i] = xn;
-      if (cp) cp[i] = xn;
-      const float dx = xn - xo;
-      a0 += fabsf(dx);
-      a1 += fabsf(xo);
-      if (g) {
-        a2 += dx * g[i];
-        a3 += dx * dx;
-        g[i] = dx;
-      }
-    }
-    s0 += a0;
-    s1 += a1;
-    s2 += a2;
-    s3 += a3;
+    float a[4]; /* per row in float, then into double */
+    update_row(xbuf + r * row, corr + r * row, weight ? weight + r * row : NULL, weight_value,
+               weight_min, tv ? tv + r * row : NULL, copy ? copy + r * row : NULL,
+               step ? step + r * row : NULL, L[2], a);
+    s0 += a[0];
+    s1 += a[1];
+    s2 += a[2];
+    s3 += a[3];
   }
   if (sums) {
     sums[0] = s0;
@@ -633,6 +797,37 @@ static LucyStatus cpu_rl_update(LucyDevice *dev, float *xbuf, float *corr, const
   return LUCY_OK;
 }
 
+static ALWAYS_INLINE void extrapolate_row_impl(float *restrict x, float *restrict p,
+                                               float *restrict cp, size_t n, float alpha,
+                                               float acc[2], int has_cp, int has_alpha) {
+  float a0 = 0.0f, a1 = 0.0f;
+  LUCY_SIMD_SUM(a0, a1)
+  for (size_t i = 0; i < n; i++) {
+    const float v = x[i], pv = p[i]; /* pv may be anything when alpha is 0 */
+    float e = has_alpha ? v + alpha * (v - pv) : v;
+    e = e > 0.0f ? e : 0.0f;
+    x[i] = e;
+    p[i] = v;
+    if (has_cp) cp[i] = e;
+    a0 += fabsf(v - pv);
+    a1 += fabsf(pv);
+  }
+  acc[0] = a0;
+  acc[1] = a1;
+}
+
+HOT_CLONES static void extrapolate_row(float *restrict x, float *restrict p, float *restrict cp,
+                                       size_t n, float alpha, float acc[2]) {
+  if (cp && alpha != 0.0f)
+    extrapolate_row_impl(x, p, cp, n, alpha, acc, 1, 1);
+  else if (cp)
+    extrapolate_row_impl(x, p, cp, n, alpha, acc, 1, 0);
+  else if (alpha != 0.0f)
+    extrapolate_row_impl(x, p, cp, n, alpha, acc, 0, 1);
+  else
+    extrapolate_row_impl(x, p, cp, n, alpha, acc, 0, 0);
+}
+
 static LucyStatus cpu_rl_extrapolate(LucyDevice *dev, float *xbuf, float *prev, float *copy,
                                      const size_t L[3], float alpha, double sums[2]) {
   const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
@@ -641,21 +836,11 @@ static LucyStatus cpu_rl_extrapolate(LucyDevice *dev, float *xbuf, float *prev, 
   double s0 = 0.0, s1 = 0.0;
   LUCY_OMP_FOR_SUM(s0, s1)
   for (size_t r = 0; r < nrows; r++) {
-    float *restrict x = xbuf + r * row, *restrict p = prev + r * row;
-    float *restrict cp = copy ? copy + r * row : NULL;
-    float a0 = 0.0f, a1 = 0.0f;
-    for (size_t i = 0; i < L[2]; i++) {
-      const float v = x[i], pv = p[i]; /* pv may be anything when alpha is 0 */
-      float e = alpha != 0.0f ? v + alpha * (v - pv) : v;
-      e = e > 0.0f ? e : 0.0f;
-      x[i] = e;
-      p[i] = v;
-      if (cp) cp[i] = e;
-      a0 += fabsf(v - pv);
-      a1 += fabsf(pv);
-    }
-    s0 += a0;
-    s1 += a1;
+    float a[2];
+    extrapolate_row(xbuf + r * row, prev + r * row, copy ? copy + r * row : NULL, L[2], alpha,
+                    a);
+    s0 += a[0];
+    s1 += a[1];
   }
   if (sums) {
     sums[0] = s0;
@@ -663,6 +848,7 @@ static LucyStatus cpu_rl_extrapolate(LucyDevice *dev, float *xbuf, float *prev, 
   }
   return LUCY_OK;
 }
+#pragma GCC pop_options
 
 /* The normalised gradient's component along `along` (0 z, 1 y, 2 x) from its three scaled
  * forward differences. */
@@ -933,6 +1119,8 @@ static const LucyDeviceOps cpu_ops = {
   .fft_r2c = cpu_fft_r2c,
   .fft_c2r = cpu_fft_c2r,
   .fft_work_bytes = cpu_fft_work_bytes,
+  .fft_plan_r2c_out = cpu_fft_plan_r2c_out,
+  .fft_r2c_out = cpu_fft_r2c_out,
   .cmul = cpu_cmul,
   .cscale = cpu_cscale,
   .memory_info = cpu_memory_info,

@@ -52,6 +52,14 @@ typedef struct LucyDeviceOps {
   LucyStatus (*fft_r2c)(LucyDevice *dev, LucyFftPlan *plan, float *buf);
   LucyStatus (*fft_c2r)(LucyDevice *dev, LucyFftPlan *plan, float *buf);
   size_t (*fft_work_bytes)(LucyDevice *dev, LucyFftPlan *plan);
+  /* Optional out-of-place forward transform (NULL when a device lacks it: algorithms then copy
+   * and transform in place): dst (padded layout) = r2c(src), src (padded layout, distinct from
+   * dst) preserved. fft_plan_r2c_out (may be NULL when nothing needs preparing) readies it once
+   * per cached plan, planning on src and dst themselves so that it needs no scratch memory:
+   * both may be overwritten, so call it before they hold data. Execute buffers must be aligned
+   * like the planning ones (all alloc buffers are). */
+  LucyStatus (*fft_plan_r2c_out)(LucyDevice *dev, LucyFftPlan *plan, float *src, float *dst);
+  LucyStatus (*fft_r2c_out)(LucyDevice *dev, LucyFftPlan *plan, const float *src, float *dst);
 
   /* a[k] = scale * a[k] * (conjugate ? conj(b[k]) : b[k]) over count complex values. */
   LucyStatus (*cmul)(LucyDevice *dev, float *a, const float *b, size_t count, int conjugate,

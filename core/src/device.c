@@ -10,7 +10,12 @@
 #include "status-private.h"
 
 #define CUDA_REASON                                                                          \
-  "this build has no CUDA device (configure with -Dcuda=enabled once the CUDA device lands)"
+  "built without CUDA: this build has no CUDA device (configure with -Dcuda=enabled where "   \
+  "nvcc and cuFFT are installed)"
+
+#ifdef LUCY_HAVE_CUDA
+#include "cuda/device-cuda.h"
+#endif
 
 static atomic_size_t fft_count;
 
@@ -34,8 +39,15 @@ static int online_cores(void) {
 }
 
 int lucy_cuda_available(const char **reason) {
+#ifdef LUCY_HAVE_CUDA
+  const char *why = NULL;
+  const int n = lucy__cuda_device_count(&why);
+  if (reason) *reason = n > 0 ? "" : why;
+  return n > 0;
+#else
   if (reason) *reason = CUDA_REASON;
   return 0;
+#endif
 }
 
 LucyStatus lucy_device_new(const LucyDeviceOptions *opts, LucyDevice **out) {

@@ -43,18 +43,24 @@ void lucy__es_fourier(const LucyEsKernel *k, size_t nf, size_t nmax, double *phi
 /* Gauss-Legendre nodes and weights on [-1, 1] (n >= 1), by Newton iteration. */
 void lucy__gauss_legendre(int n, double *nodes, double *weights);
 
-/* Points after setpts: sorted by bin (slowest axis major), with each coordinate split into
- * the first grid index the kernel touches (i0, may be negative) and the local Horner variable
- * z in [-1, 1). */
+/* Points after setpts: sorted by bin (slowest axis major, then by user index), with each
+ * coordinate split into the first grid index the kernel touches (i0, may be negative) and the
+ * local Horner variable z in [-1, 1). Bins are taken on i0 wrapped into [0, nf), so a point of
+ * slow bin b touches slow rows b*B .. b*B + ns - 1 (mod nf). The arrays are kept between setpts
+ * calls and only grown. */
 typedef struct LucySpreadPts {
   size_t M;
+  size_t cap;         /* points the arrays below hold room for */
   size_t *perm;       /* sorted position -> user index */
   int32_t *i0[3];     /* per axis (0 = x, fastest), sorted order */
   void *z[3];         /* float or double per the plan's precision, sorted order */
   size_t nbins[3];    /* bins per axis */
-  size_t binsize[3];  /* grid points per bin per axis */
+  size_t binsize[3];  /* grid points per bin per axis (powers of two) */
+  unsigned binshift[3]; /* log2 of binsize */
   size_t *slow_start; /* nbins[dim-1] + 1 offsets: first sorted point of each slowest-axis bin */
+  size_t slow_cap;
   void *work;         /* 2M values of the plan's precision: strengths gathered in sorted order */
+  uint32_t *key;      /* M bin keys (setpts scratch) */
 } LucySpreadPts;
 
 typedef struct LucySpreadGeom {
@@ -62,9 +68,13 @@ typedef struct LucySpreadGeom {
   int ns;
   int nthreads;
   size_t nf[3];      /* fine grid, nf[0] = x fastest; 1 on unused axes */
-  size_t slab_rows;  /* rows (slowest-axis grid planes) per ownership slab */
+  size_t slab_rows;  /* rows (slowest-axis grid planes) per spreading slab: a multiple of the
+                        slow bin size and at least ns - 1 */
   const LucyEsKernel *kernel;
 } LucySpreadGeom;
+
+/* Slow-axis bin size (grid points) for a dimension; the slab height is a multiple of it. */
+static inline size_t lucy__spread_slow_binsize(int dim) { return dim == 1 ? 16 : 4; }
 
 /* Binning: fills pts (allocating its arrays) from user coordinates (double or float arrays,
  * radians, any finite value; folded periodically). Fails on NaN/Inf with the point's index. */
@@ -75,7 +85,9 @@ LucyStatus lucy__spread_setpts_f(const LucySpreadGeom *g, LucySpreadPts *pts, si
 void lucy__spread_pts_clear(LucySpreadPts *pts);
 
 /* Type-1 spreading: grid (interleaved complex, nf[0]*nf[1]*nf[2]) = sum_j c_j phi(. - x_j),
- * overwriting the grid. Threads own slabs of the slowest axis: no atomics, deterministic. */
+ * overwriting the grid. Each point is spread once, by the slab of the slowest axis that holds
+ * its first row; slabs run in two colours (even, odd; a third for an odd last slab) so that no
+ * two threads write the same row at once: no atomics, and deterministic. */
 void lucy__spread_d(const LucySpreadGeom *g, const LucySpreadPts *pts, const double *c,
                     double *grid);
 void lucy__spread_f(const LucySpreadGeom *g, const LucySpreadPts *pts, const float *c,
@@ -85,6 +97,27 @@ void lucy__interp_d(const LucySpreadGeom *g, const LucySpreadPts *pts, const dou
                     double *c);
 void lucy__interp_f(const LucySpreadGeom *g, const LucySpreadPts *pts, const float *grid,
                     float *c);
+
+/* A buffered FFT stage along a slower axis (y or z): the power-of-two strides of those columns
+ * make FFTW's estimated strided plans thrash the caches (5-8x slower than contiguous), so
+ * blocks of LUCY_NUFFT_COLS adjacent x columns of one panel (a plane or row of the other axes)
+ * are transposed into a thread's scratch buffer, transformed there as contiguous columns by a
+ * single-threaded plan, and copied back. Panels x chunks are shared among the threads. */
+#define LUCY_NUFFT_COLS 16
+struct LucyDevice;
+struct LucyCfftPlan;
+typedef struct LucyColStage {
+  struct LucyDevice *dev;    /* single-threaded CPU device the plan belongs to */
+  struct LucyCfftPlan *plan; /* LUCY_NUFFT_COLS contiguous transforms of length n */
+  size_t n;                  /* transform length */
+  size_t stride;             /* complex elements between successive points of a column */
+  size_t npanels, *panel_off; /* element offsets of the panels */
+  size_t nchunks, (*chunk)[2]; /* x column chunks: first column, width (<= LUCY_NUFFT_COLS) */
+} LucyColStage;
+void lucy__column_fft_d(const LucyColStage *s, int nthreads, double *fine,
+                        void *const *scratch, LucyStatus *status);
+void lucy__column_fft_f(const LucyColStage *s, int nthreads, float *fine,
+                        void *const *scratch, LucyStatus *status);
 
 /* Mode <-> fine grid. modes[a] (N per axis, 1 on unused), fac[a][i] = 1 / phihat for signed
  * mode i - N/2 (i = 0..N-1). Type 1: f = fine[k mod nf] * fac (modeord order); type 2:

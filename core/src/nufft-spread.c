@@ -4,16 +4,29 @@
  * nufft-spread-tmpl.h and compiled here for double and for float.
  *
  * Threads and races: type-1 spreading divides the fine grid into slabs of whole planes of the
- * slowest axis (y in 2-D, z in 3-D, x in 1-D). A thread that takes a slab (dynamic schedule)
- * zeroes it and adds every point's kernel rows that fall inside it, reading the points from
- * the bins that can reach the slab (points near a slab edge are visited by both neighbours,
- * each writing only its own rows). No two threads ever write the same value, so there are no
- * atomics, no private grids to reduce, and the result does not depend on the thread count.
- * Type-2 interpolation only reads the grid; threads take chunks of sorted points. */
+ * slowest axis (y in 2-D, z in 3-D, x in 1-D), at least ns - 1 planes each, 64 of them when the
+ * grid allows (not from the thread count, so the result does not depend on it). Each point
+ * belongs to the slab that holds its first plane (bins are taken on that plane, so a slab's
+ * points are a contiguous run of the sorted order) and is spread once, straight into the
+ * global grid; its last ns - 1 planes may fall into the next slab. So slabs run in colours:
+ * all even slabs (dynamic schedule), then all odd ones, then an odd last slab on its own (it
+ * wraps onto slab 0). No two threads write the same value at the same time: no atomics, no
+ * private grids to reduce, and every value sums its contributions in a fixed order.
+ * Type-2 interpolation only reads the grid; threads take chunks of sorted points.
+ * Setpts folds each coordinate twice (once for the bin key in user order, once gathering
+ * through the permutation into sorted order, with prefetch) rather than scattering several
+ * arrays to random places.
+ *
+ * The y and z stages of the fine grid's FFT are buffered here too (lucy__column_fft: panels of
+ * 16 columns transposed into a thread's scratch, see LucyColStage); the x stage is FFTW's. */
 /* The spreader is the NUFFT's hot loop: full loop optimisation here regardless of the build
  * type, and (on x86-64 with ifunc support) a second copy of the kernels for AVX2 + FMA chosen
- * at load time, so a portable build still runs the vector code where the CPU has it. */
-#pragma GCC optimize("O3")
+ * at load time, so a portable build still runs the vector code where the CPU has it. Products
+ * and sums are fused (fp-contract=fast: -std=c11 turns it off) for the FMA clone. Kernel
+ * values are padded to whole 32-byte vectors, and the spreading row updates and the Horner
+ * steps are written with GCC vector types (GCC did not vectorise the interleaved re/im row
+ * update by itself: it emitted scalar code). */
+#pragma GCC optimize("O3", "fp-contract=fast")
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +35,7 @@
 #include <omp.h>
 #endif
 
+#include "device-impl.h"
 #include "nufft-private.h"
 #include "status-private.h"
 
@@ -69,6 +83,7 @@ void lucy__spread_pts_clear(LucySpreadPts *pts) {
   }
   free(pts->slow_start);
   free(pts->work);
+  free(pts->key);
   memset(pts, 0, sizeof *pts);
 }
 

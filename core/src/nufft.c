@@ -1,7 +1,10 @@
 /* NUFFT plans: validation, FINUFFT's kernel and fine-grid choices, setpts, and execute as
  * spread -> FFT -> deconvolve (type 1) or deconvolve -> FFT -> interpolate (type 2). The fine
- * grid's FFT runs through the device interface (cfft_* ops); spreading and interpolation run on
- * the host (nufft-spread.c), so only CPU devices are accepted until the CUDA spreader lands. */
+ * grid's FFT runs through the device interface (cfft_* ops): the x stage as one strided plan,
+ * the y and z stages buffered (16 columns at a time transposed into per-thread scratch and
+ * transformed there by a single-threaded plan; FFTW's estimated plans for those power-of-two
+ * strides were 5-8x slower). Spreading and interpolation run on the host (nufft-spread.c), so
+ * only CPU devices are accepted until the CUDA spreader lands. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,8 +29,14 @@ struct LucyNufftPlan {
   double *fac[3];
   float *fine; /* device buffer: nf[0]*nf[1]*nf[2] complex values of the plan's precision */
   size_t fine_bytes;
-  LucyCfftPlan *stage[3]; /* the pruned FFT: one strided 1-D stage per axis */
+  LucyCfftPlan *stage[3]; /* the pruned FFT: the x stage as one strided plan (NULL for the
+                             y and z stages, which run buffered through col[]) */
+  int stage_axis[3];
   int nstages;
+  LucyColStage col[3];  /* buffered y and z stages (col[1], col[2]) */
+  LucyDevice *dev1;     /* single-threaded CPU device for their plans */
+  void *scratch[64];    /* one column buffer per thread */
+  int nscratch;
   double eps;
   unsigned warnings;
   char warning[256];
@@ -48,6 +57,96 @@ static size_t good_even(size_t n) {
   size_t m = lucy_fft_good_size(n);
   while (m % 2) m = lucy_fft_good_size(m + 1);
   return m;
+}
+
+/* Kept columns along axis b (the ones that hold modes or feed them): up to two blocks
+ * (first, length). */
+static int kept_blocks(const LucyNufftPlan *p, int b, size_t blk[2][2]) {
+  const size_t nf = p->geom.nf[b], L = p->modes[b] - p->modes[b] / 2;
+  if (2 * L <= nf) {
+    blk[0][0] = 0;
+    blk[0][1] = L;
+    blk[1][0] = nf - L;
+    blk[1][1] = L;
+    return 2;
+  }
+  blk[0][0] = 0;
+  blk[0][1] = nf;
+  return 1;
+}
+
+/* The buffered stage along axis a >= 1 (see LucyColStage): columns are the kept x columns;
+ * panels are the kept indices of the axes between x and a and all indices of the slower axes
+ * (type 1 transforms x, y, z; type 2 z, y, x: either way those are the non-zero columns). */
+static LucyStatus plan_column_stage(LucyNufftPlan *p, int a) {
+  const LucySpreadGeom *g = &p->geom;
+  LucyColStage *cs = &p->col[a];
+  LucyStatus st;
+  if (!p->dev1) {
+    LucyDeviceOptions dopts;
+    lucy_device_options_default(&dopts);
+    dopts.threads = 1;
+    dopts.planning = p->dev->opts.planning;
+    if ((st = lucy_device_new(&dopts, &p->dev1))) return st;
+    size_t nmax = 1;
+    for (int b = 1; b < p->dim; b++)
+      if (g->nf[b] > nmax) nmax = g->nf[b];
+    const size_t bytes = nmax * LUCY_NUFFT_COLS * 2 *
+                         (p->prec == LUCY_NUFFT_DOUBLE ? sizeof(double) : sizeof(float));
+    int nt = g->nthreads < 1 ? 1 : (g->nthreads > 64 ? 64 : g->nthreads);
+    for (int t = 0; t < nt; t++) {
+      float *buf;
+      if ((st = lucy__dev_alloc(p->dev1, bytes, &buf))) return st;
+      memset(buf, 0, bytes);
+      p->scratch[p->nscratch++] = buf;
+    }
+  }
+  cs->dev = p->dev1;
+  cs->n = g->nf[a];
+  cs->stride = 1;
+  for (int b = 0; b < a; b++) cs->stride *= g->nf[b];
+  /* x chunks */
+  size_t xb[2][2];
+  const int nxb = kept_blocks(p, 0, xb);
+  size_t nch = 0;
+  for (int k = 0; k < nxb; k++) nch += (xb[k][1] + LUCY_NUFFT_COLS - 1) / LUCY_NUFFT_COLS;
+  cs->chunk = malloc(nch * sizeof *cs->chunk);
+  /* panels: kept y when a == 2 (3-D), all z planes when a == 1 in 3-D, one panel in 2-D */
+  size_t pb[2][2];
+  int npb = 1;
+  size_t pstride = 0;
+  if (a == 2) {
+    npb = kept_blocks(p, 1, pb);
+    pstride = g->nf[0];
+  } else if (p->dim == 3) {
+    pb[0][0] = 0;
+    pb[0][1] = g->nf[2];
+    pstride = g->nf[0] * g->nf[1];
+  } else {
+    pb[0][0] = 0;
+    pb[0][1] = 1;
+  }
+  size_t npan = 0;
+  for (int k = 0; k < npb; k++) npan += pb[k][1];
+  cs->panel_off = malloc(npan * sizeof *cs->panel_off);
+  if (!cs->chunk || !cs->panel_off)
+    return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory creating a NUFFT plan");
+  cs->nchunks = 0;
+  for (int k = 0; k < nxb; k++)
+    for (size_t x = 0; x < xb[k][1]; x += LUCY_NUFFT_COLS) {
+      cs->chunk[cs->nchunks][0] = xb[k][0] + x;
+      cs->chunk[cs->nchunks][1] =
+          xb[k][1] - x < LUCY_NUFFT_COLS ? xb[k][1] - x : LUCY_NUFFT_COLS;
+      cs->nchunks++;
+    }
+  cs->npanels = 0;
+  for (int k = 0; k < npb; k++)
+    for (size_t i = 0; i < pb[k][1]; i++) cs->panel_off[cs->npanels++] = (pb[k][0] + i) * pstride;
+  const size_t bn[1] = {LUCY_NUFFT_COLS};
+  const ptrdiff_t bs[1] = {(ptrdiff_t)cs->n};
+  return p->dev1->ops->cfft_plan_strided(p->dev1, cs->n, 1, 1, bn, bs, p->isign,
+                                         p->prec == LUCY_NUFFT_DOUBLE, p->scratch[0],
+                                         &cs->plan);
 }
 
 LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isign, double eps,
@@ -150,9 +249,12 @@ LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isig
     g->nf[a] = good_even(want);
   }
   {
-    const size_t nfs = g->nf[dim - 1], B = dim == 1 ? 16 : 4;
-    size_t target = 2 * (size_t)ns;
-    const size_t share = nfs / (16 * (size_t)(g->nthreads > 0 ? g->nthreads : 1));
+    /* slabs of at least ns - 1 rows (so a slab's kernel tails reach only the next slab), and
+       enough of them (64) for the dynamic schedule to balance; not from the thread count, so
+       that the summation order, and the result, do not depend on it */
+    const size_t nfs = g->nf[dim - 1], B = lucy__spread_slow_binsize(dim);
+    size_t target = (size_t)ns - 1;
+    const size_t share = nfs / 64;
     if (share > target) target = share;
     size_t h = (target + B - 1) / B * B;
     if (h > nfs) h = nfs;
@@ -200,35 +302,21 @@ LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isig
   memset(p->fine, 0, p->fine_bytes); /* first touch here, not in the first execute */
   for (int s = 0; s < dim; s++) {
     const int a = type == 1 ? s : dim - 1 - s; /* the axis this stage transforms */
-    size_t bn[4];
-    ptrdiff_t bs[4];
-    int nb = 0;
-    ptrdiff_t stride = 1;
-    for (int b = 0; b < a; b++) stride *= (ptrdiff_t)g->nf[b];
-    /* faster axes: only the kept columns (modes 0..L-1 and nf-L..nf-1, L = ceil(N/2)) */
-    ptrdiff_t st_b = 1;
-    for (int b = 0; b < a; b++) {
-      const size_t L = p->modes[b] - p->modes[b] / 2;
-      if (2 * L <= g->nf[b]) {
-        bn[nb] = 2;
-        bs[nb++] = (ptrdiff_t)(g->nf[b] - L) * st_b;
-        bn[nb] = L;
-        bs[nb++] = st_b;
-      } else {
-        bn[nb] = g->nf[b];
-        bs[nb++] = st_b;
+    p->stage_axis[s] = a;
+    if (a > 0) {
+      if ((st = plan_column_stage(p, a))) {
+        lucy_nufft_plan_free(p);
+        return st;
       }
-      st_b *= (ptrdiff_t)g->nf[b];
+      p->nstages = s + 1;
+      continue;
     }
-    /* slower axes: all planes (type 1 before their own stage; type 2 after it) */
-    size_t rows = 1;
-    for (int b = a + 1; b < dim; b++) rows *= g->nf[b];
-    if (rows > 1 && nb < 4) {
-      bn[nb] = rows;
-      bs[nb++] = stride * (ptrdiff_t)g->nf[a];
-    }
-    if ((st = p->dev->ops->cfft_plan_strided(p->dev, g->nf[a], stride, nb, bn, bs, isign,
-                                             p->prec == LUCY_NUFFT_DOUBLE, p->fine,
+    /* x: contiguous rows, all of them (every y and z plane) */
+    size_t bn[1] = {1};
+    ptrdiff_t bs[1] = {(ptrdiff_t)g->nf[0]};
+    for (int b = 1; b < dim; b++) bn[0] *= g->nf[b];
+    if ((st = p->dev->ops->cfft_plan_strided(p->dev, g->nf[0], 1, bn[0] > 1 ? 1 : 0, bn, bs,
+                                             isign, p->prec == LUCY_NUFFT_DOUBLE, p->fine,
                                              &p->stage[s]))) {
       lucy_nufft_plan_free(p);
       return st;
@@ -241,7 +329,14 @@ LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isig
 
 static LucyStatus run_fft(LucyNufftPlan *p, void *fine) {
   for (int s = 0; s < p->nstages; s++) {
-    LucyStatus st = p->dev->ops->cfft_execute(p->dev, p->stage[s], fine);
+    const int a = p->stage_axis[s];
+    LucyStatus st;
+    if (a == 0)
+      st = p->dev->ops->cfft_execute(p->dev, p->stage[s], fine);
+    else if (p->prec == LUCY_NUFFT_DOUBLE)
+      lucy__column_fft_d(&p->col[a], p->nscratch, fine, p->scratch, &st);
+    else
+      lucy__column_fft_f(&p->col[a], p->nscratch, fine, p->scratch, &st);
     if (st) return st;
   }
   return LUCY_OK;
@@ -372,7 +467,15 @@ size_t lucy_nufft_plan_bytes(const LucyNufftPlan *p) {
 
 void lucy_nufft_plan_free(LucyNufftPlan *p) {
   if (!p) return;
-  for (int s = 0; s < p->nstages; s++) p->dev->ops->cfft_plan_free(p->dev, p->stage[s]);
+  for (int s = 0; s < p->nstages; s++)
+    if (p->stage[s]) p->dev->ops->cfft_plan_free(p->dev, p->stage[s]);
+  for (int a = 1; a < 3; a++) {
+    if (p->col[a].plan) p->dev1->ops->cfft_plan_free(p->dev1, p->col[a].plan);
+    free(p->col[a].panel_off);
+    free(p->col[a].chunk);
+  }
+  for (int t = 0; t < p->nscratch; t++) lucy__dev_release(p->dev1, p->scratch[t]);
+  if (p->dev1) lucy_device_unref(p->dev1);
   if (p->fine) lucy__dev_release(p->dev, p->fine);
   lucy__spread_pts_clear(&p->pts);
   for (int a = 0; a < 3; a++) free(p->fac[a]);

@@ -8,6 +8,7 @@
 
 #include "lucy/deconvolve.h"
 #include "otf.h"
+#include "psf-private.h"
 #include "status-private.h"
 
 static LucyStatus check_psf_arg(const LucyVolume *psf, LucyOrigin origin, const char *fn) {
@@ -20,8 +21,10 @@ static LucyStatus check_psf_arg(const LucyVolume *psf, LucyOrigin origin, const 
 }
 
 /* The median of the voxels on the faces of the box, over the axes longer than 2 (a 2-D PSF's
- * single plane is not all border); 0 when there is no such axis. */
-static double border_median(const LucyVolume *psf) {
+ * single plane is not all border); 0 when there is no such axis. *mad (may be NULL) gets the
+ * median absolute deviation from it. Shared with psf-measure.c and psf-fix.c. */
+double lucy__psf_border_median(const LucyVolume *psf, double *mad) {
+  if (mad) *mad = 0.0;
   const size_t *M = psf->shape;
   int any = 0;
   for (int a = 0; a < 3; a++) any |= M[a] > 2;
@@ -39,6 +42,10 @@ static double border_median(const LucyVolume *psf) {
         if (edge) v[k++] = psf->data[(z * M[1] + y) * M[2] + x];
       }
   const double med = k ? lucy_percentile(v, k, 50.0) : 0.0;
+  if (mad && k) {
+    for (size_t i = 0; i < k; i++) v[i] = (float)fabs(v[i] - med);
+    *mad = lucy_percentile(v, k, 50.0);
+  }
   free(v);
   return med;
 }
@@ -60,7 +67,7 @@ LucyStatus lucy_psf_check(const LucyVolume *psf, LucyOrigin origin, LucyPsfCheck
   check->peak[2] = peak % M[2];
   check->peak[1] = (peak / M[2]) % M[1];
   check->peak[0] = peak / (M[2] * M[1]);
-  const double bg = border_median(psf);
+  const double bg = lucy__psf_border_median(psf, NULL);
   double w = 0.0, c[3] = {0, 0, 0};
   for (size_t z = 0; z < M[0]; z++)
     for (size_t y = 0; y < M[1]; y++)

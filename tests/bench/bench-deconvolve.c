@@ -7,9 +7,11 @@
  *                    [--threads 2] [--planning fast|thorough] [--reps 5] [--monitor]
  *                    [--method rl|rltv] [--accelerate] [--rss-only] [--out OUT.f32]
  *
- * --rss-only plans and executes once and prints the peak resident set (no floor buffers), so
- * that the driver can compare it with the 5 P budget. Prints key=value lines; seconds, bytes.
- * Not a test: nothing is asserted. */
+ * Executes run in place (out == image, as lucy-cli does), so the process holds one image-sized
+ * array; timed executes restore the input from a pristine copy first (untimed). --rss-only
+ * plans and executes once, with no copy and no floor buffers, and prints the peak resident set
+ * and the plan's bytes, also in P, so that the driver can compare them with the 5 P budget.
+ * Prints key=value lines; seconds, bytes. Not a test: nothing is asserted. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +168,13 @@ int main(int argc, char **argv) {
   size_t fs[3];
   lucy_decon_fft_shape(plan, fs);
   const size_t n = lucy_shape_count(img->shape);
-  float *out = malloc(n * sizeof(float));
-  if (!out) return 1;
+  /* In place: out == image. Timed runs need the input again: keep a copy (not in --rss-only). */
+  float *out = img->data, *orig = NULL;
+  if (!rss_only) {
+    orig = malloc(n * sizeof(float));
+    if (!orig) return 1;
+    memcpy(orig, img->data, n * sizeof(float));
+  }
   CHECK(lucy_decon_execute(plan, img->data, out, NULL));
   double t_cold = now();
   const size_t P = lucy__padded_count(fs) * sizeof(float);
@@ -179,12 +186,15 @@ int main(int argc, char **argv) {
   printf("fft_shape=%zux%zux%zu\n", fs[0], fs[1], fs[2]);
   printf("padded_bytes=%zu\n", P);
   printf("plan_bytes=%zu\n", lucy_decon_plan_bytes(plan));
+  printf("plan_P=%.3f\n", (double)lucy_decon_plan_bytes(plan) / (double)P);
   printf("iterations=%d\n", opts.iterations);
   printf("plan_s=%.6f\n", t_plan - t0);
   printf("cold_s=%.6f\n", t_cold - t0);
   if (rss_only) {
     printf("rss_data_kb=%ld\n", rss_data_kb);
-    printf("peak_rss_kb=%ld\n", peak_rss_kb());
+    const long peak_kb = peak_rss_kb();
+    printf("peak_rss_kb=%ld\n", peak_kb);
+    printf("peak_rss_P=%.3f\n", (double)peak_kb * 1024.0 / (double)P);
     lucy_decon_plan_free(plan);
     lucy_device_unref(dev);
     return 0;
@@ -198,6 +208,7 @@ int main(int argc, char **argv) {
   CHECK(dev->ops->fill(dev, buf, P / sizeof(float), 1.0f));
   double *w = calloc((size_t)reps, sizeof *w), *f = calloc((size_t)reps, sizeof *f);
   for (int r = 0; r < reps; r++) {
+    memcpy(img->data, orig, n * sizeof(float));
     double t = now();
     CHECK(lucy_decon_execute(plan, img->data, out, NULL));
     w[r] = (now() - t) / opts.iterations;
@@ -225,7 +236,7 @@ int main(int argc, char **argv) {
   lucy_device_unref(dev);
   lucy_volume_free(img);
   lucy_volume_free(psf);
-  free(out);
+  free(orig);
   free(w);
   free(f);
   return 0;

@@ -511,7 +511,12 @@ static void test_help_subcommands(void) {
     {{"phantom", "--help"},
      {"--shape", "--spheres", "--radius", "--voxel", "--blur", "--photons", "--seed", "--force",
       NULL}},
-    {{"psf", "--help"}, {"gaussian", NULL}},
+    {{"psf", "--help"}, {"gaussian", "bornwolf", "gibsonlanni", "measure", "fix", NULL}},
+    {{"psf", "bornwolf", "--help"}, {"--na", "--wavelength", "--ni", "--dxy", "--dz", NULL}},
+    {{"psf", "gibsonlanni", "--help"}, {"--ns", "--ng", "--tg", "--depth", "--ti0", NULL}},
+    {{"psf", "measure", "--help"}, {"--json", "--na", "--wavelength", NULL}},
+    {{"psf", "fix", "--help"}, {"--centre", "--subtract-background", "--odd", "--normalize", NULL}},
+    {{"compare", "--help"}, {"circular", "valid", "--scale", NULL}},
     {{"psf", "gaussian", "--help"}, {"--shape", "--sigma", "--voxel", "--force", NULL}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -561,7 +566,8 @@ static void test_usage_errors(Fixture *f, gconstpointer data) {
     {{"phantom", "-o", OUT_PLACEHOLDER}, "missing --shape"},
     {{"phantom", "-o", OUT_PLACEHOLDER, "--shape"}, "needs a value"},
     {{"psf"}, "missing KIND"},
-    {{"psf", "bornwolf", "-o", OUT_PLACEHOLDER}, "unknown PSF kind 'bornwolf'"},
+    {{"psf", "airy", "-o", OUT_PLACEHOLDER}, "unknown PSF kind 'airy'"},
+    {{"psf", "bornwolf", "-o", OUT_PLACEHOLDER}, "missing --shape"},
     {{"psf", "gaussian", "-o", OUT_PLACEHOLDER, "--shape", "5,5,5"}, "missing --sigma"},
     {{"psf", "gaussian", "-o", OUT_PLACEHOLDER, "--shape", "5,5,5", "--sigma", "1,-1,1"},
      "--sigma"},
@@ -770,6 +776,197 @@ static void test_psf_gaussian(Fixture *f, gconstpointer data) {
   lucy_volume_free(ref);
   g_free(json);
   g_free(p);
+}
+
+/* psf bornwolf / gibsonlanni: the library's model with the calibration in the file; NA >= n
+ * is one clear error line. */
+static void test_psf_models(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  for (int gl = 0; gl < 2; gl++) {
+    gchar *p = path_in(f, gl ? "gl.tif" : "bw.tif");
+    Run r = gl ? RUN("psf", "gibsonlanni", "-o", p, "--shape", "9,17,17", "--na", "1.2",
+                     "--wavelength", "0.5", "--ni", "1.515", "--dxy", "0.08", "--dz", "0.2",
+                     "--ns", "1.4", "--depth", "3")
+               : RUN("psf", "bornwolf", "-o", p, "--shape", "9,17,17", "--na", "1.2",
+                     "--wavelength", "0.5", "--ni", "1.515", "--dxy", "0.08", "--dz", "0.2");
+    ASSERT_STATUS(r, 0);
+    assert_contains(r.err, "paraxial FWHM");
+    run_clear(&r);
+    gchar *json = info_json(p);
+    double vox[3];
+    json_array(json, "voxel_size_um", vox, 3);
+    g_assert_cmpfloat_with_epsilon(vox[0], 0.2, 1e-6);
+    g_assert_cmpfloat_with_epsilon(vox[2], 0.08, 1e-6);
+    LucyVolume *file = read_volume(p), *ref = NULL;
+    LucyPsfOptics o;
+    lucy_psf_optics_default(&o);
+    o.na = 1.2;
+    o.wavelength_um = 0.5;
+    o.ni = 1.515;
+    o.dxy_um = 0.08;
+    o.dz_um = 0.2;
+    if (gl) {
+      o.ns = 1.4;
+      o.depth_um = 3;
+    }
+    const size_t shape[3] = {9, 17, 17};
+    g_assert_cmpint(lucy_psf_model(gl ? LUCY_PSF_GIBSON_LANNI : LUCY_PSF_BORN_WOLF, shape, &o,
+                                   &ref), ==, LUCY_OK);
+    g_assert_cmpfloat(max_abs_diff(file->data, ref->data, lucy_shape_count(shape), NULL), <=, 0);
+    lucy_volume_free(file);
+    lucy_volume_free(ref);
+    g_free(json);
+    g_free(p);
+  }
+  gchar *p = path_in(f, "bad.tif");
+  Run r = RUN("psf", "bornwolf", "-o", p, "--shape", "5,5,5", "--na", "1.6", "--wavelength",
+              "0.5");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "NA 1.6 must be smaller than the immersion index ni 1.515");
+  g_assert_false(g_file_test(p, G_FILE_TEST_EXISTS));
+  run_clear(&r);
+  r = RUN("psf", "bornwolf", "-o", p, "--shape", "5,5,5", "--na", "1.2", "--wavelength", "0.5",
+          "--depth", "3");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "Gibson & Lanni option");
+  run_clear(&r);
+  g_free(p);
+}
+
+/* A Gaussian with known sigma and offset: psf measure --json finds them. */
+static void test_psf_measure(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  const size_t shape[3] = {21, 31, 31};
+  const double c[3] = {10.3, 15.2, 14.6}, s[3] = {2.5, 1.4, 1.7};
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  v->voxel_um[0] = 0.3;
+  v->voxel_um[1] = v->voxel_um[2] = 0.1;
+  for (size_t z = 0; z < 21; z++)
+    for (size_t y = 0; y < 31; y++)
+      for (size_t x = 0; x < 31; x++) {
+        const double dz = (z - c[0]) / s[0], dy = (y - c[1]) / s[1], dx = (x - c[2]) / s[2];
+        v->data[(z * 31 + y) * 31 + x] =
+            (float)(50 + 1000 * exp(-0.5 * (dz * dz + dy * dy + dx * dx)));
+      }
+  gchar *p = path_in(f, "g.tif");
+  write_volume(p, v);
+  lucy_volume_free(v);
+  Run r = RUN("psf", "measure", p, "--json", "--na", "1.4", "--wavelength", "0.52");
+  ASSERT_STATUS(r, 0);
+  g_assert_true(json_is_valid(r.out));
+  const char *fpx = json_find(r.out, "fwhm_px"), *fum = json_find(r.out, "fwhm_um");
+  g_assert_nonnull(fpx);
+  g_assert_nonnull(fum);
+  const char *axes[3] = {"z", "y", "x"};
+  double peak[3], centroid[3], offset[3];
+  json_array(r.out, "peak", peak, 3);
+  json_array(r.out, "centroid", centroid, 3);
+  json_array(r.out, "offset_px", offset, 3);
+  for (int a = 0; a < 3; a++) {
+    const double want = 2.3548200450309493 * s[a];
+    g_assert_cmpfloat(fabs(json_number(fpx, axes[a]) / want - 1), <, 0.02);
+    g_assert_cmpfloat(fabs(json_number(fum, axes[a]) / (want * (a ? 0.1 : 0.3)) - 1), <, 0.02);
+    g_assert_cmpfloat(fabs(centroid[a] - c[a]), <, 0.05);
+    g_assert_cmpfloat(fabs(offset[a] - (c[a] - (double)(shape[a] / 2))), <, 0.05);
+    g_assert_cmpfloat(peak[a], ==, round(c[a]));
+  }
+  g_assert_cmpfloat_with_epsilon(json_number(r.out, "background"), 50, 1e-3);
+  const double pv = json_number(r.out, "peak_value");
+  g_assert_cmpfloat(pv, >, 950); /* voxel centres miss the true peak 1050 by < 0.4 voxel */
+  g_assert_cmpfloat(fabs(json_number(r.out, "sbr") - (pv - 50) / 50), <, 1e-3);
+  g_assert_nonnull(json_find(r.out, "theory_fwhm_um"));
+  run_clear(&r);
+  r = RUN("psf", "measure", p);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "FWHM x:");
+  assert_contains(r.out, "lateral asymmetry");
+  run_clear(&r);
+
+  /* the shared bead PSF against the scipy fixture */
+  const char *shared = g_getenv("LUCY_SHARED_DATA"), *fixtures = g_getenv("LUCY_FIXTURES");
+  gchar *bead = g_strdup_printf("%s/real/bead-psf.tif", shared ? shared : ".");
+  gchar *fix = g_strdup_printf("%s/psf/bead-psf.txt", fixtures ? fixtures : ".");
+  if (g_file_test(bead, G_FILE_TEST_EXISTS) && g_file_test(fix, G_FILE_TEST_EXISTS)) {
+    r = RUN("psf", "measure", bead, "--json");
+    ASSERT_STATUS(r, 0);
+    gchar *text = read_all(fix, NULL);
+    const char *k = strstr(text, "fwhm_px_x ");
+    g_assert_nonnull(k);
+    const double want = g_ascii_strtod(k + strlen("fwhm_px_x "), NULL);
+    g_assert_cmpfloat(fabs(json_number(json_find(r.out, "fwhm_px"), "x") / want - 1), <, 1e-3);
+    g_free(text);
+    run_clear(&r);
+  }
+  g_free(bead);
+  g_free(fix);
+
+  /* bad input: all zero, peak on the border */
+  LucyVolume *z = NULL;
+  const size_t zs[3] = {7, 7, 7};
+  g_assert_cmpint(lucy_volume_new(zs, &z), ==, LUCY_OK);
+  gchar *zp = path_in(f, "zero.tif");
+  write_volume(zp, z);
+  r = RUN("psf", "measure", zp);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "constant");
+  run_clear(&r);
+  z->data[3 * 49 + 3 * 7 + 6] = 1;
+  write_volume(zp, z);
+  r = RUN("psf", "measure", zp, "--json");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "on the border");
+  g_assert_cmpstr(r.out, ==, "");
+  run_clear(&r);
+  lucy_volume_free(z);
+  g_free(zp);
+  g_free(p);
+}
+
+/* psf fix --centre centroid moves a shifted PSF back to M//2 within 0.05 voxel. */
+static void test_psf_fix(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  const size_t shape[3] = {17, 25, 24};
+  const double c[3] = {8.4, 11.65, 12.3}, s[3] = {2, 1.5, 1.5};
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  for (size_t z = 0; z < 17; z++)
+    for (size_t y = 0; y < 25; y++)
+      for (size_t x = 0; x < 24; x++) {
+        const double dz = (z - c[0]) / s[0], dy = (y - c[1]) / s[1], dx = (x - c[2]) / s[2];
+        v->data[(z * 25 + y) * 24 + x] = (float)(5 + 100 * exp(-0.5 * (dz * dz + dy * dy + dx * dx)));
+      }
+  gchar *in = path_in(f, "shifted.tif"), *out = path_in(f, "fixed.tif");
+  write_volume(in, v);
+  lucy_volume_free(v);
+  Run r = RUN("psf", "fix", in, "-o", out, "--centre", "centroid", "--subtract-background",
+              "--odd", "--normalize");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "subtracted the border background 5");
+  assert_contains(r.err, "centred the centroid");
+  assert_contains(r.err, "padded to 17 x 25 x 25");
+  assert_contains(r.err, "normalised");
+  run_clear(&r);
+  r = RUN("psf", "measure", out, "--json");
+  ASSERT_STATUS(r, 0);
+  double off[3], shp[3];
+  json_array(r.out, "offset_px", off, 3);
+  json_array(r.out, "shape", shp, 3);
+  for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a]), <, 0.05);
+  g_assert_cmpfloat(shp[2], ==, 25);
+  g_assert_cmpfloat_with_epsilon(json_number(r.out, "sum"), 1.0, 1e-5);
+  run_clear(&r);
+  r = RUN("psf", "fix", in, "-o", out, "--centre", "middle");
+  ASSERT_STATUS(r, 2);
+  run_clear(&r);
+  g_free(in);
+  g_free(out);
 }
 
 static void test_info_json_escaping(Fixture *f, gconstpointer data) {
@@ -2030,15 +2227,87 @@ static void test_points_errors(Fixture *f, gconstpointer data) {
   g_free(img);
 }
 
+/* compare: the PNG has the layout's size; the four modes and FFT sizes are reported. */
+static void test_compare_png(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "obj.tif", "8,40,36", "5");
+  gchar *psf = make_psf(f, "psf.tif", "7,5,5", "3,1,1");
+  gchar *png = path_in(f, "cmp.png");
+  Run r = RUN("compare", img, psf, "-o", png, "--scale", "2");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "circular output 8 x 40 x 36, FFT 8 x 40 x 36");
+  assert_contains(r.err, "full     output 14 x 44 x 40");
+  assert_contains(r.err, "valid    output 2 x 36 x 32");
+  run_clear(&r);
+  guint32 w, h;
+  png_size(png, &w, &h);
+  /* margins 8, gaps 8, label band 36: panels 36, 36, 40, 32, 36 voxels wide, 44 high, x2 */
+  g_assert_cmpuint(w, ==, 8 + 2 * (36 + 36 + 40 + 32 + 36) + 4 * 8 + 8);
+  g_assert_cmpuint(h, ==, 36 + 2 * 44 + 8);
+  r = RUN("compare", img, psf, "-o", png);
+  ASSERT_STATUS(r, 1); /* exists without --force */
+  run_clear(&r);
+  g_free(img);
+  g_free(psf);
+  g_free(png);
+}
+
+/* lucy-cli memory: the planner's JSON (keys, exact CPU figures), tiles under a budget, the
+ * exit status when nothing fits; info --devices lists the CPU and says why there is no GPU. */
+static void test_memory_and_devices(void) {
+  if (!have_cli())
+    return;
+  Run r = RUN("memory", "--op", "convolve", "--shape", "6,21,26", "--psf-shape", "3,5,4",
+              "--mode", "same", "--json");
+  ASSERT_STATUS(r, 0);
+  for (const char *const *k = (const char *const[]){"\"peak_device_bytes\": 40320",
+                                                   "\"peak_host_bytes\"", "\"padded_shape\": [7, 24, 28]",
+                                                   "\"strategy\": \"in-memory\"", "\"items\"", NULL};
+       *k; k++)
+    assert_contains(r.out, *k);
+  run_clear(&r);
+
+  r = RUN("memory", "--op", "deconvolve", "--shape", "128,512,512", "--psf-shape", "64,128,128",
+          "--device", "cuda", "--free-bytes", "1000000000");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "strategy tiled");
+  assert_contains(r.out, "FFT work area");
+  run_clear(&r);
+
+  r = RUN("memory", "--shape", "64,512,512", "--psf-shape", "9,9,9", "--strategy", "in-memory",
+          "--free-bytes", "1000000");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.out, "does NOT fit");
+  assert_contains(r.err, "1000000 free");
+  run_clear(&r);
+
+  r = RUN("memory", "--shape", "64,512,512");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "--psf-shape");
+  run_clear(&r);
+
+  r = RUN("info", "--devices");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "cpu");
+  assert_contains(r.out, "cuda");
+  run_clear(&r);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add("/cli/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
   g_test_add_func("/cli/help/top", test_help_top);
   g_test_add_func("/cli/help/subcommands", test_help_subcommands);
+  g_test_add_func("/cli/memory/plan-and-devices", test_memory_and_devices);
   ADD("usage/errors", test_usage_errors);
   ADD("phantom/info-json", test_phantom_info_json);
   ADD("phantom/deterministic", test_phantom_deterministic);
   ADD("psf/gaussian", test_psf_gaussian);
+  ADD("psf/models", test_psf_models);
+  ADD("psf/measure", test_psf_measure);
+  ADD("psf/fix", test_psf_fix);
+  ADD("compare/png", test_compare_png);
   ADD("info/json-escaping", test_info_json_escaping);
   g_test_add_func("/cli/info/shared-bars-psf", test_info_shared_bars);
   g_test_add_func("/cli/info/shared-channels", test_info_shared_channels);

@@ -1,5 +1,6 @@
 /* The CPU device: buffers and accounting, embed/extract against naive loops (wrap and
- * accumulation), FFT round trips, the plan cache, element-wise kernels, memory info, and FFTW
+ * accumulation), FFT round trips (in place and out of place), the plan cache, element-wise
+ * kernels (the RL ratio and its I-divergence against log1p in double), memory info, and FFTW
  * wisdom written atomically. */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -380,6 +381,150 @@ static void test_wisdom(void) {
   g_free(tmp);
 }
 
+/* The out-of-place forward transform: the same spectrum as the in-place one (to float
+ * rounding), its source untouched, one counted transform, and the misuse errors. */
+static void test_fft_r2c_out(void) {
+  LucyDevice *dev = new_cpu(2);
+  GRand *rng = g_rand_new_with_seed(17);
+  static const size_t shapes[][3] = {{1, 1, 1}, {1, 7, 9}, {4, 5, 6}, {6, 10, 15}, {16, 24, 35}};
+  for (size_t c = 0; c < G_N_ELEMENTS(shapes); c++) {
+    const size_t *s = shapes[c];
+    const size_t count = lucy__padded_count(s), bytes = count * sizeof(float);
+    LucyFftPlan *plan = NULL;
+    g_assert_cmpint(dev->ops->fft_plan(dev, s, &plan), ==, LUCY_OK);
+    float *src = NULL, *dst = NULL, *ref = NULL;
+    g_assert_cmpint(lucy__dev_alloc(dev, bytes, &src), ==, LUCY_OK);
+    g_assert_cmpint(lucy__dev_alloc(dev, bytes, &dst), ==, LUCY_OK);
+    g_assert_cmpint(lucy__dev_alloc(dev, bytes, &ref), ==, LUCY_OK);
+    /* not planned yet: an error, not a crash */
+    g_assert_cmpint(dev->ops->fft_r2c_out(dev, plan, src, dst), ==, LUCY_ERR_FFT);
+    g_assert_cmpint(dev->ops->fft_plan_r2c_out(dev, plan, src, src), ==,
+                    LUCY_ERR_INVALID_ARGUMENT);
+    g_assert_cmpint(dev->ops->fft_plan_r2c_out(dev, plan, src, dst), ==, LUCY_OK);
+    for (size_t i = 0; i < count; i++) src[i] = (float)g_rand_double_range(rng, -1, 1);
+    memcpy(ref, src, bytes);
+    float *keep = g_memdup2(src, bytes);
+    size_t before = lucy__device_fft_count();
+    g_assert_cmpint(dev->ops->fft_r2c_out(dev, plan, src, dst), ==, LUCY_OK);
+    g_assert_cmpuint(lucy__device_fft_count() - before, ==, 1);
+    g_assert_cmpint(memcmp(src, keep, bytes), ==, 0); /* the source, padding included */
+    g_assert_cmpint(dev->ops->fft_r2c(dev, plan, ref), ==, LUCY_OK);
+    double maxerr = 0, maxabs = 0;
+    for (size_t i = 0; i < 2 * lucy__spectrum_count(s); i++) {
+      maxerr = fmax(maxerr, fabs((double)dst[i] - ref[i]));
+      maxabs = fmax(maxabs, fabs((double)ref[i]));
+    }
+    g_assert_cmpfloat(maxerr, <=, 1e-5 * maxabs);
+    /* the same buffers in place: an error */
+    g_assert_cmpint(dev->ops->fft_r2c_out(dev, plan, src, src), ==, LUCY_ERR_FFT);
+    g_free(keep);
+    lucy__dev_release(dev, src);
+    lucy__dev_release(dev, dst);
+    lucy__dev_release(dev, ref);
+  }
+  g_rand_free(rng);
+  g_assert_cmpuint(held(dev), ==, 0);
+  lucy_device_unref(dev);
+}
+
+/* The I-divergence reference in double: y log(y/d) - y + d = y (u - log1p(u)), u = (d - y)/y
+ * (no cancellation near d = y); d when y = 0. */
+static double idiv_ref(double y, double d) {
+  if (y <= 0) return d;
+  const double u = (d - y) / y;
+  return y * (u - log1p(u));
+}
+
+/* rl_ratio: the ratio exactly y / d (0 where d <= eps, and outside the observed box), and the
+ * I-divergence (a vectorised float log, see device-cpu.c) against log1p in double: per voxel
+ * over ratios d/y from 1e-6 to 1e6 and near 1, and summed over a noisy volume. */
+static void test_rl_ratio_idiv(void) {
+  LucyDevice *dev = new_cpu(2);
+  GRand *rng = g_rand_new_with_seed(23);
+  const float eps = 1e-6f, b = 0.25f;
+  /* one voxel at a time: per-term accuracy */
+  {
+    static const size_t one[3] = {1, 1, 1};
+    float *h = NULL;
+    g_assert_cmpint(lucy__dev_alloc(dev, 2 * sizeof(float), &h), ==, LUCY_OK);
+    double worst = 0, worst_near = 0;
+    for (int i = 0; i < 20000; i++) {
+      const float y = (float)exp(g_rand_double_range(rng, log(1e-3), log(1e4)));
+      const double lr = i % 2 ? g_rand_double_range(rng, -0.5, 0.5)  /* around k = 0 */
+                              : g_rand_double_range(rng, log(1e-6), log(1e6));
+      const float hx = (float)(y * exp(i % 4 == 1 ? lr * 1e-3 : lr)) - b; /* d = hx + b */
+      h[0] = hx;
+      double got = NAN;
+      g_assert_cmpint(dev->ops->rl_ratio(dev, h, one, &y, one, b, eps, &got), ==, LUCY_OK);
+      const float d = hx + b;
+      g_assert_cmpfloat(h[0], ==, d > eps ? y / d : 0.0f);
+      const double want = idiv_ref(y, d > eps ? d : eps);
+      const double rel = fabs(got - want) / want;
+      worst = fmax(worst, rel);
+      if (fabs(lr) < 0.3) worst_near = fmax(worst_near, rel);
+    }
+    g_test_message("I-divergence per voxel: max relative error %.2e (%.2e with d/y in "
+                   "[0.74, 1.35])", worst, worst_near);
+    g_assert_cmpfloat(worst, <, 2e-6);
+    g_assert_cmpfloat(worst_near, <, 5e-7);
+    lucy__dev_release(dev, h);
+  }
+  /* a noisy volume in a larger domain (noncirculant layout), with zeros, negatives and d
+   * below eps: the sum */
+  {
+    static const size_t L[3] = {8, 32, 40}, N[3] = {6, 30, 33};
+    const size_t row = lucy__padded_row(L[2]), n = N[0] * N[1] * N[2];
+    float *h = NULL, *obs = g_new(float, n);
+    g_assert_cmpint(lucy__dev_alloc(dev, lucy__padded_count(L) * sizeof(float), &h), ==,
+                    LUCY_OK);
+    float *hx = g_new(float, lucy__padded_count(L));
+    for (size_t i = 0; i < lucy__padded_count(L); i++)
+      hx[i] = (float)g_rand_double_range(rng, 0, 100);
+    for (size_t i = 0; i < n; i++) {
+      const double v = g_rand_double_range(rng, 0, 100);
+      obs[i] = i % 97 == 0 ? 0.0f : i % 89 == 0 ? -1.0f : (float)v;
+    }
+    double want = 0;
+    for (size_t z = 0; z < N[0]; z++)
+      for (size_t y = 0; y < N[1]; y++)
+        for (size_t x = 0; x < N[2]; x++) {
+          const size_t j = (z * N[1] + y) * N[2] + x, k = (z * L[1] + y) * row + x;
+          const float yv = obs[j] > 0 ? obs[j] : 0.0f;
+          /* H x close to y (a converged estimate), a few far off, one below eps */
+          hx[k] = j == 5 ? -b : (float)(yv * (1 + 0.02 * g_rand_double_range(rng, -1, 1))) - b;
+          if (j % 7 == 0) hx[k] = (float)g_rand_double_range(rng, 0, 200);
+          const float d = hx[k] + b;
+          want += idiv_ref(yv, d > eps ? d : eps);
+        }
+    memcpy(h, hx, lucy__padded_count(L) * sizeof(float));
+    double got = NAN;
+    g_assert_cmpint(dev->ops->rl_ratio(dev, h, L, obs, N, b, eps, &got), ==, LUCY_OK);
+    g_test_message("I-divergence sum: %.12g, double reference %.12g, relative error %.2e", got,
+                   want, fabs(got - want) / want);
+    g_assert_cmpfloat(fabs(got - want), <, 1e-7 * want);
+    /* without the I-divergence: the same ratio */
+    memcpy(h, hx, lucy__padded_count(L) * sizeof(float));
+    g_assert_cmpint(dev->ops->rl_ratio(dev, h, L, obs, N, b, eps, NULL), ==, LUCY_OK);
+    for (size_t z = 0; z < L[0]; z++)
+      for (size_t y = 0; y < L[1]; y++)
+        for (size_t x = 0; x < L[2]; x++) {
+          const size_t k = (z * L[1] + y) * row + x;
+          float want_h = 0.0f;
+          if (z < N[0] && y < N[1] && x < N[2]) {
+            const float o = obs[(z * N[1] + y) * N[2] + x], yv = o > 0 ? o : 0.0f;
+            const float d = hx[k] + b;
+            want_h = d > eps ? yv / d : 0.0f;
+          }
+          g_assert_cmpfloat(h[k], ==, want_h);
+        }
+    g_free(hx);
+    g_free(obs);
+    lucy__dev_release(dev, h);
+  }
+  g_rand_free(rng);
+  lucy_device_unref(dev);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/device/options-and-names", test_options_and_names);
@@ -391,6 +536,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/device/fft-round-trip", test_fft_round_trip);
   g_test_add_func("/device/plan-cache", test_plan_cache);
   g_test_add_func("/device/cmul-cscale", test_cmul_cscale);
+  g_test_add_func("/device/fft-r2c-out", test_fft_r2c_out);
+  g_test_add_func("/device/rl-ratio-idiv", test_rl_ratio_idiv);
   g_test_add_func("/device/wisdom", test_wisdom);
   return g_test_run();
 }

@@ -13,6 +13,7 @@
 #include "lucy-error.h"
 #include "lucy-memory-gauge.h"
 #include "lucy-operations-panel.h"
+#include "lucy-points-view.h"
 #include "lucy-projection-view.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
@@ -1005,6 +1006,175 @@ static gboolean log_fatal_cb(const char *domain, GLogLevelFlags level, const cha
   return TRUE;
 }
 
+/* ---- point clouds ------------------------------------------------------------------------- */
+
+static void points_computed_cb(LucyPointsView *view, gboolean ok, gboolean *done) { *done = TRUE; }
+
+static void points_wait(LucyPointsView *view) {
+  gboolean done = FALSE;
+  gulong id = g_signal_connect(view, "computed", G_CALLBACK(points_computed_cb), &done);
+  if (lucy_points_view_is_busy(view)) g_assert_true(wait_for_flag(&done, 60000));
+  g_signal_handler_disconnect(view, id);
+  g_assert_false(lucy_points_view_is_busy(view));
+  g_assert_null(lucy_points_view_get_last_error(view));
+  spin(100);
+}
+
+static guint8 *points_pixels(LucyPointsView *view, int *tw) {
+  GError *error = NULL;
+  GdkTexture *tex = NULL;
+  for (int i = 0; i < 100 && !tex; i++) {
+    spin(30);
+    g_clear_error(&error);
+    tex = lucy_widget_render_texture(lucy_points_view_get_canvas(view), &error);
+  }
+  g_assert_no_error(error);
+  *tw = gdk_texture_get_width(tex);
+  guint8 *pix = g_malloc((gsize)*tw * gdk_texture_get_height(tex) * 4);
+  gdk_texture_download(tex, pix, (gsize)*tw * 4); /* B, G, R, A */
+  g_object_unref(tex);
+  return pix;
+}
+
+static gboolean is_cyan(const guint8 *p) { return p[2] < 100 && p[1] > 150 && p[0] > 150; }
+
+static void test_points(void) {
+  /* three points on voxel centres of a 64-grid, far apart relative to sigma */
+  const int n = 64;
+  const double h = 2 * G_PI / n, sigma = 0.2;
+  const int vx[3] = {10, 40, 25}, vy[3] = {20, 12, 50};
+  const double w[3] = {1, 3, 2};
+  char *dir = g_dir_make_tmp("lucy-points-XXXXXX", NULL);
+  char *csv = g_build_filename(dir, "pts.csv", NULL);
+  GString *text = g_string_new("x,y,w\n");
+  for (int i = 0; i < 3; i++) g_string_append_printf(text, "%.17g,%.17g,%g\n", vx[i] * h, vy[i] * h, w[i]);
+  g_assert_true(g_file_set_contents(csv, text->str, -1, NULL));
+  g_string_free(text, TRUE);
+
+  LucyPointsView *view = NULL;
+  GtkWindow *win = lucy_points_view_new_window(NULL, &view);
+  gtk_window_set_default_size(win, 760, 820);
+  gtk_window_present(win);
+  lucy_points_view_set_grid_size(view, n);
+  lucy_points_view_set_sigma(view, sigma);
+  GError *error = NULL;
+  g_assert_true(lucy_points_view_load_csv(view, csv, &error));
+  g_assert_no_error(error);
+  points_wait(view);
+
+  /* the gridded convolution: size, peaks at the points with the kernel's unnormalised height */
+  int gn = 0;
+  const float *img = lucy_points_view_get_image(view, &gn);
+  g_assert_nonnull(img);
+  g_assert_cmpint(gn, ==, n);
+  size_t imax = 0;
+  for (size_t i = 1; i < (size_t)n * n; i++)
+    if (img[i] > img[imax]) imax = i;
+  g_assert_cmpint((int)(imax / n), ==, vy[1]);
+  g_assert_cmpint((int)(imax % n), ==, vx[1]);
+  size_t count = 0;
+  const double *val = lucy_points_view_get_values(view, &count);
+  g_assert_cmpuint(count, ==, 3);
+  for (int i = 0; i < 3; i++) {
+    const float peak = img[vy[i] * n + vx[i]];
+    g_assert_cmpfloat(fabs(peak - w[i]), <, 1e-3);
+    g_assert_cmpfloat(fabs(val[i] - w[i]), <, 1e-3);
+    for (int d = -3; d <= 3; d++)
+      for (int e = -3; e <= 3; e++)
+        if (d || e) g_assert_cmpfloat(img[((vy[i] + d + n) % n) * n + (vx[i] + e + n) % n], <, peak);
+  }
+
+  /* markers: cyan rings at the points, larger for larger values; gone when switched off */
+  double mx[3], my[3], mr[3];
+  for (int i = 0; i < 3; i++) g_assert_true(lucy_points_view_get_marker(view, i, &mx[i], &my[i], &mr[i]));
+  g_assert_cmpfloat(mr[1], >, mr[2]);
+  g_assert_cmpfloat(mr[2], >, mr[0]);
+  int tw;
+  guint8 *pix = points_pixels(view, &tw);
+  for (int i = 0; i < 3; i++) {
+    const int px = (int)lround(mx[i] + mr[i] - 0.5), py = (int)floor(my[i]); /* on the ring */
+    g_assert_true(is_cyan(pix + ((gsize)py * tw + px) * 4));
+  }
+  /* the image under the markers: the brightest voxel's colour at the strongest point */
+  lucy_points_view_set_show_markers(view, FALSE);
+  g_free(pix);
+  pix = points_pixels(view, &tw);
+  for (int i = 0; i < 3; i++) {
+    const int px = (int)lround(mx[i] + mr[i] - 0.5), py = (int)floor(my[i]); /* on the ring */
+    g_assert_false(is_cyan(pix + ((gsize)py * tw + px) * 4));
+  }
+  const guint8 *c = pix + ((gsize)(int)my[1] * tw + (int)mx[1]) * 4;
+  g_assert_cmpint(c[2], >, 240); /* the colour map's top: pale yellow */
+  g_assert_cmpint(c[1], >, 240);
+  g_free(pix);
+  lucy_points_view_set_show_markers(view, TRUE);
+
+  /* grid size control */
+  lucy_points_view_set_grid_size(view, 96);
+  points_wait(view);
+  lucy_points_view_get_image(view, &gn);
+  g_assert_cmpint(gn, ==, 96);
+
+  /* docs/screenshot-points.png: LUCY_POINTS_SCREENSHOT=path, a cloud of clustered points */
+  const char *shot = g_getenv("LUCY_POINTS_SCREENSHOT");
+  if (shot) {
+    GRand *rng = g_rand_new_with_seed(7);
+    text = g_string_new("x,y,w\n");
+    for (int k = 0; k < 6; k++) {
+      const double cx = g_rand_double_range(rng, 0.6, 5.6), cy = g_rand_double_range(rng, 0.6, 5.6);
+      const int m = g_rand_int_range(rng, 4, 14);
+      for (int j = 0; j < m; j++)
+        g_string_append_printf(text, "%.6f,%.6f,%.3f\n", cx + 0.25 * (g_rand_double(rng) - 0.5) * 2,
+                               cy + 0.25 * (g_rand_double(rng) - 0.5) * 2,
+                               g_rand_double_range(rng, 0.5, 1.5));
+    }
+    for (int j = 0; j < 12; j++)
+      g_string_append_printf(text, "%.6f,%.6f,1\n", g_rand_double_range(rng, 0, 2 * G_PI),
+                             g_rand_double_range(rng, 0, 2 * G_PI));
+    g_rand_free(rng);
+    g_assert_true(g_file_set_contents(csv, text->str, -1, NULL));
+    g_string_free(text, TRUE);
+    lucy_points_view_set_grid_size(view, 256);
+    lucy_points_view_set_sigma(view, 0.12);
+    points_wait(view);
+    g_assert_true(lucy_points_view_load_csv(view, csv, &error));
+    points_wait(view);
+    g_assert_true(lucy_widget_save_png(GTK_WIDGET(win), shot, &error));
+    g_assert_no_error(error);
+  }
+  /* closing while a convolution runs: its result is dropped */
+  lucy_points_view_set_grid_size(view, 512);
+  g_assert_true(lucy_points_view_is_busy(view));
+  gtk_window_destroy(win);
+  spin(1500);
+  g_unlink(csv);
+  g_rmdir(dir);
+  g_free(csv);
+  g_free(dir);
+}
+
+/* Open ▸ Point Clouds… opens a window with a Points view */
+static void test_points_action(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(win));
+  spin(50);
+  GListModel *tops = gtk_window_get_toplevels();
+  const guint before = g_list_model_get_n_items(tops);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "points", NULL);
+  spin(100);
+  g_assert_cmpuint(g_list_model_get_n_items(tops), ==, before + 1);
+  GtkWindow *pw = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(tops) && !pw; i++) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (LUCY_IS_POINTS_VIEW(gtk_window_get_child(w))) pw = w;
+    g_object_unref(w);
+  }
+  g_assert_nonnull(pw);
+  g_assert_true(gtk_window_get_transient_for(pw) == GTK_WINDOW(win));
+  gtk_window_destroy(pw);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -1033,6 +1203,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/deconvolve/preview", test_deconvolve_preview);
   g_test_add_func("/gui/deconvolve/cancel", test_deconvolve_cancel);
   g_test_add_func("/gui/deconvolve/screenshot", test_deconvolve_screenshot);
+  g_test_add_func("/gui/points", test_points);
+  g_test_add_func("/gui/points/action", test_points_action);
   int status = g_test_run();
   g_object_unref(app);
   return status;

@@ -34,6 +34,10 @@ typedef struct LucyConvOptions {
   LucyPlanning planning; /* used only when device is NULL */
   LucyProgressFn progress; /* optional; checked between FFT stages */
   void *progress_user;
+  /* Memory strategy for lucy_convolve (memory.h); plans are always in-memory. */
+  LucyStrategy strategy;     /* default LUCY_STRATEGY_AUTO */
+  size_t memory_limit_bytes; /* budget on the device; 0: its free memory (default) */
+  size_t tile[2];            /* tiled: output tile (y, x); 0: chosen from the budget */
 } LucyConvOptions;
 
 typedef struct LucyConvPlan LucyConvPlan;

@@ -68,6 +68,10 @@ typedef struct LucyDeconOptions {
   int preview_every;        /* pass the estimate to the monitor every N iterations (0: never) */
   LucyProgressFn progress;  /* optional: fraction of iterations done; checked inside iterations */
   void *progress_user;
+  /* Memory strategy for lucy_deconvolve (memory.h); plans are always in-memory. */
+  LucyStrategy strategy;     /* default LUCY_STRATEGY_AUTO */
+  size_t memory_limit_bytes; /* budget on the device; 0: its free memory (default) */
+  size_t tile[2];            /* tiled: core tile (y, x) before halos; 0: chosen from the budget */
 } LucyDeconOptions;
 
 typedef struct LucyDeconPlan LucyDeconPlan;

@@ -28,6 +28,15 @@ typedef struct LucyDeviceOptions {
 
 typedef struct LucyDevice LucyDevice;
 
+/* How an operation fits in device memory (see memory.h): the planner's choice by default. */
+typedef enum LucyStrategy {
+  LUCY_STRATEGY_AUTO = 0,   /* in-memory if it fits the free memory, else tiled, else cpu */
+  LUCY_STRATEGY_IN_MEMORY,  /* every buffer resident */
+  LUCY_STRATEGY_LOW_MEMORY, /* fewer resident buffers (today: as in-memory) */
+  LUCY_STRATEGY_TILED,      /* x/y tiles with halos of at least the PSF support */
+  LUCY_STRATEGY_CPU         /* fall back to a CPU device */
+} LucyStrategy;
+
 void lucy_device_options_default(LucyDeviceOptions *opts);
 LucyStatus lucy_device_new(const LucyDeviceOptions *opts, LucyDevice **out);
 /* Devices are reference counted: plans keep a reference to the device they run on. */

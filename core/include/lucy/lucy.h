@@ -8,8 +8,11 @@
 #include "device.h"
 #include "convolve.h"
 #include "deconvolve.h"
+#include "memory.h"
 #include "project.h"
 #include "phantom.h"
+#include "psf.h"
+#include "compare.h"
 #include "nufft.h"
 #include "points.h"
 

@@ -1,0 +1,303 @@
+/* The memory planner and the strategies on the CPU device: the predicted peak equals the peak
+ * Lucy's allocation counter measures for every mode, boundary and method; tiled convolution
+ * equals the untiled result to float precision in all four modes; tiled deconvolution stays
+ * close to the untiled one (the difference is printed); a budget nothing fits fails with
+ * LUCY_ERR_DEVICE_MEMORY and the numbers. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "lucy/lucy.h"
+#include "lucy/memory.h"
+
+static LucyDevice *new_cpu(void) {
+  LucyDeviceOptions o;
+  lucy_device_options_default(&o);
+  o.threads = 2;
+  o.use_wisdom = 0;
+  LucyDevice *dev = NULL;
+  g_assert_cmpint(lucy_device_new(&o, &dev), ==, LUCY_OK);
+  return dev;
+}
+
+static size_t peak(LucyDevice *dev) {
+  LucyMemoryInfo info;
+  g_assert_cmpint(lucy_device_memory_info(dev, &info), ==, LUCY_OK);
+  g_assert_cmpuint(info.lucy_bytes, ==, 0); /* everything released */
+  return info.lucy_peak_bytes;
+}
+
+static LucyVolume *volume(const size_t shape[3], guint32 seed, int psf) {
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  GRand *r = g_rand_new_with_seed(seed);
+  const size_t n = lucy_shape_count(shape);
+  for (size_t i = 0; i < n; i++) v->data[i] = (float)g_rand_double_range(r, psf ? 0.1 : 0.5, 1.0);
+  g_rand_free(r);
+  return v;
+}
+
+static const size_t img_shape[3] = {6, 21, 26}, psf_shape[3] = {3, 5, 4};
+
+static void test_names(void) {
+  LucyStrategy s;
+  for (int i = 0; i <= LUCY_STRATEGY_CPU; i++) {
+    g_assert_cmpint(lucy_strategy_parse(lucy_strategy_name((LucyStrategy)i), &s), ==, LUCY_OK);
+    g_assert_cmpint(s, ==, i);
+  }
+  g_assert_cmpint(lucy_strategy_parse("bogus", &s), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(lucy_error_message(), "tiled"));
+}
+
+static void test_convolve_exact(void) {
+  LucyVolume *img = volume(img_shape, 1, 0), *psf = volume(psf_shape, 2, 1);
+  for (int mode = 0; mode < 4; mode++) {
+    LucyMemoryRequest req;
+    lucy_memory_request_default(&req);
+    memcpy(req.image_shape, img_shape, sizeof req.image_shape);
+    memcpy(req.psf_shape, psf_shape, sizeof req.psf_shape);
+    req.mode = (LucyPadMode)mode;
+    req.strategy = LUCY_STRATEGY_IN_MEMORY;
+    LucyMemoryPlan mp;
+    g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+    LucyDevice *dev = new_cpu();
+    LucyConvOptions o;
+    lucy_conv_options_default(&o);
+    o.mode = (LucyPadMode)mode;
+    o.device = dev;
+    LucyVolume *out = NULL;
+    g_assert_cmpint(lucy_convolve(img, psf, &o, &out), ==, LUCY_OK);
+    const size_t measured = peak(dev);
+    g_test_message("convolve %s: predicted %zu, measured %zu (P = %zu)",
+                   lucy_pad_mode_name(o.mode), mp.peak_device_bytes, measured, mp.padded_bytes);
+    g_assert_cmpuint(mp.peak_device_bytes, ==, measured);
+    g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes);
+    g_assert_cmpuint(mp.peak_host_bytes, ==, lucy_shape_count(out->shape) * sizeof(float));
+    size_t fft[3];
+    g_assert_cmpint(lucy_conv_shapes(img_shape, psf_shape, o.mode, NULL, fft), ==, LUCY_OK);
+    g_assert_cmpmem(fft, sizeof fft, mp.padded_shape, sizeof fft);
+    lucy_volume_free(out);
+    lucy_device_unref(dev);
+  }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+static void test_deconvolve_exact(void) {
+  LucyVolume *img = volume(img_shape, 3, 0), *psf = volume(psf_shape, 4, 1);
+  for (int method = 0; method < 3; method++)
+    for (int boundary = 0; boundary < 2; boundary++)
+      for (int accel = 0; accel < 2; accel++) {
+        if (method == LUCY_DECON_WIENER && accel) continue;
+        LucyMemoryRequest req;
+        lucy_memory_request_default(&req);
+        req.op = LUCY_MEMORY_DECONVOLVE;
+        memcpy(req.image_shape, img_shape, sizeof req.image_shape);
+        memcpy(req.psf_shape, psf_shape, sizeof req.psf_shape);
+        req.method = (LucyDeconMethod)method;
+        req.boundary = (LucyBoundary)boundary;
+        req.accelerate = accel;
+        LucyMemoryPlan mp;
+        g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+        g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_IN_MEMORY);
+        LucyDevice *dev = new_cpu();
+        LucyDeconOptions o;
+        lucy_decon_options_default(&o);
+        o.method = (LucyDeconMethod)method;
+        o.boundary = (LucyBoundary)boundary;
+        o.accelerate = accel;
+        o.iterations = 3;
+        o.device = dev;
+        LucyVolume *out = NULL;
+        g_assert_cmpint(lucy_deconvolve(img, psf, &o, &out, NULL), ==, LUCY_OK);
+        const size_t measured = peak(dev);
+        g_test_message("deconvolve %s %s%s: predicted %zu, measured %zu (P = %zu)",
+                       lucy_decon_method_name(o.method), lucy_boundary_name(o.boundary),
+                       accel ? " accelerated" : "", mp.peak_device_bytes, measured,
+                       mp.padded_bytes);
+        g_assert_cmpuint(mp.peak_device_bytes, ==, measured);
+        lucy_volume_free(out);
+        lucy_device_unref(dev);
+      }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+static double max_rel_diff(const LucyVolume *a, const LucyVolume *b) {
+  g_assert_cmpmem(a->shape, sizeof a->shape, b->shape, sizeof b->shape);
+  double num = 0.0, den = 0.0;
+  for (size_t i = 0; i < lucy_shape_count(a->shape); i++) {
+    num = fmax(num, fabs((double)a->data[i] - b->data[i]));
+    den = fmax(den, fabs((double)b->data[i]));
+  }
+  return num / den;
+}
+
+static void test_convolve_tiled(void) {
+  LucyVolume *img = volume(img_shape, 5, 0), *psf = volume(psf_shape, 6, 1);
+  for (int origin = 0; origin < 2; origin++)
+    for (int mode = 0; mode < 4; mode++) {
+      LucyConvOptions o;
+      lucy_conv_options_default(&o);
+      o.mode = (LucyPadMode)mode;
+      o.origin = (LucyOrigin)origin;
+      o.threads = 1;
+      o.strategy = LUCY_STRATEGY_IN_MEMORY;
+      LucyVolume *ref = NULL, *tiled = NULL;
+      g_assert_cmpint(lucy_convolve(img, psf, &o, &ref), ==, LUCY_OK);
+      o.strategy = LUCY_STRATEGY_TILED;
+      o.tile[0] = 7;
+      o.tile[1] = 6;
+      g_assert_cmpint(lucy_convolve(img, psf, &o, &tiled), ==, LUCY_OK);
+      const double d = max_rel_diff(tiled, ref);
+      g_test_message("tiled %s (origin %d): max |tiled - untiled| / max = %.3g",
+                     lucy_pad_mode_name(o.mode), origin, d);
+      g_assert_cmpfloat(d, <, 2e-6);
+      lucy_volume_free(ref);
+      lucy_volume_free(tiled);
+    }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+/* A budget below in-memory's peak: auto picks tiles, each plan stays under it (measured), and
+ * the result still matches. */
+static void test_convolve_auto_limit(void) {
+  const size_t shape[3] = {8, 64, 60}, pshape[3] = {3, 7, 7};
+  LucyVolume *img = volume(shape, 7, 0), *psf = volume(pshape, 8, 1);
+  LucyConvOptions o;
+  lucy_conv_options_default(&o);
+  o.threads = 1;
+  LucyVolume *ref = NULL, *tiled = NULL;
+  g_assert_cmpint(lucy_convolve(img, psf, &o, &ref), ==, LUCY_OK);
+  LucyMemoryRequest req;
+  lucy_memory_request_default(&req);
+  memcpy(req.image_shape, shape, sizeof shape);
+  memcpy(req.psf_shape, pshape, sizeof pshape);
+  LucyMemoryPlan full;
+  g_assert_cmpint(lucy_memory_plan(&req, &full), ==, LUCY_OK);
+  const size_t limit = full.peak_device_bytes / 3;
+  req.free_bytes = limit;
+  LucyMemoryPlan mp;
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_TILED);
+  g_assert_cmpuint(mp.peak_device_bytes, <=, limit);
+  g_assert_cmpuint(mp.tiles[1] * mp.tiles[2], >, 1);
+  LucyDevice *dev = new_cpu();
+  o.device = dev;
+  o.memory_limit_bytes = limit;
+  g_assert_cmpint(lucy_convolve(img, psf, &o, &tiled), ==, LUCY_OK);
+  const size_t measured = peak(dev);
+  g_test_message("auto under %zu bytes: %zux%zu tiles, predicted %zu, measured %zu (in-memory %zu)",
+                 limit, mp.tiles[1], mp.tiles[2], mp.peak_device_bytes, measured,
+                 full.peak_device_bytes);
+  g_assert_cmpuint(measured, ==, mp.peak_device_bytes);
+  g_assert_cmpfloat(max_rel_diff(tiled, ref), <, 2e-6);
+  lucy_volume_free(tiled);
+  lucy_device_unref(dev);
+
+  /* Nothing fits: the error says what is needed and what is free. */
+  o.device = NULL;
+  o.memory_limit_bytes = 1000;
+  tiled = (LucyVolume *)img;
+  g_assert_cmpint(lucy_convolve(img, psf, &o, &tiled), ==, LUCY_ERR_DEVICE_MEMORY);
+  g_assert_null(tiled);
+  g_test_message("%s", lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "1000 free"));
+  /* Forced in-memory under a budget that only tiles meet: the error names tiles. */
+  o.memory_limit_bytes = limit;
+  o.strategy = LUCY_STRATEGY_IN_MEMORY;
+  g_assert_cmpint(lucy_convolve(img, psf, &o, &tiled), ==, LUCY_ERR_DEVICE_MEMORY);
+  g_test_message("%s", lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "tiled strategy would fit"));
+  /* ... and the process is fine afterwards. */
+  o.memory_limit_bytes = 0;
+  o.strategy = LUCY_STRATEGY_AUTO;
+  g_assert_cmpint(lucy_convolve(img, psf, &o, &tiled), ==, LUCY_OK);
+  g_assert_cmpfloat(max_rel_diff(tiled, ref), <, 1e-6);
+  lucy_volume_free(tiled);
+  lucy_volume_free(ref);
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+static void test_deconvolve_tiled(void) {
+  const size_t shape[3] = {8, 48, 44}, pshape[3] = {5, 5, 5};
+  LucyVolume *img = volume(shape, 9, 0), *psf = NULL;
+  g_assert_cmpint(lucy_volume_new(pshape, &psf), ==, LUCY_OK);
+  for (size_t z = 0; z < 5; z++)
+    for (size_t y = 0; y < 5; y++)
+      for (size_t x = 0; x < 5; x++) {
+        const double r2 = (z - 2.0) * (z - 2.0) + (y - 2.0) * (y - 2.0) + (x - 2.0) * (x - 2.0);
+        psf->data[(z * 5 + y) * 5 + x] = (float)exp(-r2 / 2.0);
+      }
+  for (int method = 0; method < 2; method++) {
+    LucyDeconOptions o;
+    lucy_decon_options_default(&o);
+    o.method = (LucyDeconMethod)method;
+    o.iterations = 10;
+    o.threads = 1;
+    LucyVolume *ref = NULL, *tiled = NULL;
+    g_assert_cmpint(lucy_deconvolve(img, psf, &o, &ref, NULL), ==, LUCY_OK);
+    o.strategy = LUCY_STRATEGY_TILED;
+    o.tile[0] = 20;
+    o.tile[1] = 16;
+    int done = 0;
+    g_assert_cmpint(lucy_deconvolve(img, psf, &o, &tiled, &done), ==, LUCY_OK);
+    g_assert_cmpint(done, ==, 10);
+    const double d = max_rel_diff(tiled, ref);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < lucy_shape_count(shape); i++) {
+      num += fabs((double)tiled->data[i] - ref->data[i]);
+      den += fabs((double)ref->data[i]);
+    }
+    g_test_message("tiled %s deconvolution (3x3 tiles of 20x16, halo 5): max error %.3g, "
+                   "mean relative error %.3g vs untiled", lucy_decon_method_name(o.method), d,
+                   num / den);
+    g_assert_cmpfloat(num / den, <, 0.05);
+    lucy_volume_free(ref);
+    lucy_volume_free(tiled);
+  }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+static void test_cuda_planning(void) {
+  /* The CUDA prediction needs no device: the budget rules hold (3 P convolution, 5 P RL). */
+  LucyMemoryRequest req;
+  lucy_memory_request_default(&req);
+  const size_t shape[3] = {128, 512, 512}, pshape[3] = {64, 128, 128};
+  memcpy(req.image_shape, shape, sizeof shape);
+  memcpy(req.psf_shape, pshape, sizeof pshape);
+  req.device = LUCY_DEVICE_CUDA;
+  LucyMemoryPlan mp;
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  const size_t conv_peak = mp.peak_device_bytes;
+  g_test_message("CUDA convolve 128x512x512 * 64x128x128 same: %zu bytes = %.2f P", 
+                 mp.peak_device_bytes, (double)mp.peak_device_bytes / mp.padded_bytes);
+  /* 2 P of buffers + the cuFFT work area (estimated as one complex array, about P, without a
+   * GPU) + the staging buffer (<= 64 MiB) + 16 KiB of reduction scratch. */
+  g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes + ((size_t)64 << 20) + 16384);
+  req.op = LUCY_MEMORY_DECONVOLVE;
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_test_message("CUDA RL noncirculant: %zu bytes = %.2f P", mp.peak_device_bytes,
+                 (double)mp.peak_device_bytes / mp.padded_bytes);
+  /* Twice too big: auto tiles. */
+  req.op = LUCY_MEMORY_CONVOLVE;
+  req.free_bytes = conv_peak / 2;
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_TILED);
+  g_assert_cmpuint(mp.peak_device_bytes, <=, req.free_bytes);
+}
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/memory/names", test_names);
+  g_test_add_func("/memory/convolve-exact", test_convolve_exact);
+  g_test_add_func("/memory/deconvolve-exact", test_deconvolve_exact);
+  g_test_add_func("/memory/convolve-tiled", test_convolve_tiled);
+  g_test_add_func("/memory/convolve-auto-limit", test_convolve_auto_limit);
+  g_test_add_func("/memory/deconvolve-tiled", test_deconvolve_tiled);
+  g_test_add_func("/memory/cuda-planning", test_cuda_planning);
+  return g_test_run();
+}
