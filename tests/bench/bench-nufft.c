@@ -1,6 +1,6 @@
 /* bench-nufft: times one Lucy NUFFT on points and data read from raw files written by
  * tests/bench/bench_nufft.py (so Lucy and FINUFFT see the same numbers), and prints one JSON
- * line: plan, setpts and execute seconds (best of --reps) and a checksum of the output.
+ * line: plan, setpts and execute seconds (median of --reps) and a checksum of the output.
  *
  *   bench-nufft --dim 2 --type 1 --modes 512,512 --eps 1e-6 --precision double --threads 2
  *               --points PTS.f64 --data DATA.f64 --count M [--reps 5] [--out OUT.f64]
@@ -33,6 +33,17 @@ static double *read_doubles(const char *path, size_t n) {
   }
   fclose(f);
   return v;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of n timings (sorts them in place): the shared machine is noisy. */
+static double median(double *t, int n) {
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 int main(int argc, char **argv) {
@@ -89,7 +100,10 @@ int main(int argc, char **argv) {
   lucy_nufft_options_default(&o);
   o.threads = threads;
   o.precision = single ? LUCY_NUFFT_FLOAT : LUCY_NUFFT_DOUBLE;
-  double best_plan = 1e30, best_set = 1e30, best_exec = 1e30;
+  if (reps < 1 || reps > 1000) reps = 5;
+  double *t_plan = calloc((size_t)reps, sizeof(double)), *t_set = calloc((size_t)reps, sizeof(double));
+  double *t_exec = calloc((size_t)reps, sizeof(double));
+  if (!t_plan || !t_set || !t_exec) return 1;
   LucyNufftPlan *p = NULL;
   for (int r = 0; r < reps; r++) {
     double t0 = now();
@@ -111,9 +125,9 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench-nufft: %s\n", lucy_error_message());
       return 1;
     }
-    if (t1 - t0 < best_plan) best_plan = t1 - t0;
-    if (t2 - t1 < best_set) best_set = t2 - t1;
-    if (t3 - t2 < best_exec) best_exec = t3 - t2;
+    t_plan[r] = t1 - t0;
+    t_set[r] = t2 - t1;
+    t_exec[r] = t3 - t2;
     if (r + 1 < reps) lucy_nufft_plan_free(p);
   }
   if (single)
@@ -130,9 +144,13 @@ int main(int argc, char **argv) {
   lucy_nufft_plan_fine_shape(p, nf);
   printf("{\"plan_s\": %.6f, \"setpts_s\": %.6f, \"execute_s\": %.6f, \"width\": %d, "
          "\"fine\": [%zu, %zu, %zu], \"threads\": %d}\n",
-         best_plan, best_set, best_exec, lucy_nufft_plan_kernel_width(p), nf[0], nf[1], nf[2],
+         median(t_plan, reps), median(t_set, reps), median(t_exec, reps),
+         lucy_nufft_plan_kernel_width(p), nf[0], nf[1], nf[2],
          threads);
   lucy_nufft_plan_free(p);
+  free(t_plan);
+  free(t_set);
+  free(t_exec);
   free(xyz);
   free(in);
   free(out);
