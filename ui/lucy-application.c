@@ -284,6 +284,8 @@ static void lucy_application_startup(GApplication *app) {
       {"win.open", {"<Primary>o", NULL, NULL}},
       {"win.open-psf", {"<Primary><Shift>o", NULL, NULL}},
       {"win.generate-psf", {"<Primary>g", NULL, NULL}},
+      {"win.psf-qa", {"<Primary>i", NULL, NULL}},
+      {"win.compare", {"<Primary>m", NULL, NULL}},
       {"win.save-result", {"<Primary>s", NULL, NULL}},
       {"win.export-view", {"<Primary>e", NULL, NULL}},
       {"win.run", {"<Primary>r", "F5", NULL}},

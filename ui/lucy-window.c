@@ -9,7 +9,9 @@
 #include "lucy-error.h"
 #include "lucy-operations-panel.h"
 #include "lucy-points-view.h"
+#include "lucy-compare-view.h"
 #include "lucy-psf-dialog.h"
+#include "lucy-psf-panel.h"
 #include "lucy-snapshot.h"
 
 #define N_VIEWS 4
@@ -1070,6 +1072,23 @@ static void points_action(GSimpleAction *a, GVariant *p, gpointer data) {
   gtk_window_present(lucy_points_view_new_window(GTK_WINDOW(data), NULL));
 }
 
+/* Compare: the four padding modes side by side, in a window of their own, on the current image
+ * and PSF (or, without them, waiting for the wrap-around sample) */
+static void compare_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  LucyWindow *self = data;
+  LucyCompareView *view = NULL;
+  GtkWindow *win = lucy_compare_view_new_window(GTK_WINDOW(self), &view);
+  if (self->image && self->psf)
+    lucy_compare_view_set_volumes(view, lucy_stack_get_volume(self->image),
+                                  lucy_stack_get_volume(self->psf));
+  gtk_window_present(win);
+}
+
+/* PSF QA: a window of its own that follows this window's PSF */
+static void psf_qa_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  gtk_window_present(lucy_psf_panel_new_window(LUCY_WINDOW(data), NULL));
+}
+
 static void generate_psf_action(GSimpleAction *a, GVariant *p, gpointer data) {
   LucyWindow *self = data;
   double voxel[3] = {0.3, 0.1, 0.1};
@@ -1097,6 +1116,8 @@ static const GActionEntry win_actions[] = {
     {"open-recent", open_recent_action, "s", NULL, NULL, {0}},
     {"generate-psf", generate_psf_action, NULL, NULL, NULL, {0}},
     {"points", points_action, NULL, NULL, NULL, {0}},
+    {"psf-qa", psf_qa_action, NULL, NULL, NULL, {0}},
+    {"compare", compare_action, NULL, NULL, NULL, {0}},
     {"demo", demo_action, NULL, NULL, NULL, {0}},
     {"save-result", save_result_action, NULL, NULL, NULL, {0}},
     {"export-view", export_view_action, NULL, NULL, NULL, {0}},

@@ -14,7 +14,10 @@
 #include "lucy-memory-gauge.h"
 #include "lucy-operations-panel.h"
 #include "lucy-points-view.h"
+#include "lucy-compare-view.h"
 #include "lucy-projection-view.h"
+#include "lucy-psf-dialog.h"
+#include "lucy-psf-panel.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
 
@@ -1175,6 +1178,330 @@ static void test_points_action(void) {
   close_window(win);
 }
 
+/* Compare (Ctrl+M): the four padding modes on the wrap-around sample; panel sizes are the modes'
+ * sizes, same is full cropped, circular - same is zero exactly inside the valid region. */
+static void compare_computed_cb(LucyCompareView *view, gboolean ok, gboolean *done) {
+  *done = TRUE;
+}
+
+static void compare_wait(LucyCompareView *view) {
+  gboolean done = !lucy_compare_view_is_busy(view);
+  gulong id = g_signal_connect(view, "computed", G_CALLBACK(compare_computed_cb), &done);
+  g_assert_true(wait_for_flag(&done, 120000));
+  g_signal_handler_disconnect(view, id);
+  g_assert_null(lucy_compare_view_get_last_error(view));
+  spin(100);
+}
+
+static void test_compare(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(win));
+  spin(50);
+  GListModel *tops = gtk_window_get_toplevels();
+  const guint before = g_list_model_get_n_items(tops);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "compare", NULL);
+  spin(100);
+  g_assert_cmpuint(g_list_model_get_n_items(tops), ==, before + 1);
+  GtkWindow *cw = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(tops) && !cw; i++) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (LUCY_IS_COMPARE_VIEW(gtk_window_get_child(w))) cw = w;
+    g_object_unref(w);
+  }
+  g_assert_nonnull(cw);
+  g_assert_true(gtk_window_get_transient_for(cw) == GTK_WINDOW(win));
+  LucyCompareView *view = LUCY_COMPARE_VIEW(gtk_window_get_child(cw));
+  g_assert_null(lucy_compare_view_get_compare(view)); /* no image in the main window */
+  char **accels = gtk_application_get_accels_for_action(GTK_APPLICATION(app), "win.compare");
+  guint key = 0;
+  GdkModifierType mods = 0;
+  g_assert_true(accels && accels[0] && gtk_accelerator_parse(accels[0], &key, &mods));
+  g_assert_cmpuint(key, ==, GDK_KEY_m);
+  g_assert_cmpuint(mods, ==, GDK_CONTROL_MASK);
+  g_strfreev(accels);
+
+  GError *error = NULL;
+  g_assert_true(lucy_compare_view_load_sample(view, &error));
+  g_assert_no_error(error);
+  g_assert_true(lucy_compare_view_is_busy(view));
+  compare_wait(view);
+  const LucyCompare *c = lucy_compare_view_get_compare(view);
+  g_assert_nonnull(c);
+  const size_t *N = c->out_shape[LUCY_PAD_CIRCULAR];
+  const size_t *F = c->out_shape[LUCY_PAD_FULL];
+  g_assert_cmpuint(N[0], ==, 24);
+  g_assert_cmpuint(N[1], ==, 96);
+  g_assert_cmpuint(N[2], ==, 96);
+  /* the five panels' data: XY projections of the modes' outputs, the difference on the image grid */
+  for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
+    int w, h;
+    g_assert_nonnull(lucy_compare_view_get_panel(view, i, &w, &h));
+    const size_t *s = i < 4 ? c->out_shape[i] : N;
+    g_assert_cmpint(w, ==, (int)s[2]);
+    g_assert_cmpint(h, ==, (int)s[1]);
+    if (i < 4) {
+      g_assert_nonnull(c->out[i]);
+      g_assert_cmpmem(c->out[i]->shape, sizeof c->out[i]->shape, s, 3 * sizeof(size_t));
+    }
+  }
+  g_assert_cmpuint(F[1], >, N[1]);
+  g_assert_cmpuint(c->out_shape[LUCY_PAD_VALID][1], <, N[1]);
+  for (int a = 0; a < 3; a++) g_assert_cmpuint(c->out_shape[LUCY_PAD_VALID][a], ==, c->valid_shape[a]);
+  /* same is full cropped (at same's valid start relative to full's) */
+  const LucyVolume *same = c->out[LUCY_PAD_SAME], *full = c->out[LUCY_PAD_FULL];
+  ptrdiff_t off[3];
+  for (int a = 0; a < 3; a++)
+    off[a] = c->valid_start[LUCY_PAD_FULL][a] - c->valid_start[LUCY_PAD_SAME][a];
+  float smax = 0;
+  for (size_t i = 0; i < N[0] * N[1] * N[2]; i++) smax = MAX(smax, same->data[i]);
+  g_assert_cmpfloat(smax, >, 0.1);
+  for (size_t z = 0; z < N[0]; z++)
+    for (size_t y = 0; y < N[1]; y++)
+      for (size_t x = 0; x < N[2]; x++) {
+        const float a = same->data[(z * N[1] + y) * N[2] + x];
+        const float b = full->data[((z + off[0]) * F[1] + y + off[1]) * F[2] + x + off[2]];
+        g_assert_cmpfloat(fabsf(a - b), <=, 1e-5f * smax);
+      }
+  /* circular - same: zero inside the valid region, ghosts outside */
+  double inside = 0, outside = 0;
+  for (size_t z = 0; z < N[0]; z++)
+    for (size_t y = 0; y < N[1]; y++)
+      for (size_t x = 0; x < N[2]; x++) {
+        const size_t p[3] = {z, y, x};
+        gboolean in = TRUE;
+        for (int a = 0; a < 3; a++)
+          in &= (ptrdiff_t)p[a] >= c->valid_start[LUCY_PAD_SAME][a] &&
+                (ptrdiff_t)p[a] < c->valid_start[LUCY_PAD_SAME][a] + (ptrdiff_t)c->valid_shape[a];
+        const double d = fabs(c->diff->data[(z * N[1] + y) * N[2] + x]);
+        if (in)
+          inside = MAX(inside, d);
+        else
+          outside = MAX(outside, d);
+      }
+  g_assert_cmpfloat(inside, <=, 1e-5 * smax);
+  g_assert_cmpfloat(outside, >, 0.05 * smax);
+  /* all five panels laid out at one scale, left to right, on screen */
+  double s0 = 0;
+  graphene_rect_t prev;
+  for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
+    graphene_rect_t r;
+    double s;
+    g_assert_true(lucy_compare_view_get_panel_rect(view, i, &r, &s));
+    if (i == 0) s0 = s;
+    g_assert_cmpfloat(s, ==, s0);
+    g_assert_cmpfloat(s, >=, 1.0);
+    int w, h;
+    lucy_compare_view_get_panel(view, i, &w, &h);
+    g_assert_cmpfloat(fabs(r.size.width - w * s), <, 0.01);
+    if (i) g_assert_cmpfloat(r.origin.x, >=, prev.origin.x + prev.size.width);
+    g_assert_cmpfloat(r.origin.x + r.size.width, <=,
+                      gtk_widget_get_width(lucy_compare_view_get_canvas(view)));
+    prev = r;
+  }
+  g_assert_true(strstr(gtk_label_get_text(lucy_compare_view_get_explanation(view)), "valid"));
+
+  /* docs/screenshot-compare.png: LUCY_COMPARE_SCREENSHOT=path */
+  const char *shot = g_getenv("LUCY_COMPARE_SCREENSHOT");
+  if (shot) {
+    g_assert_true(lucy_widget_save_png(GTK_WIDGET(cw), shot, &error));
+    g_assert_no_error(error);
+  }
+  gtk_window_destroy(cw);
+
+  /* on the main window's image and PSF: the demo; closing while it runs drops the result */
+  g_assert_true(lucy_window_load_demo(win, &error));
+  g_assert_no_error(error);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "compare", NULL);
+  spin(20);
+  cw = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(tops) && !cw; i++) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (LUCY_IS_COMPARE_VIEW(gtk_window_get_child(w))) cw = w;
+    g_object_unref(w);
+  }
+  g_assert_nonnull(cw);
+  g_assert_true(lucy_compare_view_is_busy(LUCY_COMPARE_VIEW(gtk_window_get_child(cw))));
+  gtk_window_destroy(cw);
+  spin(1500);
+  close_window(win);
+}
+
+/* ---- PSF dialog models and the PSF QA panel ------------------------------------------------ */
+
+typedef struct {
+  LucyStack *stack;
+  char *error;
+  gboolean done;
+} PsfGen;
+
+static void psf_gen_cb(LucyPsfDialog *d, LucyStack *s, PsfGen *g) {
+  g->stack = g_object_ref(s);
+  g->done = TRUE;
+}
+static void psf_fail_cb(LucyPsfDialog *d, const char *msg, PsfGen *g) {
+  g_free(g->error);
+  g->error = g_strdup(msg);
+  g->done = TRUE;
+}
+
+static void destroy_message_dialogs(void) {
+  GListModel *tops = gtk_window_get_toplevels();
+  for (guint i = g_list_model_get_n_items(tops); i-- > 0;) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (GTK_IS_MESSAGE_DIALOG(w)) gtk_window_destroy(w);
+    g_object_unref(w);
+  }
+  spin(20);
+}
+
+static LucyPsfPanel *psf_qa_open(LucyWindow *win, GtkWindow **qa) {
+  GListModel *tops = gtk_window_get_toplevels();
+  const guint before = g_list_model_get_n_items(tops);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "psf-qa", NULL);
+  spin(100);
+  g_assert_cmpuint(g_list_model_get_n_items(tops), ==, before + 1);
+  *qa = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(tops) && !*qa; i++) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (LUCY_IS_PSF_PANEL(gtk_window_get_child(w))) *qa = w;
+    g_object_unref(w);
+  }
+  g_assert_nonnull(*qa);
+  g_assert_true(gtk_window_get_transient_for(*qa) == GTK_WINDOW(win));
+  return LUCY_PSF_PANEL(gtk_window_get_child(*qa));
+}
+
+static void offset_shown(LucyPsfPanel *panel, double off[3]) {
+  const char *text = lucy_psf_panel_get_text(panel, "offset");
+  g_assert_nonnull(text);
+  g_test_message("offset shown: %s", text);
+  static const char *keys[3] = {"z ", "y ", "x "};
+  for (int a = 0; a < 3; a++) {
+    const char *at = strstr(text, keys[a]);
+    g_assert_nonnull(at);
+    char *end = NULL;
+    off[a] = g_ascii_strtod(at + 2, &end);
+    g_assert_true(end > at + 2);
+  }
+}
+
+static void test_psf_qa(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(win));
+  spin(50);
+  const double voxel[3] = {0.2, 0.08, 0.08};
+  LucyPsfDialog *dialog = lucy_psf_dialog_new(GTK_WINDOW(win), voxel);
+  PsfGen gen = {0};
+  g_signal_connect(dialog, "generated", G_CALLBACK(psf_gen_cb), &gen);
+  g_signal_connect(dialog, "failed", G_CALLBACK(psf_fail_cb), &gen);
+  gtk_window_present(GTK_WINDOW(dialog));
+  spin(30);
+
+  const char *dshot = g_getenv("LUCY_PSF_DIALOG_SCREENSHOT"); /* the Gibson & Lanni form */
+  if (dshot) {
+    lucy_psf_dialog_set_model(dialog, LUCY_PSF_DIALOG_GIBSON_LANNI);
+    spin(300);
+    GError *derr = NULL;
+    g_assert_true(lucy_widget_save_png(GTK_WIDGET(dialog), dshot, &derr));
+    g_assert_no_error(derr);
+  }
+  /* NA >= n: the core's message in an error dialog, the dialog stays */
+  const size_t shape[3] = {33, 65, 65};
+  lucy_psf_dialog_set_model(dialog, LUCY_PSF_DIALOG_BORN_WOLF);
+  lucy_psf_dialog_set_shape(dialog, shape);
+  lucy_psf_dialog_set_optics(dialog, 1.45, 0.52, 1.33, 1.33, 0, 0.08, 0.2);
+  lucy_psf_dialog_generate(dialog);
+  g_assert_true(wait_for_flag(&gen.done, 60000));
+  g_assert_null(gen.stack);
+  g_assert_nonnull(gen.error);
+  g_assert_nonnull(strstr(gen.error, "NA 1.45 must be smaller"));
+  g_assert_cmpstr(lucy_psf_dialog_get_last_error(dialog), ==, gen.error);
+  destroy_message_dialogs();
+
+  /* Born & Wolf, computed in a thread */
+  gen.done = FALSE;
+  lucy_psf_dialog_set_optics(dialog, 1.0, 0.52, 1.515, 1.33, 0, 0.08, 0.2);
+  lucy_psf_dialog_generate(dialog);
+  g_assert_true(lucy_psf_dialog_is_busy(dialog));
+  g_assert_true(wait_for_flag(&gen.done, 120000));
+  g_assert_nonnull(gen.stack);
+  const LucyVolume *bw = lucy_stack_get_volume(gen.stack);
+  for (int a = 0; a < 3; a++) g_assert_cmpuint(bw->shape[a], ==, shape[a]);
+  g_assert_cmpfloat_with_epsilon(bw->voxel_um[2], 0.08, 1e-12);
+  g_assert_cmpfloat_with_epsilon(bw->voxel_um[0], 0.2, 1e-12);
+  lucy_window_set_psf(win, gen.stack);
+
+  /* the QA panel shows lucy_psf_measure's numbers, theory from the generating optics */
+  GtkWindow *qa = NULL;
+  LucyPsfPanel *panel = psf_qa_open(win, &qa);
+  LucyPsfMeasureOptions mo;
+  lucy_psf_measure_options_default(&mo);
+  mo.na = 1.0;
+  mo.wavelength_um = 0.52;
+  mo.ni = 1.515;
+  LucyPsfMeasure m;
+  g_assert_cmpint(lucy_psf_measure(bw, &mo, &m), ==, LUCY_OK);
+  static const char *fields[3] = {"fwhm-z", "fwhm-y", "fwhm-x"};
+  for (int a = 0; a < 3; a++) {
+    char *want = g_strdup_printf("%.3f µm · %.2f px", m.fit[a].fwhm_um, m.fit[a].fwhm_px);
+    g_assert_true(g_str_has_prefix(lucy_psf_panel_get_text(panel, fields[a]), want));
+    g_free(want);
+  }
+  char *want = g_strdup_printf("%.3f µm", m.theory_fwhm_um[2]);
+  g_assert_true(g_str_has_prefix(lucy_psf_panel_get_text(panel, "theory-x"), want));
+  g_free(want);
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "theory-x"), "measured/theory"));
+
+  /* docs/screenshot-psf-qa.png: LUCY_PSF_QA_SCREENSHOT=path */
+  const char *shot = g_getenv("LUCY_PSF_QA_SCREENSHOT");
+  if (shot) {
+    spin(400);
+    GError *error = NULL;
+    g_assert_true(lucy_widget_save_png(GTK_WIDGET(qa), shot, &error));
+    g_assert_no_error(error);
+  }
+
+  /* centring a shifted Gaussian: the offset shown drops below 0.05 voxel */
+  const size_t gshape[3] = {25, 41, 41};
+  const double sigma[3] = {2.5, 1.8, 1.8}, shift[3] = {0.6, 1.3, -0.7};
+  LucyVolume *g = NULL, *shifted = NULL;
+  g_assert_cmpint(lucy_psf_gaussian(gshape, sigma, &g), ==, LUCY_OK);
+  g_assert_cmpint(lucy_volume_shift_fft(g, shift, &shifted), ==, LUCY_OK);
+  lucy_volume_free(g);
+  for (int a = 0; a < 3; a++) shifted->voxel_um[a] = voxel[a];
+  LucyStack *sstack = lucy_stack_new_take(shifted, "shifted Gaussian");
+  lucy_window_set_psf(win, sstack);
+  spin(400); /* the panel follows the window's PSF */
+  double off[3];
+  offset_shown(panel, off);
+  for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a] - shift[a]), <, 0.05);
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Off-centre"));
+  GError *error = NULL;
+  g_assert_true(lucy_psf_panel_apply_fix(panel, LUCY_PSF_FIX_CENTRE_CENTROID, &error));
+  g_assert_no_error(error);
+  g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) != sstack);
+  offset_shown(panel, off);
+  for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a]), <, 0.05);
+  g_assert_cmpstr(lucy_psf_panel_get_text(panel, "report"), !=, "");
+
+  /* an all-zero PSF: a clear message, no numbers */
+  const size_t zshape[3] = {9, 9, 9};
+  LucyVolume *zero = NULL;
+  g_assert_cmpint(lucy_volume_new(zshape, &zero), ==, LUCY_OK);
+  LucyStack *zstack = lucy_stack_new_take(zero, "zeros");
+  lucy_window_set_psf(win, zstack);
+  lucy_psf_panel_refresh(panel);
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Could not measure"));
+  g_assert_false(lucy_psf_panel_get_measure(panel, &m));
+
+  g_object_unref(zstack);
+  g_object_unref(sstack);
+  g_object_unref(gen.stack);
+  g_free(gen.error);
+  gtk_window_destroy(qa);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -1205,6 +1532,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/deconvolve/screenshot", test_deconvolve_screenshot);
   g_test_add_func("/gui/points", test_points);
   g_test_add_func("/gui/points/action", test_points_action);
+  g_test_add_func("/gui/compare", test_compare);
+  g_test_add_func("/gui/psf-qa", test_psf_qa);
   int status = g_test_run();
   g_object_unref(app);
   return status;

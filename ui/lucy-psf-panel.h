@@ -1,0 +1,42 @@
+/* LucyPsfPanel: quality assurance of the window's PSF — the numbers of lucy_psf_measure
+ * (FWHM from Gaussian fits with R², theory and ratio for a given NA and wavelength, peak,
+ * centroid and offset from the origin M//2, background, SBR, sum, lateral asymmetry, axial
+ * symmetry, flags), the three profiles through the peak with their fits, and the fixes
+ * (centre, subtract background, crop to odd, normalise) that replace the window's PSF and say
+ * what changed. It follows the window's PSF while open. */
+#pragma once
+
+#include <gtk/gtk.h>
+#include "lucy-window.h"
+
+G_BEGIN_DECLS
+
+#define LUCY_TYPE_PSF_PANEL (lucy_psf_panel_get_type())
+G_DECLARE_FINAL_TYPE(LucyPsfPanel, lucy_psf_panel, LUCY, PSF_PANEL, GtkBox)
+
+typedef enum {
+  LUCY_PSF_FIX_CENTRE_CENTROID = 0,
+  LUCY_PSF_FIX_CENTRE_PEAK,
+  LUCY_PSF_FIX_SUBTRACT_BACKGROUND,
+  LUCY_PSF_FIX_ODD,
+  LUCY_PSF_FIX_NORMALISE
+} LucyPsfPanelFix;
+
+LucyPsfPanel *lucy_psf_panel_new(LucyWindow *window);
+/* A window ("PSF QA") holding a new panel, transient for window. */
+GtkWindow *lucy_psf_panel_new_window(LucyWindow *window, LucyPsfPanel **panel);
+
+/* Measures the window's PSF again (done by itself when the PSF changes). */
+void lucy_psf_panel_refresh(LucyPsfPanel *self);
+/* NA <= 0: no theoretical FWHM. */
+void lucy_psf_panel_set_theory(LucyPsfPanel *self, double na, double wavelength_um, double n);
+/* The text shown for a field: "fwhm-x", "fwhm-y", "fwhm-z", "theory-x", ..., "peak",
+ * "centroid", "offset", "background", "sbr", "sum", "lateral", "axial", "flags", "shape",
+ * "warning", "report"; NULL for an unknown name. */
+const char *lucy_psf_panel_get_text(LucyPsfPanel *self, const char *field);
+/* The last measurement; FALSE when there is no PSF or it could not be measured. */
+gboolean lucy_psf_panel_get_measure(LucyPsfPanel *self, LucyPsfMeasure *m);
+/* Applies one fix to the window's PSF and replaces it; the report says what changed. */
+gboolean lucy_psf_panel_apply_fix(LucyPsfPanel *self, LucyPsfPanelFix fix, GError **error);
+
+G_END_DECLS
