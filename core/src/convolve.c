@@ -172,18 +172,9 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
     }
   }
 
-  if (o.device) {
-    plan->dev = lucy_device_ref(o.device);
-  } else {
-    LucyDeviceOptions dopts;
-    lucy_device_options_default(&dopts);
-    dopts.threads = o.threads;
-    dopts.planning = o.planning;
-    st = lucy_device_new(&dopts, &plan->dev);
-    if (st) {
-      free(plan);
-      return st;
-    }
+  if ((st = lucy__device_for_plan(o.device, o.threads, o.planning, &plan->dev))) {
+    free(plan);
+    return st;
   }
   LucyDevice *dev = plan->dev;
   const LucyDeviceOps *ops = dev->ops;

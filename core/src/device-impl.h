@@ -167,6 +167,11 @@ static inline size_t lucy__spectrum_count(const size_t shape[3]) {
   return shape[0] * shape[1] * (shape[2] / 2 + 1);
 }
 
+/* The device a plan runs on: a new reference to `given`, or (given NULL) a new CPU device with
+ * the plan's thread count and planning. Release with lucy_device_unref. */
+LucyStatus lucy__device_for_plan(LucyDevice *given, int threads, LucyPlanning planning,
+                                 LucyDevice **out);
+
 /* Accounting for implementations: call after a successful alloc / before a release. */
 void lucy__device_account(LucyDevice *dev, size_t bytes);
 void lucy__device_unaccount(LucyDevice *dev, size_t bytes);

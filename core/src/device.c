@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "device-impl.h"
-#include "device-impl.h"
 #include "status-private.h"
 
 #define CUDA_REASON                                                                          \
@@ -129,4 +128,17 @@ void lucy__device_account(LucyDevice *dev, size_t bytes) {
 
 void lucy__device_unaccount(LucyDevice *dev, size_t bytes) {
   atomic_fetch_sub(&dev->held_bytes, bytes);
+}
+
+LucyStatus lucy__device_for_plan(LucyDevice *given, int threads, LucyPlanning planning,
+                                 LucyDevice **out) {
+  if (given) {
+    *out = lucy_device_ref(given);
+    return LUCY_OK;
+  }
+  LucyDeviceOptions dopts;
+  lucy_device_options_default(&dopts);
+  dopts.threads = threads;
+  dopts.planning = planning;
+  return lucy_device_new(&dopts, out);
 }

@@ -203,17 +203,9 @@ LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isig
     p->ntot *= p->modes[a];
   }
   LucyStatus st;
-  if (o.device) {
-    p->dev = lucy_device_ref(o.device);
-  } else {
-    LucyDeviceOptions dopts;
-    lucy_device_options_default(&dopts);
-    dopts.threads = o.threads;
-    dopts.planning = o.planning;
-    if ((st = lucy_device_new(&dopts, &p->dev))) {
-      free(p);
-      return st;
-    }
+  if ((st = lucy__device_for_plan(o.device, o.threads, o.planning, &p->dev))) {
+    free(p);
+    return st;
   }
 
   /* upsampling factor: FINUFFT's automatic rule */
