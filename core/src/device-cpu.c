@@ -26,7 +26,6 @@
 
 #include "atomic-file.h"
 #include "device-impl.h"
-#include "device-impl.h"
 #include "status-private.h"
 
 #ifdef _OPENMP

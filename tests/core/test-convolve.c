@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "device-impl.h"
-#include "device-impl.h"
 #include "lucy/convolve.h"
 #include "lucy/volume.h"
 

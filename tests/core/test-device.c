@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "device-impl.h"
-#include "device-impl.h"
 #include "lucy/device.h"
 
 static LucyDevice *new_cpu(int threads) {
