@@ -383,3 +383,27 @@ int cli_check_output(const char *path, int overwrite, const char *const *inputs)
   }
   return CLI_EXIT_OK;
 }
+
+int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out) {
+  if (strcmp(arg, "center") == 0 || strcmp(arg, "centre") == 0)
+    *out = LUCY_ORIGIN_CENTER;
+  else if (strcmp(arg, "scipy") == 0)
+    *out = LUCY_ORIGIN_SCIPY;
+  else
+    return cli_usage_error(command, "--origin: '%s' is not one of center, scipy", arg);
+  return CLI_EXIT_OK;
+}
+
+int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,
+                         const char *out_path, const char **img_path, const char **psf_path) {
+  if (argc - optind_now < 2)
+    return cli_usage_error(command, "%s",
+                           argc - optind_now == 0 ? "missing IMG and PSF" : "missing PSF");
+  if (argc - optind_now > 2)
+    return cli_usage_error(command, "unexpected argument '%s'", argv[optind_now + 2]);
+  if (!out_path)
+    return cli_usage_error(command, "missing -o OUT");
+  *img_path = argv[optind_now];
+  *psf_path = argv[optind_now + 1];
+  return CLI_EXIT_OK;
+}

@@ -56,6 +56,11 @@ int cli_opt_size(const char *command, const char *opt, const char *arg, size_t m
 int cli_opt_int(const char *command, const char *opt, const char *arg, int min, int max,
                 int *out);
 int cli_opt_u64(const char *command, const char *opt, const char *arg, uint64_t *out);
+/* --origin center|centre|scipy. */
+int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out);
+/* The operands of `command IMG PSF -o OUT` after getopt: exactly two paths and an output. */
+int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,
+                         const char *out_path, const char **img_path, const char **psf_path);
 int cli_opt_double(const char *command, const char *opt, const char *arg, double min,
                    double max, int min_exclusive, double *out);
 int cli_opt_shape(const char *command, const char *opt, const char *arg, size_t shape[3]);

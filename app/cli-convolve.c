@@ -77,12 +77,8 @@ int cli_convolve_main(int argc, char **argv) {
                                optarg);
       break;
     case OPT_ORIGIN:
-      if (strcmp(optarg, "center") == 0 || strcmp(optarg, "centre") == 0)
-        copts.origin = LUCY_ORIGIN_CENTER;
-      else if (strcmp(optarg, "scipy") == 0)
-        copts.origin = LUCY_ORIGIN_SCIPY;
-      else
-        return cli_usage_error(conv_cmd, "--origin: '%s' is not one of center, scipy", optarg);
+      if ((rc = cli_opt_origin(conv_cmd, optarg, &copts.origin)))
+        return rc;
       break;
     case OPT_NO_NORMALIZE: copts.normalize = 0; break;
     case 'j':
@@ -96,14 +92,9 @@ int cli_convolve_main(int argc, char **argv) {
     default: return cli_getopt_error(conv_cmd, c, argv);
     }
   }
-  if (argc - optind < 2)
-    return cli_usage_error(conv_cmd, "%s",
-                           argc - optind == 0 ? "missing IMG and PSF" : "missing PSF");
-  if (argc - optind > 2)
-    return cli_usage_error(conv_cmd, "unexpected argument '%s'", argv[optind + 2]);
-  if (!out_path)
-    return cli_usage_error(conv_cmd, "missing -o OUT");
-  const char *img_path = argv[optind], *psf_path = argv[optind + 1];
+  const char *img_path = NULL, *psf_path = NULL;
+  if ((rc = cli_img_psf_operands(conv_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
+    return rc;
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;

@@ -221,12 +221,8 @@ int cli_deconvolve_main(int argc, char **argv) {
       have_wiener_k = 1;
       break;
     case OPT_ORIGIN:
-      if (strcmp(optarg, "center") == 0 || strcmp(optarg, "centre") == 0)
-        dopts.origin = LUCY_ORIGIN_CENTER;
-      else if (strcmp(optarg, "scipy") == 0)
-        dopts.origin = LUCY_ORIGIN_SCIPY;
-      else
-        return cli_usage_error(decon_cmd, "--origin: '%s' is not one of center, scipy", optarg);
+      if ((rc = cli_opt_origin(decon_cmd, optarg, &dopts.origin)))
+        return rc;
       break;
     case OPT_NO_NORMALIZE: dopts.normalize = 0; break;
     case 'j':
@@ -240,13 +236,9 @@ int cli_deconvolve_main(int argc, char **argv) {
     default: return cli_getopt_error(decon_cmd, c, argv);
     }
   }
-  if (argc - optind < 2)
-    return cli_usage_error(decon_cmd, "%s",
-                           argc - optind == 0 ? "missing IMG and PSF" : "missing PSF");
-  if (argc - optind > 2)
-    return cli_usage_error(decon_cmd, "unexpected argument '%s'", argv[optind + 2]);
-  if (!out_path)
-    return cli_usage_error(decon_cmd, "missing -o OUT");
+  const char *img_path = NULL, *psf_path = NULL;
+  if ((rc = cli_img_psf_operands(decon_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
+    return rc;
   int iterative = dopts.method != LUCY_DECON_WIENER;
   if (iterative && !have_iterations)
     return cli_usage_error(decon_cmd, "missing --iterations N (N >= 1)");
@@ -257,7 +249,6 @@ int cli_deconvolve_main(int argc, char **argv) {
   if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0))
     return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate "
                                       "and --stop-rel do not apply");
-  const char *img_path = argv[optind], *psf_path = argv[optind + 1];
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
