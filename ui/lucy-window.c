@@ -32,6 +32,9 @@ struct _LucyWindow {
 
   GSettings *settings;
   LucyStack *image, *psf, *result, *difference;
+  /* the built-in demo: the sharp phantom for convolution, the same blurred with the demo PSF
+   * plus Poisson noise for deconvolution (NULL once another image is opened) */
+  LucyStack *demo_sharp, *demo_blurred;
   LucyPadMode mode;
   LucyPadMode result_mode;
   LucyView view;
@@ -152,8 +155,7 @@ static void reset_view_opts(LucyWindow *self, LucyView view) {
   if (view == LUCY_VIEW_DIFFERENCE) o->colormap = LUCY_CMAP_COOLWARM;
 }
 
-void lucy_window_set_image(LucyWindow *self, LucyStack *image) {
-  g_return_if_fail(LUCY_IS_WINDOW(self));
+static void set_image(LucyWindow *self, LucyStack *image) {
   if (self->running) lucy_window_cancel(self);
   g_set_object(&self->image, image);
   self->inputs_generation++;
@@ -170,6 +172,22 @@ void lucy_window_set_image(LucyWindow *self, LucyStack *image) {
   update_actions(self);
   if (self->view != LUCY_VIEW_IMAGE) lucy_window_set_view(self, LUCY_VIEW_IMAGE);
   else update_display(self);
+}
+
+void lucy_window_set_image(LucyWindow *self, LucyStack *image) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  g_clear_object(&self->demo_sharp);
+  g_clear_object(&self->demo_blurred);
+  set_image(self, image);
+}
+
+/* The demo's image for the operation: deconvolving the sharp phantom would only sharpen what
+ * is already sharp (spikes and ringing), so Deconvolve gets the blurred, noisy version. */
+static void show_demo_for_operation(LucyWindow *self) {
+  if (!self->demo_sharp || !self->demo_blurred) return;
+  LucyStack *want =
+      self->operation == LUCY_OPERATION_DECONVOLVE ? self->demo_blurred : self->demo_sharp;
+  if (self->image != want) set_image(self, want);
 }
 
 void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
@@ -205,6 +223,25 @@ gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error) {
   return TRUE;
 }
 
+/* The phantom as a microscope would record it: blurred by the PSF (same size), then Poisson
+ * noise at DEMO_PHOTONS per unit of the phantom's intensity, seeded so every run looks alike. */
+#define DEMO_PHOTONS 200.0
+static LucyStack *make_demo_blurred(const LucyVolume *sharp, const LucyVolume *psf,
+                                    GError **error) {
+  LucyConvOptions o;
+  lucy_conv_options_default(&o);
+  o.mode = LUCY_PAD_SAME;
+  LucyVolume *blurred = NULL;
+  LucyStatus st = lucy_convolve(sharp, psf, &o, &blurred);
+  if (st == LUCY_OK) st = lucy_noise_poisson(blurred, DEMO_PHOTONS, 20240602u);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not blur the demo phantom");
+    if (blurred) lucy_volume_free(blurred);
+    return NULL;
+  }
+  return lucy_stack_new_take(blurred, "demo spheres, blurred + Poisson noise");
+}
+
 gboolean lucy_window_load_demo(LucyWindow *self, GError **error) {
   const size_t shape[3] = {32, 128, 128};
   const double voxel[3] = {0.3, 0.1, 0.1};
@@ -220,16 +257,25 @@ gboolean lucy_window_load_demo(LucyWindow *self, GError **error) {
     return FALSE;
   }
   LucyStack *psf = make_default_psf(voxel, error);
-  if (!psf) {
+  LucyStack *blurred = psf ? make_demo_blurred(vol, lucy_stack_get_volume(psf), error) : NULL;
+  if (!blurred) {
+    g_clear_object(&psf);
     lucy_volume_free(vol);
     return FALSE;
   }
-  LucyStack *image = lucy_stack_new_take(vol, "demo spheres");
+  LucyStack *sharp = lucy_stack_new_take(vol, "demo spheres");
   lucy_window_set_psf(self, psf);
-  lucy_window_set_image(self, image);
-  g_object_unref(image);
+  lucy_window_set_image(self, sharp); /* drops an older demo pair */
+  self->demo_sharp = sharp;
+  self->demo_blurred = blurred;
+  show_demo_for_operation(self);
   g_object_unref(psf);
   return TRUE;
+}
+
+gboolean lucy_window_is_demo(LucyWindow *self) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), FALSE);
+  return self->demo_sharp != NULL;
 }
 
 static LucyStack *read_stack(GFile *file, GError **error) {
@@ -772,6 +818,7 @@ static void operation_state_cb(GSimpleAction *action, GVariant *value, gpointer 
   self->operation = op;
   lucy_operations_panel_show_operation(self->operations_panel, op);
   if (self->settings) g_settings_set_enum(self->settings, "operation", (int)op);
+  show_demo_for_operation(self);
   update_prediction(self);
 }
 
@@ -1177,6 +1224,8 @@ static void lucy_window_dispose(GObject *object) {
   if (self->chooser) gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
   g_clear_object(&self->chooser);
   g_clear_object(&self->image);
+  g_clear_object(&self->demo_sharp);
+  g_clear_object(&self->demo_blurred);
   g_clear_object(&self->psf);
   g_clear_object(&self->result);
   g_clear_object(&self->difference);

@@ -26,8 +26,11 @@ LucyWindow *lucy_window_new(GtkApplication *app);
 const char *lucy_view_name(LucyView view); /* "image", "psf", "result", "difference" */
 gboolean lucy_view_parse(const char *name, LucyView *view);
 
-/* The built-in demo: a sphere phantom (32×128×128, voxel 0.3×0.1×0.1 µm) and a Gaussian PSF. */
+/* The built-in demo: a sphere phantom (32×128×128, voxel 0.3×0.1×0.1 µm) and a Gaussian PSF.
+ * Deconvolve shows the phantom blurred by that PSF with Poisson noise instead (switching the
+ * operation switches the image) until another image is opened. */
 gboolean lucy_window_load_demo(LucyWindow *self, GError **error);
+gboolean lucy_window_is_demo(LucyWindow *self);
 /* Reads a TIFF stack or PSF; on failure returns FALSE and keeps what was shown. */
 gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error);
 gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error);
