@@ -3,73 +3,11 @@
 
 #include "lucy-error.h"
 
-#define PROGRESS_INTERVAL_US (100 * 1000) /* ~10 Hz */
-
-/* Shared between the worker and the main loop; reference counted. */
-typedef struct {
-  gint ref;
-  GMutex lock;
-  double fraction;
-  char stage[64];
-  gint64 last_dispatch;
-  gboolean idle_pending;
-  GCancellable *cancellable;
-  LucyTaskProgressFunc func;
-  GWeakRef target;
-} Relay;
-
-static Relay *relay_ref(Relay *r) {
-  g_atomic_int_inc(&r->ref);
-  return r;
-}
-
-static void relay_unref(gpointer data) {
-  Relay *r = data;
-  if (!g_atomic_int_dec_and_test(&r->ref)) return;
-  g_mutex_clear(&r->lock);
-  g_clear_object(&r->cancellable);
-  g_weak_ref_clear(&r->target);
-  g_free(r);
-}
-
-static gboolean relay_idle(gpointer data) {
-  Relay *r = data;
-  double fraction;
-  char stage[64];
-  g_mutex_lock(&r->lock);
-  fraction = r->fraction;
-  g_strlcpy(stage, r->stage, sizeof stage);
-  r->idle_pending = FALSE;
-  g_mutex_unlock(&r->lock);
-  GObject *target = g_weak_ref_get(&r->target);
-  if (target) {
-    if (r->func && !g_cancellable_is_cancelled(r->cancellable)) r->func(target, fraction, stage);
-    g_object_unref(target);
-  }
-  return G_SOURCE_REMOVE;
-}
-
-/* LucyProgressFn, on the worker thread. */
-static int relay_progress(void *user, double fraction, const char *stage) {
-  Relay *r = user;
-  gint64 now = g_get_monotonic_time();
-  g_mutex_lock(&r->lock);
-  r->fraction = fraction;
-  g_strlcpy(r->stage, stage ? stage : "", sizeof r->stage);
-  if (!r->idle_pending && now - r->last_dispatch >= PROGRESS_INTERVAL_US) {
-    r->idle_pending = TRUE;
-    r->last_dispatch = now;
-    g_idle_add_full(G_PRIORITY_DEFAULT, relay_idle, relay_ref(r), relay_unref);
-  }
-  g_mutex_unlock(&r->lock);
-  return g_cancellable_is_cancelled(r->cancellable) ? 1 : 0;
-}
-
 typedef struct {
   LucyStack *image;
   LucyStack *psf;
   LucyConvOptions opts;
-  Relay *relay;
+  LucyTaskRelay *relay;
 } TaskData;
 
 static void task_data_free(gpointer data) {
@@ -77,7 +15,7 @@ static void task_data_free(gpointer data) {
   g_clear_object(&d->image);
   g_clear_object(&d->psf);
   if (d->opts.device) lucy_device_unref(d->opts.device);
-  relay_unref(d->relay);
+  lucy_task_relay_unref(d->relay);
   g_free(d);
 }
 
@@ -91,7 +29,7 @@ static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
   LucyVolume *out = NULL;
   gint64 t0 = g_get_monotonic_time();
 
-  relay_progress(d->relay, 0.0, "planning");
+  lucy_task_relay_stage(d->relay, 0.0, "planning", TRUE);
   LucyStatus st = lucy_conv_plan_new(img->shape, psf, &d->opts, &plan);
   if (st != LUCY_OK) {
     lucy_set_error_from_status(&error, st, "Could not plan the convolution");
@@ -116,7 +54,7 @@ static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
     lucy_volume_free(out);
     return;
   }
-  relay_progress(d->relay, 1.0, "projecting");
+  lucy_task_relay_stage(d->relay, 1.0, "projecting", TRUE);
   double seconds = (g_get_monotonic_time() - t0) / 1e6;
   char *title;
   title = g_strdup_printf("convolved, %s, %.2f s", lucy_pad_mode_name(d->opts.mode), seconds);
@@ -146,17 +84,10 @@ void lucy_convolve_task_run_async(LucyStack *image, LucyStack *psf, const LucyCo
   d->psf = g_object_ref(psf);
   d->opts = *opts;
   if (d->opts.device) lucy_device_ref(d->opts.device);
-  Relay *r = g_new0(Relay, 1);
-  r->ref = 1;
-  g_mutex_init(&r->lock);
-  r->cancellable = cancellable ? g_object_ref(cancellable) : g_cancellable_new();
-  r->func = progress;
-  g_weak_ref_init(&r->target, progress_target);
-  r->last_dispatch = 0;
-  d->relay = r;
-  d->opts.progress = relay_progress;
-  d->opts.progress_user = r;
-  GTask *task = g_task_new(NULL, r->cancellable, callback, user_data);
+  d->relay = lucy_task_relay_new(cancellable, progress_target, progress, NULL);
+  d->opts.progress = lucy_task_relay_progress;
+  d->opts.progress_user = d->relay;
+  GTask *task = g_task_new(NULL, lucy_task_relay_get_cancellable(d->relay), callback, user_data);
   g_task_set_source_tag(task, lucy_convolve_task_run_async);
   g_task_set_name(task, "lucy-convolve");
   g_task_set_task_data(task, d, task_data_free);

@@ -4,11 +4,9 @@
 
 #include <gio/gio.h>
 #include "lucy-stack.h"
+#include "lucy-task-relay.h"
 
 G_BEGIN_DECLS
-
-/* Called on the main thread. */
-typedef void (*LucyTaskProgressFunc)(gpointer user, double fraction, const char *stage);
 
 /* opts->progress and opts->progress_user are replaced; opts->device is referenced for the
  * run. progress_target is held weakly: progress stops when it is finalised. */

@@ -10,9 +10,6 @@
 
 G_BEGIN_DECLS
 
-/* One iteration's report, on the main thread. total is the maximum number of iterations. */
-typedef void (*LucyDeconIterationFunc)(gpointer target, int iteration, int total, double idiv,
-                                       double rel_change, double seconds);
 /* A snapshot of the estimate after `iteration` (image shape and voxel size, projections
  * computed), on the main thread; the callee takes a reference if it keeps it. */
 typedef void (*LucyDeconPreviewFunc)(gpointer target, LucyStack *estimate, int iteration);
@@ -24,7 +21,7 @@ typedef void (*LucyDeconPreviewFunc)(gpointer target, LucyStack *estimate, int i
 void lucy_deconvolve_task_run_async(LucyStack *image, LucyStack *psf,
                                     const LucyDeconOptions *opts, GCancellable *cancellable,
                                     LucyTaskProgressFunc progress,
-                                    LucyDeconIterationFunc iteration,
+                                    LucyTaskIterationFunc iteration,
                                     LucyDeconPreviewFunc preview, GObject *target,
                                     GAsyncReadyCallback callback, gpointer user_data);
 /* The restored stack (projections computed) or NULL with error (G_IO_ERROR_CANCELLED when
