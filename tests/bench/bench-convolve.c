@@ -12,70 +12,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "device-impl.h"
 #include "lucy/convolve.h"
 #include "lucy/volume.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static LucyVolume *read_f32(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    perror(path);
-    exit(2);
-  }
-  size_t shape[3];
-  if (fscanf(f, "LUCYF32 %zu %zu %zu", &shape[0], &shape[1], &shape[2]) != 3 || fgetc(f) != '\n') {
-    fprintf(stderr, "%s: not a LUCYF32 file\n", path);
-    exit(2);
-  }
-  LucyVolume *v = NULL;
-  if (lucy_volume_new(shape, &v)) {
-    fprintf(stderr, "%s\n", lucy_error_message());
-    exit(2);
-  }
-  size_t n = lucy_shape_count(shape);
-  if (fread(v->data, sizeof(float), n, f) != n) { /* little-endian hosts only */
-    fprintf(stderr, "%s: truncated\n", path);
-    exit(2);
-  }
-  fclose(f);
-  return v;
-}
-
-static void write_f32(const char *path, const float *data, const size_t shape[3]) {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    perror(path);
-    exit(2);
-  }
-  fprintf(f, "LUCYF32 %zu %zu %zu\n", shape[0], shape[1], shape[2]);
-  fwrite(data, sizeof(float), lucy_shape_count(shape), f);
-  fclose(f);
-}
-
-#define CHECK(call)                                                                    \
-  do {                                                                                 \
-    LucyStatus st_ = (call);                                                           \
-    if (st_) {                                                                         \
-      fprintf(stderr, "%s: %s: %s\n", #call, lucy_status_name(st_), lucy_error_message()); \
-      exit(1);                                                                         \
-    }                                                                                  \
-  } while (0)
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -95,7 +36,7 @@ int main(int argc, char **argv) {
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
     if (!strcmp(a, "--mode")) {
-      CHECK(lucy_pad_mode_parse(v, &opts.mode));
+      BENCH_CHECK(lucy_pad_mode_parse(v, &opts.mode));
       i++;
     } else if (!strcmp(a, "--origin")) {
       opts.origin = strcmp(v, "center") ? LUCY_ORIGIN_SCIPY : LUCY_ORIGIN_CENTER;
@@ -120,35 +61,35 @@ int main(int argc, char **argv) {
     }
   }
   if (reps < 1) reps = 1;
-  LucyVolume *img = read_f32(argv[1]), *psf = read_f32(argv[2]);
+  LucyVolume *img = bench_read_f32(argv[1]), *psf = bench_read_f32(argv[2]);
 
   /* Cold: a fresh device (empty plan cache), plan (FFTW planning, OTF) and one execute. */
-  double t0 = now();
+  double t0 = bench_now();
   LucyDevice *dev = NULL;
-  CHECK(lucy_device_new(&dopts, &dev));
+  BENCH_CHECK(lucy_device_new(&dopts, &dev));
   opts.device = dev;
   LucyConvPlan *plan = NULL;
-  CHECK(lucy_conv_plan_new(img->shape, psf, &opts, &plan));
-  double t_plan = now();
+  BENCH_CHECK(lucy_conv_plan_new(img->shape, psf, &opts, &plan));
+  double t_plan = bench_now();
   size_t os[3], fs[3];
   lucy_conv_output_shape(plan, os);
   lucy_conv_fft_shape(plan, fs);
   float *out = malloc(lucy_shape_count(os) * sizeof(float));
   if (!out) return 1;
-  CHECK(lucy_conv_execute(plan, img->data, out));
-  double t_cold = now();
+  BENCH_CHECK(lucy_conv_execute(plan, img->data, out));
+  double t_cold = bench_now();
 
   /* The floor: one r2c + c2r pair at the padded size, and the other stages alone, with the
    * device's ops on buffers of our own (the plan's FFT plan is cached in the device). */
   LucyFftPlan *fft = NULL;
-  CHECK(dev->ops->fft_plan(dev, fs, &fft));
+  BENCH_CHECK(dev->ops->fft_plan(dev, fs, &fft));
   float *buf = NULL, *otf = NULL;
   const size_t P = lucy__padded_count(fs) * sizeof(float);
-  CHECK(lucy__dev_alloc(dev, P, &buf));
-  CHECK(lucy__dev_alloc(dev, P, &otf));
+  BENCH_CHECK(lucy__dev_alloc(dev, P, &buf));
+  BENCH_CHECK(lucy__dev_alloc(dev, P, &otf));
   static const ptrdiff_t zero[3] = {0, 0, 0};
-  CHECK(dev->ops->embed(dev, otf, fs, psf->data, psf->shape, zero, 1));
-  CHECK(dev->ops->fft_r2c(dev, fft, otf));
+  BENCH_CHECK(dev->ops->embed(dev, otf, fs, psf->data, psf->shape, zero, 1));
+  BENCH_CHECK(dev->ops->fft_r2c(dev, fft, otf));
   double *f = calloc((size_t)reps, sizeof *f), *e = calloc((size_t)reps, sizeof *e);
   double *m = calloc((size_t)reps, sizeof *m), *x = calloc((size_t)reps, sizeof *x);
   double *fwd = calloc((size_t)reps, sizeof *fwd);
@@ -156,30 +97,30 @@ int main(int argc, char **argv) {
    * that both see the same machine load. */
   double *w = calloc((size_t)reps, sizeof *w);
   for (int r = 0; r < reps; r++) {
-    double t = now();
-    CHECK(lucy_conv_execute(plan, img->data, out));
-    w[r] = now() - t;
-    double a = now();
-    CHECK(dev->ops->embed(dev, buf, fs, img->data, img->shape, zero, 1));
-    double b = now();
-    CHECK(dev->ops->fft_r2c(dev, fft, buf));
-    double c = now();
-    CHECK(dev->ops->cmul(dev, buf, otf, lucy__spectrum_count(fs), 0, 1.0f));
-    double d = now();
-    CHECK(dev->ops->fft_c2r(dev, fft, buf));
-    double g = now();
-    CHECK(dev->ops->extract(dev, out, os, buf, fs, zero, 1.0f, 1));
-    double h = now();
+    double t = bench_now();
+    BENCH_CHECK(lucy_conv_execute(plan, img->data, out));
+    w[r] = bench_now() - t;
+    double a = bench_now();
+    BENCH_CHECK(dev->ops->embed(dev, buf, fs, img->data, img->shape, zero, 1));
+    double b = bench_now();
+    BENCH_CHECK(dev->ops->fft_r2c(dev, fft, buf));
+    double c = bench_now();
+    BENCH_CHECK(dev->ops->cmul(dev, buf, otf, lucy__spectrum_count(fs), 0, 1.0f));
+    double d = bench_now();
+    BENCH_CHECK(dev->ops->fft_c2r(dev, fft, buf));
+    double g = bench_now();
+    BENCH_CHECK(dev->ops->extract(dev, out, os, buf, fs, zero, 1.0f, 1));
+    double h = bench_now();
     e[r] = b - a;
     fwd[r] = c - b;
     m[r] = d - c;
     f[r] = (c - b) + (g - d);
     x[r] = h - g;
   }
-  double warm = median(w, reps);
+  double warm = bench_median(w, reps);
   if (out_path) {
-    CHECK(lucy_conv_execute(plan, img->data, out));
-    write_f32(out_path, out, os);
+    BENCH_CHECK(lucy_conv_execute(plan, img->data, out));
+    bench_write_f32(out_path, out, os);
   }
 
   printf("device=%s\n", lucy_device_name(dev));
@@ -193,13 +134,13 @@ int main(int argc, char **argv) {
   printf("plan_s=%.6f\n", t_plan - t0);
   printf("cold_s=%.6f\n", t_cold - t0);
   printf("warm_median_s=%.6f\n", warm);
-  printf("warm_min_s=%.6f\n", w[0]); /* sorted by median() */
-  printf("fft_pair_median_s=%.6f\n", median(f, reps));
+  printf("warm_min_s=%.6f\n", w[0]); /* sorted by bench_median() */
+  printf("fft_pair_median_s=%.6f\n", bench_median(f, reps));
   printf("fft_pair_min_s=%.6f\n", f[0]);
-  printf("r2c_median_s=%.6f\n", median(fwd, reps));
-  printf("embed_median_s=%.6f\n", median(e, reps));
-  printf("cmul_median_s=%.6f\n", median(m, reps));
-  printf("extract_median_s=%.6f\n", median(x, reps));
+  printf("r2c_median_s=%.6f\n", bench_median(fwd, reps));
+  printf("embed_median_s=%.6f\n", bench_median(e, reps));
+  printf("cmul_median_s=%.6f\n", bench_median(m, reps));
+  printf("extract_median_s=%.6f\n", bench_median(x, reps));
   printf("reps=%d\n", reps);
 
   lucy__dev_release(dev, buf);

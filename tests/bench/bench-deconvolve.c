@@ -17,87 +17,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "device-impl.h"
 #include "lucy/deconvolve.h"
 #include "lucy/volume.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static LucyVolume *read_f32(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    perror(path);
-    exit(2);
-  }
-  size_t shape[3];
-  if (fscanf(f, "LUCYF32 %zu %zu %zu", &shape[0], &shape[1], &shape[2]) != 3 || fgetc(f) != '\n') {
-    fprintf(stderr, "%s: not a LUCYF32 file\n", path);
-    exit(2);
-  }
-  LucyVolume *v = NULL;
-  if (lucy_volume_new(shape, &v)) {
-    fprintf(stderr, "%s\n", lucy_error_message());
-    exit(2);
-  }
-  size_t n = lucy_shape_count(shape);
-  if (fread(v->data, sizeof(float), n, f) != n) { /* little-endian hosts only */
-    fprintf(stderr, "%s: truncated\n", path);
-    exit(2);
-  }
-  fclose(f);
-  return v;
-}
-
-static void write_f32(const char *path, const float *data, const size_t shape[3]) {
-  FILE *f = fopen(path, "wb");
-  if (!f) {
-    perror(path);
-    exit(2);
-  }
-  fprintf(f, "LUCYF32 %zu %zu %zu\n", shape[0], shape[1], shape[2]);
-  fwrite(data, sizeof(float), lucy_shape_count(shape), f);
-  fclose(f);
-}
-
-#define CHECK(call)                                                                    \
-  do {                                                                                 \
-    LucyStatus st_ = (call);                                                           \
-    if (st_) {                                                                         \
-      fprintf(stderr, "%s: %s: %s\n", #call, lucy_status_name(st_), lucy_error_message()); \
-      exit(1);                                                                         \
-    }                                                                                  \
-  } while (0)
 
 
 static int quiet_monitor(void *user, const LucyDeconIteration *it) {
   double *last = user;
   *last = it->idiv;
   return 0;
-}
-
-/* VmHWM of this process (ru_maxrss would include the parent's peak from before exec). */
-static long peak_rss_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
-  if (f) fclose(f);
-  return kb;
 }
 
 int main(int argc, char **argv) {
@@ -118,10 +48,10 @@ int main(int argc, char **argv) {
   for (int i = 3; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
     if (!strcmp(a, "--boundary")) {
-      CHECK(lucy_boundary_parse(v, &opts.boundary));
+      BENCH_CHECK(lucy_boundary_parse(v, &opts.boundary));
       i++;
     } else if (!strcmp(a, "--method")) {
-      CHECK(lucy_decon_method_parse(v, &opts.method));
+      BENCH_CHECK(lucy_decon_method_parse(v, &opts.method));
       i++;
     } else if (!strcmp(a, "--iterations")) {
       opts.iterations = atoi(v);
@@ -154,17 +84,17 @@ int main(int argc, char **argv) {
     opts.monitor = quiet_monitor;
     opts.monitor_user = &last_idiv;
   }
-  LucyVolume *img = read_f32(argv[1]), *psf = read_f32(argv[2]);
-  const long rss_data_kb = peak_rss_kb();
+  LucyVolume *img = bench_read_f32(argv[1]), *psf = bench_read_f32(argv[2]);
+  const long rss_data_kb = bench_peak_rss_kb();
 
   /* Cold: a fresh device (empty plan cache), plan (FFTW planning, OTF, W) and one execute. */
-  double t0 = now();
+  double t0 = bench_now();
   LucyDevice *dev = NULL;
-  CHECK(lucy_device_new(&dopts, &dev));
+  BENCH_CHECK(lucy_device_new(&dopts, &dev));
   opts.device = dev;
   LucyDeconPlan *plan = NULL;
-  CHECK(lucy_decon_plan_new(img->shape, img->voxel_um, psf, &opts, &plan));
-  double t_plan = now();
+  BENCH_CHECK(lucy_decon_plan_new(img->shape, img->voxel_um, psf, &opts, &plan));
+  double t_plan = bench_now();
   size_t fs[3];
   lucy_decon_fft_shape(plan, fs);
   const size_t n = lucy_shape_count(img->shape);
@@ -175,8 +105,8 @@ int main(int argc, char **argv) {
     if (!orig) return 1;
     memcpy(orig, img->data, n * sizeof(float));
   }
-  CHECK(lucy_decon_execute(plan, img->data, out, NULL));
-  double t_cold = now();
+  BENCH_CHECK(lucy_decon_execute(plan, img->data, out, NULL));
+  double t_cold = bench_now();
   const size_t P = lucy__padded_count(fs) * sizeof(float);
   printf("device=%s\n", lucy_device_name(dev));
   printf("image=%zux%zux%zu psf=%zux%zux%zu boundary=%s method=%s accelerate=%d monitor=%d\n",
@@ -192,7 +122,7 @@ int main(int argc, char **argv) {
   printf("cold_s=%.6f\n", t_cold - t0);
   if (rss_only) {
     printf("rss_data_kb=%ld\n", rss_data_kb);
-    const long peak_kb = peak_rss_kb();
+    const long peak_kb = bench_peak_rss_kb();
     printf("peak_rss_kb=%ld\n", peak_kb);
     printf("peak_rss_P=%.3f\n", (double)peak_kb * 1024.0 / (double)P);
     lucy_decon_plan_free(plan);
@@ -202,32 +132,32 @@ int main(int argc, char **argv) {
 
   /* The floor: two r2c + c2r pairs at the padded size on a buffer of our own. */
   LucyFftPlan *fft = NULL;
-  CHECK(dev->ops->fft_plan(dev, fs, &fft));
+  BENCH_CHECK(dev->ops->fft_plan(dev, fs, &fft));
   float *buf = NULL;
-  CHECK(lucy__dev_alloc(dev, P, &buf));
-  CHECK(dev->ops->fill(dev, buf, P / sizeof(float), 1.0f));
+  BENCH_CHECK(lucy__dev_alloc(dev, P, &buf));
+  BENCH_CHECK(dev->ops->fill(dev, buf, P / sizeof(float), 1.0f));
   double *w = calloc((size_t)reps, sizeof *w), *f = calloc((size_t)reps, sizeof *f);
   for (int r = 0; r < reps; r++) {
     memcpy(img->data, orig, n * sizeof(float));
-    double t = now();
-    CHECK(lucy_decon_execute(plan, img->data, out, NULL));
-    w[r] = (now() - t) / opts.iterations;
-    double a = now();
+    double t = bench_now();
+    BENCH_CHECK(lucy_decon_execute(plan, img->data, out, NULL));
+    w[r] = (bench_now() - t) / opts.iterations;
+    double a = bench_now();
     for (int k = 0; k < 2; k++) {
-      CHECK(dev->ops->fft_r2c(dev, fft, buf));
-      CHECK(dev->ops->fft_c2r(dev, fft, buf));
-      CHECK(dev->ops->cscale(dev, buf, lucy__spectrum_count(fs), 0.0f)); /* keep it finite */
+      BENCH_CHECK(dev->ops->fft_r2c(dev, fft, buf));
+      BENCH_CHECK(dev->ops->fft_c2r(dev, fft, buf));
+      BENCH_CHECK(dev->ops->cscale(dev, buf, lucy__spectrum_count(fs), 0.0f)); /* keep it finite */
     }
     /* the cscale passes are not part of the floor: time them alone and subtract */
-    double b = now();
-    for (int k = 0; k < 2; k++) CHECK(dev->ops->cscale(dev, buf, lucy__spectrum_count(fs), 0.0f));
-    double c = now();
+    double b = bench_now();
+    for (int k = 0; k < 2; k++) BENCH_CHECK(dev->ops->cscale(dev, buf, lucy__spectrum_count(fs), 0.0f));
+    double c = bench_now();
     f[r] = (b - a) - (c - b);
   }
-  if (out_path) write_f32(out_path, out, img->shape);
-  printf("iter_median_s=%.6f\n", median(w, reps));
+  if (out_path) bench_write_f32(out_path, out, img->shape);
+  printf("iter_median_s=%.6f\n", bench_median(w, reps));
   printf("iter_min_s=%.6f\n", w[0]);
-  printf("floor_median_s=%.6f\n", median(f, reps));
+  printf("floor_median_s=%.6f\n", bench_median(f, reps));
   printf("floor_min_s=%.6f\n", f[0]);
   printf("reps=%d\n", reps);
   if (monitor) printf("last_idiv=%.9g\n", last_idiv);

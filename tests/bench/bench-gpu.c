@@ -20,69 +20,24 @@
 #include <math.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "device-impl.h"
 #include "lucy/lucy.h"
 #include "lucy/memory.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-#define CHECK(call)                                                                        \
-  do {                                                                                     \
-    LucyStatus st_ = (call);                                                               \
-    if (st_) {                                                                             \
-      fprintf(stderr, "%s: %s: %s\n", #call, lucy_status_name(st_), lucy_error_message()); \
-      exit(1);                                                                             \
-    }                                                                                      \
-  } while (0)
-
-static LucyVolume *read_f32(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    perror(path);
-    exit(2);
-  }
-  size_t shape[3];
-  if (fscanf(f, "LUCYF32 %zu %zu %zu", &shape[0], &shape[1], &shape[2]) != 3 || fgetc(f) != '\n') {
-    fprintf(stderr, "%s: not a LUCYF32 file\n", path);
-    exit(2);
-  }
-  LucyVolume *v = NULL;
-  CHECK(lucy_volume_new(shape, &v));
-  const size_t n = lucy_shape_count(shape);
-  if (fread(v->data, sizeof(float), n, f) != n) {
-    fprintf(stderr, "%s: truncated\n", path);
-    exit(2);
-  }
-  fclose(f);
-  return v;
-}
 
 static LucyDevice *device(LucyDeviceKind kind) {
   LucyDeviceOptions o;
   lucy_device_options_default(&o);
   o.kind = kind;
   LucyDevice *dev = NULL;
-  CHECK(lucy_device_new(&o, &dev));
+  BENCH_CHECK(lucy_device_new(&o, &dev));
   return dev;
 }
 
 static size_t free_bytes(LucyDevice *dev) {
   LucyMemoryInfo mi;
-  CHECK(lucy_device_memory_info(dev, &mi));
+  BENCH_CHECK(lucy_device_memory_info(dev, &mi));
   return mi.free_bytes;
 }
 
@@ -96,34 +51,34 @@ static int bench_conv(LucyVolume *img, LucyVolume *psf, int reps, LucyPadMode mo
   req.device = LUCY_DEVICE_CUDA;
   req.strategy = LUCY_STRATEGY_IN_MEMORY;
   LucyMemoryPlan mp;
-  CHECK(lucy_memory_plan(&req, &mp));
+  BENCH_CHECK(lucy_memory_plan(&req, &mp));
   const size_t free0 = free_bytes(dev);
   LucyConvOptions o;
   lucy_conv_options_default(&o);
   o.mode = mode;
   o.device = dev;
-  double t0 = now();
+  double t0 = bench_now();
   LucyConvPlan *plan = NULL;
-  CHECK(lucy_conv_plan_new(img->shape, psf, &o, &plan));
+  BENCH_CHECK(lucy_conv_plan_new(img->shape, psf, &o, &plan));
   size_t oshape[3];
   lucy_conv_output_shape(plan, oshape);
   LucyVolume *out = NULL;
-  CHECK(lucy_volume_new(oshape, &out));
-  CHECK(lucy_conv_execute(plan, img->data, out->data));
-  const double cold = now() - t0;
+  BENCH_CHECK(lucy_volume_new(oshape, &out));
+  BENCH_CHECK(lucy_conv_execute(plan, img->data, out->data));
+  const double cold = bench_now() - t0;
   const size_t drop = free0 - free_bytes(dev);
   double *t = calloc((size_t)reps, sizeof *t);
   for (int r = 0; r < reps; r++) {
-    t0 = now();
-    CHECK(lucy_conv_execute(plan, img->data, out->data));
-    t[r] = now() - t0;
+    t0 = bench_now();
+    BENCH_CHECK(lucy_conv_execute(plan, img->data, out->data));
+    t[r] = bench_now() - t0;
   }
   LucyMemoryInfo mi;
-  CHECK(lucy_device_memory_info(dev, &mi));
+  BENCH_CHECK(lucy_device_memory_info(dev, &mi));
   size_t L[3];
   lucy_conv_fft_shape(plan, L);
   printf("device=%s\nfft_shape=%zux%zux%zu\nP_bytes=%zu\ncold_s=%.6f\nwarm_s=%.6f\n",
-         lucy_device_name(dev), L[0], L[1], L[2], mp.padded_bytes, cold, median(t, reps));
+         lucy_device_name(dev), L[0], L[1], L[2], mp.padded_bytes, cold, bench_median(t, reps));
   printf("peak_counter_bytes=%zu\nmeminfo_drop_bytes=%zu\npredicted_bytes=%zu\n",
          mi.lucy_peak_bytes, drop, mp.peak_device_bytes);
   FILE *f = getenv("BENCH_GPU_OUT") ? fopen(getenv("BENCH_GPU_OUT"), "wb") : NULL;
@@ -160,14 +115,14 @@ static int bench_rl(LucyVolume *img, LucyVolume *psf, int iterations, int reps) 
   o.monitor = stamp;
   o.monitor_user = s;
   LucyDeconPlan *plan = NULL;
-  CHECK(lucy_decon_plan_new(img->shape, img->voxel_um, psf, &o, &plan));
+  BENCH_CHECK(lucy_decon_plan_new(img->shape, img->voxel_um, psf, &o, &plan));
   LucyVolume *out = NULL;
-  CHECK(lucy_volume_new(img->shape, &out));
-  CHECK(lucy_decon_execute(plan, img->data, out->data, NULL)); /* warm-up */
+  BENCH_CHECK(lucy_volume_new(img->shape, &out));
+  BENCH_CHECK(lucy_decon_execute(plan, img->data, out->data, NULL)); /* warm-up */
   double best = 1e30;
   for (int r = 0; r < reps; r++) {
     s->n = 0;
-    CHECK(lucy_decon_execute(plan, img->data, out->data, NULL));
+    BENCH_CHECK(lucy_decon_execute(plan, img->data, out->data, NULL));
     if (s->n > 2) {
       const double per = (s->t[s->n - 1] - s->t[0]) / (double)(s->n - 1);
       best = per < best ? per : best;
@@ -177,10 +132,10 @@ static int bench_rl(LucyVolume *img, LucyVolume *psf, int iterations, int reps) 
   lucy_decon_fft_shape(plan, L);
   /* The floor: two r2c + c2r pairs at L, CUDA events around them. */
   LucyFftPlan *fp = NULL;
-  CHECK(dev->ops->fft_plan(dev, L, &fp));
+  BENCH_CHECK(dev->ops->fft_plan(dev, L, &fp));
   float *buf = NULL;
-  CHECK(lucy__dev_alloc(dev, lucy__padded_count(L) * sizeof(float), &buf));
-  CHECK(dev->ops->fill(dev, buf, lucy__padded_count(L), 1.0f));
+  BENCH_CHECK(lucy__dev_alloc(dev, lucy__padded_count(L) * sizeof(float), &buf));
+  BENCH_CHECK(dev->ops->fill(dev, buf, lucy__padded_count(L), 1.0f));
   cudaEvent_t e0, e1;
   cudaEventCreate(&e0);
   cudaEventCreate(&e1);
@@ -189,8 +144,8 @@ static int bench_rl(LucyVolume *img, LucyVolume *psf, int iterations, int reps) 
     cudaDeviceSynchronize();
     cudaEventRecord(e0, 0);
     for (int k = 0; k < 2; k++) {
-      CHECK(dev->ops->fft_r2c(dev, fp, buf));
-      CHECK(dev->ops->fft_c2r(dev, fp, buf));
+      BENCH_CHECK(dev->ops->fft_r2c(dev, fp, buf));
+      BENCH_CHECK(dev->ops->fft_c2r(dev, fp, buf));
     }
     cudaDeviceSynchronize(); /* Lucy's stream is non-blocking: wait for it, then stamp */
     cudaEventRecord(e1, 0);
@@ -199,9 +154,9 @@ static int bench_rl(LucyVolume *img, LucyVolume *psf, int iterations, int reps) 
     cudaEventElapsedTime(&ms, e0, e1);
     ft[r] = ms / 1000.0;
   }
-  const double floor_s = median(ft, 7);
+  const double floor_s = bench_median(ft, 7);
   LucyMemoryInfo mi;
-  CHECK(lucy_device_memory_info(dev, &mi));
+  BENCH_CHECK(lucy_device_memory_info(dev, &mi));
   printf("device=%s\nfft_shape=%zux%zux%zu\nrl_iteration_s=%.6f\nfloor_s=%.6f\nratio=%.3f\n"
          "peak_counter_bytes=%zu\n",
          lucy_device_name(dev), L[0], L[1], L[2], best, floor_s, best / floor_s,
@@ -225,7 +180,7 @@ static int bench_tiled(LucyVolume *img, LucyVolume *psf, size_t limit) {
   req.device = LUCY_DEVICE_CUDA;
   req.free_bytes = limit;
   LucyMemoryPlan mp;
-  CHECK(lucy_memory_plan(&req, &mp));
+  BENCH_CHECK(lucy_memory_plan(&req, &mp));
   printf("budget_bytes=%zu\nin_memory_bytes=%zu\nstrategy=%s\ntiles=%zux%zu\ntile=%zux%zu\n"
          "predicted_bytes=%zu\n",
          limit, mp.in_memory_device_bytes, lucy_strategy_name(mp.strategy), mp.tiles[1],
@@ -235,19 +190,19 @@ static int bench_tiled(LucyVolume *img, LucyVolume *psf, size_t limit) {
   o.device = gpu;
   o.memory_limit_bytes = limit;
   LucyVolume *a = NULL, *b = NULL;
-  double t0 = now();
-  CHECK(lucy_convolve(img, psf, &o, &a));
-  const double tg = now() - t0;
+  double t0 = bench_now();
+  BENCH_CHECK(lucy_convolve(img, psf, &o, &a));
+  const double tg = bench_now() - t0;
   LucyMemoryInfo mi;
-  CHECK(lucy_device_memory_info(gpu, &mi));
+  BENCH_CHECK(lucy_device_memory_info(gpu, &mi));
   printf("gpu_s=%.3f\npeak_counter_bytes=%zu\n", tg, mi.lucy_peak_bytes);
   fflush(stdout);
   o.device = NULL; /* the CPU path, in memory */
   o.memory_limit_bytes = 0;
   o.strategy = LUCY_STRATEGY_IN_MEMORY;
-  t0 = now();
-  CHECK(lucy_convolve(img, psf, &o, &b));
-  const double tc = now() - t0;
+  t0 = bench_now();
+  BENCH_CHECK(lucy_convolve(img, psf, &o, &b));
+  const double tc = bench_now() - t0;
   double num = 0, den = 0;
   for (size_t i = 0; i < lucy_shape_count(a->shape); i++) {
     const double d = (double)a->data[i] - b->data[i];
@@ -279,13 +234,13 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--iterations")) iterations = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--limit")) limit = (size_t)strtoull(argv[i + 1], NULL, 10);
-    else if (!strcmp(argv[i], "--mode")) CHECK(lucy_pad_mode_parse(argv[i + 1], &mode));
+    else if (!strcmp(argv[i], "--mode")) BENCH_CHECK(lucy_pad_mode_parse(argv[i + 1], &mode));
     else {
       fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
     }
   }
-  LucyVolume *img = read_f32(argv[2]), *psf = read_f32(argv[3]);
+  LucyVolume *img = bench_read_f32(argv[2]), *psf = bench_read_f32(argv[3]);
   int rc;
   if (!strcmp(argv[1], "conv"))
     rc = bench_conv(img, psf, reps < 1 ? 1 : reps, mode);

@@ -4,20 +4,11 @@
 #include <gtk/gtk.h>
 #include <stdlib.h>
 
+#include "bench-util.h"
 #include "lucy-display-panel.h"
 #include "lucy-projection-view.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
@@ -49,7 +40,7 @@ int main(int argc, char **argv) {
     t[i] = (g_get_monotonic_time() - t0) / 1e3;
     g_object_unref(s);
   }
-  double proj_ms = median(t, 7);
+  double proj_ms = bench_median(t, 7);
 
   LucyWindow *win = lucy_window_new(NULL);
   LucyStack *stack = lucy_stack_new_take(vol, "bench");
@@ -67,7 +58,7 @@ int main(int argc, char **argv) {
     lucy_display_panel_set_gamma(panel, 0.3 + 0.1 * (i % 20));
     t[i] = (g_get_monotonic_time() - t0) / 1e3;
   }
-  double gamma_ms = median(t, N);
+  double gamma_ms = bench_median(t, N);
   until = g_get_monotonic_time() + 300 * 1000;
   while (g_get_monotonic_time() < until) g_main_context_iteration(NULL, FALSE), g_usleep(1000);
   /* and drawing the view once (cairo, nearest-neighbour scaling) */
@@ -79,7 +70,7 @@ int main(int argc, char **argv) {
     if (!tex) g_printerr("%s\n", error->message), exit(1);
     g_clear_object(&tex);
   }
-  double draw_ms = median(t, 11);
+  double draw_ms = bench_median(t, 11);
   g_print("stack %zux%zux%zu\n", shape[0], shape[1], shape[2]);
   g_print("projections (3 max projections of a new result): median %.2f ms\n", proj_ms);
   g_print("gamma change -> RGBA of 3 panels:                median %.2f ms\n", gamma_ms);

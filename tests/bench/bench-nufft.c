@@ -12,13 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench-util.h"
 #include "lucy/lucy.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static double *read_doubles(const char *path, size_t n) {
   FILE *f = fopen(path, "rb");
@@ -33,17 +28,6 @@ static double *read_doubles(const char *path, size_t n) {
   }
   fclose(f);
   return v;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median of n timings (sorts them in place): the shared machine is noisy. */
-static double median(double *t, int n) {
-  qsort(t, (size_t)n, sizeof *t, cmp_double);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 int main(int argc, char **argv) {
@@ -106,21 +90,21 @@ int main(int argc, char **argv) {
   if (!t_plan || !t_set || !t_exec) return 1;
   LucyNufftPlan *p = NULL;
   for (int r = 0; r < reps; r++) {
-    double t0 = now();
+    double t0 = bench_now();
     if (lucy_nufft_plan_new(type, dim, N, isign, eps, &o, &p)) {
       fprintf(stderr, "bench-nufft: %s\n", lucy_error_message());
       return 1;
     }
-    double t1 = now();
+    double t1 = bench_now();
     LucyStatus st;
     if (single)
       st = lucy_nufftf_setpts(p, M, xyzf, dim > 1 ? xyzf + M : NULL,
                               dim > 2 ? xyzf + 2 * M : NULL);
     else
       st = lucy_nufft_setpts(p, M, xyz, dim > 1 ? xyz + M : NULL, dim > 2 ? xyz + 2 * M : NULL);
-    double t2 = now();
+    double t2 = bench_now();
     if (!st) st = single ? lucy_nufftf_execute(p, 1, inf, outf) : lucy_nufft_execute(p, 1, in, out);
-    double t3 = now();
+    double t3 = bench_now();
     if (st) {
       fprintf(stderr, "bench-nufft: %s\n", lucy_error_message());
       return 1;
@@ -144,7 +128,7 @@ int main(int argc, char **argv) {
   lucy_nufft_plan_fine_shape(p, nf);
   printf("{\"plan_s\": %.6f, \"setpts_s\": %.6f, \"execute_s\": %.6f, \"width\": %d, "
          "\"fine\": [%zu, %zu, %zu], \"threads\": %d}\n",
-         median(t_plan, reps), median(t_set, reps), median(t_exec, reps),
+         bench_median(t_plan, reps), bench_median(t_set, reps), bench_median(t_exec, reps),
          lucy_nufft_plan_kernel_width(p), nf[0], nf[1], nf[2],
          threads);
   lucy_nufft_plan_free(p);
