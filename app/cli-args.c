@@ -394,6 +394,19 @@ int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out) {
   return CLI_EXIT_OK;
 }
 
+int cli_opt_plan_strategy(const char *command, const char *arg, LucyStrategy *out) {
+  LucyStrategy s;
+  if (lucy_strategy_parse(arg, &s) != LUCY_OK)
+    return cli_usage_error(command, "--strategy: '%s' is not one of auto, in-memory, low-memory",
+                           arg);
+  if (s == LUCY_STRATEGY_TILED || s == LUCY_STRATEGY_CPU)
+    return cli_usage_error(command, "--strategy: %s is not a strategy of one plan (auto, "
+                           "in-memory, low-memory); 'lucy-cli memory --strategy %s' plans it",
+                           arg, arg);
+  *out = s;
+  return CLI_EXIT_OK;
+}
+
 int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,
                          const char *out_path, const char **img_path, const char **psf_path) {
   if (argc - optind_now < 2)

@@ -58,6 +58,9 @@ int cli_opt_int(const char *command, const char *opt, const char *arg, int min, 
 int cli_opt_u64(const char *command, const char *opt, const char *arg, uint64_t *out);
 /* --origin center|centre|scipy. */
 int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out);
+/* --strategy auto|in-memory|low-memory: what one plan can do (tiled and cpu are refused with
+ * a pointer to lucy-cli memory). */
+int cli_opt_plan_strategy(const char *command, const char *arg, LucyStrategy *out);
 /* The operands of `command IMG PSF -o OUT` after getopt: exactly two paths and an output. */
 int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,
                          const char *out_path, const char **img_path, const char **psf_path);

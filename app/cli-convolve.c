@@ -2,8 +2,9 @@
  *
  * Memory: the PSF volume is freed as soon as the plan holds its OTF, and the only host arrays
  * alive during the transform are the input and the output (plus the plan's buffers), so the
- * peak stays near input + output + the plan's 3 P. */
+ * peak stays near input + output + the plan's 3 P (less with --strategy low-memory). */
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,13 +34,20 @@ static void convolve_help(void) {
          "      --no-normalize   use the PSF as stored (default: divide it by its sum)\n"
          "  -j, --threads N      CPU threads for the FFTs (default: one per core)\n"
          "      --thorough       plan FFTs by measuring (slow once, remembered as FFTW wisdom)\n"
+         "      --strategy S     memory strategy of the plan: auto (the default: in-memory\n"
+         "                       unless only low-memory fits the budget), in-memory (OTF and\n"
+         "                       work buffer, 2 P), low-memory (the OTF as the PSF's z-planes,\n"
+         "                       M0/L0 of P, its z-transform done in each multiply: slower);\n"
+         "                       'lucy-cli memory' predicts each\n"
+         "      --memory-limit B the budget in bytes auto plans against (default: the free\n"
+         "                       memory of the device)\n"
          "      --uint16         write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                       stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force          overwrite OUT if it exists\n"
          "  -h, --help           show this help\n");
 }
 
-enum { OPT_ORIGIN = 256, OPT_NO_NORMALIZE, OPT_THOROUGH, OPT_UINT16 };
+enum { OPT_ORIGIN = 256, OPT_NO_NORMALIZE, OPT_THOROUGH, OPT_UINT16, OPT_STRATEGY, OPT_LIMIT };
 
 static LucyStatus read_stack(const char *path, LucyVolume **out) {
   LucyTiffReadOptions ropts;
@@ -56,6 +64,8 @@ int cli_convolve_main(int argc, char **argv) {
     {"threads", required_argument, NULL, 'j'},
     {"thorough", no_argument, NULL, OPT_THOROUGH},
     {"uint16", no_argument, NULL, OPT_UINT16},
+    {"strategy", required_argument, NULL, OPT_STRATEGY},
+    {"memory-limit", required_argument, NULL, OPT_LIMIT},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -87,6 +97,15 @@ int cli_convolve_main(int argc, char **argv) {
       break;
     case OPT_THOROUGH: copts.planning = LUCY_PLAN_THOROUGH; break;
     case OPT_UINT16: uint16 = 1; break;
+    case OPT_STRATEGY:
+      if ((rc = cli_opt_plan_strategy(conv_cmd, optarg, &copts.strategy)))
+        return rc;
+      break;
+    case OPT_LIMIT:
+      if ((rc = cli_opt_size(conv_cmd, "--memory-limit", optarg, 1, SIZE_MAX,
+                             &copts.memory_limit_bytes)))
+        return rc;
+      break;
     case 'f': force = 1; break;
     case 'h': convolve_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(conv_cmd, c, argv);
@@ -145,9 +164,10 @@ int cli_convolve_main(int argc, char **argv) {
   fprintf(stderr, "%s: output shape %s (z, y, x), mode %s, origin %s\n", conv_cmd,
           cli_format_shape(out_shape, buf, sizeof buf), lucy_pad_mode_name(copts.mode),
           copts.origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center");
-  fprintf(stderr, "%s: FFT shape %s (z, y, x), plan holds %s\n", conv_cmd,
+  fprintf(stderr, "%s: FFT shape %s (z, y, x), plan holds %s (strategy %s)\n", conv_cmd,
           cli_format_shape(fft_shape, buf, sizeof buf),
-          cli_format_bytes((double)lucy_conv_plan_bytes(plan), buf2, sizeof buf2));
+          cli_format_bytes((double)lucy_conv_plan_bytes(plan), buf2, sizeof buf2),
+          lucy_strategy_name(lucy_conv_plan_strategy(plan)));
 
   if ((s = lucy_volume_new(out_shape, &out)) != LUCY_OK) {
     rc = cli_fail(s, "cannot allocate the %s output", cli_format_shape(out_shape, buf, sizeof buf));

@@ -17,7 +17,14 @@ static void memory_help(void) {
          "bytes (buffers, OTF, FFT work area, staging), host bytes Lucy allocates, the padded FFT\n"
          "shape, and the strategy that fits. P below is one float32 array at the padded size.\n"
          "Nothing is allocated and no GPU is needed: ask for a problem larger than your GPU and\n"
-         "see the plan switch to tiles.\n"
+         "see the plan switch to low-memory, then to tiles. Without a GPU the cuFFT work area\n"
+         "is a bound (one complex array at the padded size), as cuFFT needs a driver to estimate.\n"
+         "\n"
+         "Strategies: in-memory (every buffer resident); low-memory (the OTF kept as the PSF's\n"
+         "z-planes, its z-transform done in each multiply, and RL's noncirculant weights summed\n"
+         "from the PSF's prefix sums instead of a P-sized array: the same results to float\n"
+         "precision, slower); tiled (x/y tiles with halos, each an in-memory plan); cpu (host\n"
+         "memory). auto takes the first that fits --free-bytes in that order.\n"
          "\n"
          "Options:\n"
          "  --op OP           convolve (default) or deconvolve\n"
@@ -34,8 +41,8 @@ static void memory_help(void) {
          "  -j, --json        one JSON object: op, device, strategy, fits, peak_device_bytes,\n"
          "                    peak_host_bytes, padded_shape, padded_bytes, peak_device_P,\n"
          "                    out_shape, tile_shape, tile_input_shape, tiles, free_bytes,\n"
-         "                    in_memory_device_bytes, note, items [{name, bytes, where,\n"
-         "                    transient}]\n"
+         "                    in_memory_device_bytes, low_memory_device_bytes, note,\n"
+         "                    items [{name, bytes, where, transient}]\n"
          "  -h, --help        show this help\n"
          "\n"
          "Exit status 1 (with the plan still printed) when nothing fits --free-bytes.\n");
@@ -76,8 +83,9 @@ static void print_json(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
   json_shape(f, "tile_input_shape", p->tile_input_shape);
   fputs(", ", f);
   json_shape(f, "tiles", p->tiles);
-  fprintf(f, ",\n \"free_bytes\": %zu, \"in_memory_device_bytes\": %zu, \"note\": ", p->free_bytes,
-          p->in_memory_device_bytes);
+  fprintf(f, ",\n \"free_bytes\": %zu, \"in_memory_device_bytes\": %zu, "
+          "\"low_memory_device_bytes\": %zu, \"note\": ", p->free_bytes,
+          p->in_memory_device_bytes, p->low_memory_device_bytes);
   json_text(f, p->note);
   fputs(",\n \"items\": [", f);
   for (size_t i = 0; i < p->n_items; i++) {
@@ -101,13 +109,22 @@ static void print_text(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
           cli_format_bytes((double)p->peak_device_bytes, b1, sizeof b1), p->peak_device_bytes,
           p->padded_bytes ? (double)p->peak_device_bytes / (double)p->padded_bytes : 0.0,
           cli_format_bytes((double)p->peak_host_bytes, b2, sizeof b2), p->peak_host_bytes);
+  /* The two untiled plans, for comparison (in P of the whole problem, unless tiled). */
+  if (p->strategy == LUCY_STRATEGY_TILED)
+    fprintf(f, "untiled: in-memory %s, low-memory %s\n",
+            cli_format_bytes((double)p->in_memory_device_bytes, b1, sizeof b1),
+            cli_format_bytes((double)p->low_memory_device_bytes, b2, sizeof b2));
+  else if (p->padded_bytes)
+    fprintf(f, "untiled: in-memory %.2f P, low-memory %.2f P\n",
+            (double)p->in_memory_device_bytes / (double)p->padded_bytes,
+            (double)p->low_memory_device_bytes / (double)p->padded_bytes);
   if (p->strategy == LUCY_STRATEGY_TILED)
     fprintf(f, "tiles %zu x %zu of %zu x %zu (input block %s)\n", p->tiles[1], p->tiles[2],
             p->tile_shape[1], p->tile_shape[2],
             cli_format_shape(p->tile_input_shape, s1, sizeof s1));
   for (size_t i = 0; i < p->n_items; i++) {
     const LucyMemoryItem *it = &p->items[i];
-    fprintf(f, "  %-24s %12zu bytes  %s%s\n", it->name, it->bytes,
+    fprintf(f, "  %-30s %12zu bytes  %s%s\n", it->name, it->bytes,
             it->on_device ? "device" : "host", it->transient ? " (transient)" : "");
   }
   fprintf(f, "%s\n", p->note);

@@ -3,9 +3,13 @@
 
 #include <lucy/lucy.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "lucy-compare-view.h"
+#include "lucy-points-view.h"
+#include "lucy-psf-panel.h"
+#include "lucy-screenshot.h"
 #include "lucy-window.h"
-#include "lucy-snapshot.h"
 
 struct _LucyApplication {
   GtkApplication parent_instance;
@@ -14,84 +18,23 @@ struct _LucyApplication {
 
 G_DEFINE_FINAL_TYPE(LucyApplication, lucy_application, GTK_TYPE_APPLICATION)
 
-/* ---- --screenshot ------------------------------------------------------------------------ */
-
-typedef struct {
-  LucyApplication *app;
-  LucyWindow *window;
-  char *path;
-  LucyView view;
-  gboolean set_view;
-  gboolean run;
-  gulong handler;
-  guint attempts;
-} Screenshot;
-
-static void screenshot_finish(Screenshot *s, int status) {
-  s->app->exit_status = status;
-  if (s->handler) g_signal_handler_disconnect(s->window, s->handler);
-  g_object_set_data(G_OBJECT(s->window), "lucy-no-save-size", GINT_TO_POINTER(1));
-  gtk_window_destroy(GTK_WINDOW(s->window));
-  g_object_unref(s->window);
-  g_application_release(G_APPLICATION(s->app));
-  g_free(s->path);
-  g_free(s);
-}
-
-static gboolean screenshot_take(gpointer data) {
-  Screenshot *s = data;
-  GError *error = NULL;
-  if (!lucy_widget_save_png(GTK_WIDGET(s->window), s->path, &error)) {
-    /* the window may not have been drawn yet on a loaded machine: try again for a while */
-    if (++s->attempts < 100) {
-      g_error_free(error);
-      return G_SOURCE_CONTINUE;
-    }
-    g_printerr("lucy: %s\n", error->message);
-    g_error_free(error);
-    screenshot_finish(s, 1);
-  } else {
-    screenshot_finish(s, 0);
-  }
-  return G_SOURCE_REMOVE;
-}
-
-static void screenshot_after_action(Screenshot *s) {
-  if (s->set_view) lucy_window_set_view(s->window, s->view);
-  /* let layout and a frame happen before rendering (retried every 100 ms until drawn) */
-  gtk_widget_queue_draw(GTK_WIDGET(s->window));
-  g_timeout_add(400, screenshot_take, s);
-}
-
-static void screenshot_run_finished(LucyWindow *win, gboolean ok, GError *error, Screenshot *s) {
-  if (!ok) {
-    g_printerr("lucy: the run failed: %s\n", error ? error->message : "unknown error");
-    s->app->exit_status = 1;
-    screenshot_finish(s, 1);
-    return;
-  }
-  screenshot_after_action(s);
-}
-
-static gboolean screenshot_start(gpointer data) {
-  Screenshot *s = data;
-  if (s->run) {
-    s->handler = g_signal_connect(s->window, "run-finished", G_CALLBACK(screenshot_run_finished), s);
-    if (!lucy_window_run(s->window)) {
-      g_printerr("lucy: nothing to run: %s\n", lucy_window_get_last_error(s->window));
-      screenshot_finish(s, 1);
-    }
-    return G_SOURCE_REMOVE;
-  }
-  screenshot_after_action(s);
-  return G_SOURCE_REMOVE;
-}
-
 /* ---- command line ------------------------------------------------------------------------ */
+
+typedef enum {
+  WINDOW_MAIN = 0, WINDOW_COMPARE, WINDOW_PSF_QA, WINDOW_POINTS, N_WINDOWS
+} WindowKind;
+static const char *const window_names[N_WINDOWS] = {"main", "compare", "psf-qa", "points"};
+static const guint window_max_files[N_WINDOWS] = {2, 2, 2, 1};
 
 static const GOptionEntry option_entries[] = {
     {"screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL,
-     "Render the window to a PNG file after the requested action, then quit", "FILE"},
+     "Render the window (see --window) to a PNG file after the requested action, then quit",
+     "FILE"},
+    {"window", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Window to open and render: main (default), compare (the padding modes; without files, the "
+     "wrap-around sample), psf-qa (PSF QA; a single file is the PSF) or points (FILE is a CSV "
+     "of points)",
+     "WINDOW"},
     {"run", 0, 0, G_OPTION_ARG_NONE, NULL, "Run the operation on start", NULL},
     {"operation", 0, 0, G_OPTION_ARG_STRING, NULL, "Operation: convolve or deconvolve", "OP"},
     {"iterations", 0, 0, G_OPTION_ARG_STRING, NULL, "Deconvolution iterations", "N"},
@@ -99,10 +42,32 @@ static const GOptionEntry option_entries[] = {
      "METHOD"},
     {"mode", 0, 0, G_OPTION_ARG_STRING, NULL, "Padding mode: circular, same, full or valid", "MODE"},
     {"view", 0, 0, G_OPTION_ARG_STRING, NULL, "View: image, psf, result or difference", "VIEW"},
+    {"na", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "With --window psf-qa: numerical aperture for the theoretical FWHM and OTF cutoff", "NA"},
+    {"wavelength", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "With --window psf-qa: emission wavelength in µm (default 0.52)", "UM"},
+    {"ni", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "With --window psf-qa: immersion refractive index (default 1.515)", "N"},
     {"version", 0, 0, G_OPTION_ARG_NONE, NULL, "Print the version and quit", NULL},
-    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL, "[STACK.tif [PSF.tif]]"},
+    /* the usage line names the files (g_application_set_option_context_parameter_string) */
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL, NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
+
+typedef struct {
+  const char *mode_name, *view_name, *op_name, *method_name, *window_name;
+  const char *screenshot;
+  const char **files;
+  guint nfiles;
+  gboolean run, have_iterations, have_theory;
+  gint64 iterations;
+  LucyPadMode mode;
+  LucyOperation op;
+  LucyDeconMethod method;
+  LucyView view;
+  WindowKind window;
+  double na, wavelength, ni;
+} Options;
 
 static int lucy_application_handle_local_options(GApplication *app, GVariantDict *options) {
   if (g_variant_dict_contains(options, "version")) {
@@ -116,95 +81,251 @@ static int lucy_application_handle_local_options(GApplication *app, GVariantDict
   return -1;
 }
 
-static int lucy_application_command_line(GApplication *gapp, GApplicationCommandLine *cmdline) {
-  LucyApplication *self = LUCY_APPLICATION(gapp);
-  GVariantDict *options = g_application_command_line_get_options_dict(cmdline);
-  const char *mode_name = NULL, *view_name = NULL, *op_name = NULL, *method_name = NULL;
-  const char *iterations_text = NULL;
-  gint64 iterations = 0;
-  const char *screenshot = NULL;
-  const char **files = NULL;
-  g_variant_dict_lookup(options, "mode", "&s", &mode_name);
-  g_variant_dict_lookup(options, "view", "&s", &view_name);
-  g_variant_dict_lookup(options, "operation", "&s", &op_name);
-  g_variant_dict_lookup(options, "method", "&s", &method_name);
-  g_variant_dict_lookup(options, "iterations", "&s", &iterations_text);
-  gboolean have_iterations = iterations_text != NULL;
-  g_variant_dict_lookup(options, "screenshot", "^&ay", &screenshot);
-  g_variant_dict_lookup(options, G_OPTION_REMAINING, "^a&ay", &files);
-  gboolean run = g_variant_dict_contains(options, "run");
+/* A strictly parsed number in [lo, hi] for --name, or a message and FALSE. */
+static gboolean parse_number(GApplicationCommandLine *cmdline, GVariantDict *options,
+                             const char *name, double lo, double hi, double *out) {
+  const char *text = NULL;
+  if (!g_variant_dict_lookup(options, name, "&s", &text)) return TRUE;
+  char *end = NULL;
+  const double v = g_ascii_strtod(text, &end);
+  if (end == text || *end || !(v >= lo && v <= hi)) {
+    g_application_command_line_printerr(cmdline, "lucy: --%s “%s” is not a number in %g..%g\n",
+                                        name, text, lo, hi);
+    return FALSE;
+  }
+  *out = v;
+  return TRUE;
+}
 
-  LucyPadMode mode = LUCY_PAD_SAME;
-  if (mode_name && lucy_pad_mode_parse(mode_name, &mode) != LUCY_OK) {
+static gboolean parse_window(GApplicationCommandLine *cmdline, Options *o) {
+  o->window = WINDOW_MAIN;
+  if (!o->window_name) return TRUE;
+  for (int k = 0; k < N_WINDOWS; k++)
+    if (g_strcmp0(o->window_name, window_names[k]) == 0) {
+      o->window = (WindowKind)k;
+      return TRUE;
+    }
+  g_application_command_line_printerr(
+      cmdline, "lucy: unknown window “%s” (main, compare, psf-qa or points)\n", o->window_name);
+  return FALSE;
+}
+
+/* The names of the operation settings: FALSE (and a message) when one is not known. */
+static gboolean parse_settings(GApplicationCommandLine *cmdline, GVariantDict *options,
+                               Options *o) {
+  const char *iterations_text = NULL;
+  g_variant_dict_lookup(options, "iterations", "&s", &iterations_text);
+  o->have_iterations = iterations_text != NULL;
+  if (o->mode_name && lucy_pad_mode_parse(o->mode_name, &o->mode) != LUCY_OK) {
     g_application_command_line_printerr(cmdline, "lucy: %s\n", lucy_error_message());
-    g_free(files);
-    return 2;
+    return FALSE;
   }
-  LucyOperation op = LUCY_OPERATION_CONVOLVE;
-  if (op_name && !lucy_operation_parse(op_name, &op)) {
+  if (o->op_name && !lucy_operation_parse(o->op_name, &o->op)) {
     g_application_command_line_printerr(
-        cmdline, "lucy: unknown operation “%s” (convolve or deconvolve)\n", op_name);
-    g_free(files);
-    return 2;
+        cmdline, "lucy: unknown operation “%s” (convolve or deconvolve)\n", o->op_name);
+    return FALSE;
   }
-  LucyDeconMethod method = LUCY_DECON_RL;
-  if (method_name && lucy_decon_method_parse(method_name, &method) != LUCY_OK) {
+  if (o->method_name && lucy_decon_method_parse(o->method_name, &o->method) != LUCY_OK) {
     g_application_command_line_printerr(
-        cmdline, "lucy: unknown method “%s” (rl, rltv or wiener)\n", method_name);
-    g_free(files);
-    return 2;
+        cmdline, "lucy: unknown method “%s” (rl, rltv or wiener)\n", o->method_name);
+    return FALSE;
   }
-  if (have_iterations &&
-      !g_ascii_string_to_signed(iterations_text, 10, 1, 100000, &iterations, NULL)) {
+  if (o->have_iterations &&
+      !g_ascii_string_to_signed(iterations_text, 10, 1, 100000, &o->iterations, NULL)) {
     g_application_command_line_printerr(
         cmdline, "lucy: --iterations “%s” is not an integer in 1..100000\n", iterations_text);
-    g_free(files);
-    return 2;
+    return FALSE;
   }
-  LucyView view = LUCY_VIEW_IMAGE;
-  if (view_name && !lucy_view_parse(view_name, &view)) {
+  if (o->view_name && !lucy_view_parse(o->view_name, &o->view)) {
     g_application_command_line_printerr(
-        cmdline, "lucy: unknown view “%s” (image, psf, result or difference)\n", view_name);
-    g_free(files);
-    return 2;
+        cmdline, "lucy: unknown view “%s” (image, psf, result or difference)\n", o->view_name);
+    return FALSE;
   }
-  guint nfiles = files ? g_strv_length((char **)files) : 0;
-  if (nfiles > 2) {
-    g_application_command_line_printerr(cmdline, "lucy: give at most a stack and a PSF\n");
-    g_free(files);
-    return 2;
-  }
+  return TRUE;
+}
 
-  LucyWindow *window = lucy_window_new(GTK_APPLICATION(gapp));
-  if (screenshot) gtk_window_set_default_size(GTK_WINDOW(window), 1280, 820);
-  if (mode_name) lucy_window_set_mode(window, mode);
-  if (op_name) lucy_window_set_operation(window, op);
-  if (method_name || have_iterations) {
+/* --window and what goes with it: the theory options, --run, the number of files. */
+static gboolean parse_window_options(GApplicationCommandLine *cmdline, GVariantDict *options,
+                                     Options *o) {
+  if (!parse_window(cmdline, o)) return FALSE;
+  o->have_theory = g_variant_dict_contains(options, "na") ||
+                   g_variant_dict_contains(options, "wavelength") ||
+                   g_variant_dict_contains(options, "ni");
+  if (o->have_theory && o->window != WINDOW_PSF_QA) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: --na, --wavelength and --ni are the theory of --window psf-qa\n");
+    return FALSE;
+  }
+  if (!parse_number(cmdline, options, "na", 0, 1.7, &o->na) ||
+      !parse_number(cmdline, options, "wavelength", 0.2, 2, &o->wavelength) ||
+      !parse_number(cmdline, options, "ni", 1, 2, &o->ni))
+    return FALSE;
+  if (o->run && o->window != WINDOW_MAIN) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: --run works on the main window, not with --window %s\n", o->window_name);
+    return FALSE;
+  }
+  if (o->nfiles > window_max_files[o->window]) {
+    g_application_command_line_printerr(
+        cmdline, "lucy: %s\n",
+        o->window == WINDOW_POINTS ? "--window points takes one file, a CSV of points"
+                                   : "give at most a stack and a PSF");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Fills o from the options; FALSE after a message when they are not usable (exit status 2). */
+static gboolean parse_options(GApplicationCommandLine *cmdline, Options *o) {
+  GVariantDict *options = g_application_command_line_get_options_dict(cmdline);
+  memset(o, 0, sizeof *o);
+  o->mode = LUCY_PAD_SAME;
+  o->op = LUCY_OPERATION_CONVOLVE;
+  o->method = LUCY_DECON_RL;
+  o->view = LUCY_VIEW_IMAGE;
+  o->wavelength = 0.52;
+  o->ni = 1.515;
+  g_variant_dict_lookup(options, "mode", "&s", &o->mode_name);
+  g_variant_dict_lookup(options, "view", "&s", &o->view_name);
+  g_variant_dict_lookup(options, "operation", "&s", &o->op_name);
+  g_variant_dict_lookup(options, "method", "&s", &o->method_name);
+  g_variant_dict_lookup(options, "window", "&s", &o->window_name);
+  g_variant_dict_lookup(options, "screenshot", "^&ay", &o->screenshot);
+  g_variant_dict_lookup(options, G_OPTION_REMAINING, "^a&ay", &o->files);
+  o->nfiles = o->files ? g_strv_length((char **)o->files) : 0;
+  o->run = g_variant_dict_contains(options, "run");
+  return parse_settings(cmdline, options, o) && parse_window_options(cmdline, options, o);
+}
+
+static void apply_settings(LucyWindow *window, const Options *o) {
+  if (o->mode_name) lucy_window_set_mode(window, o->mode);
+  if (o->op_name) lucy_window_set_operation(window, o->op);
+  if (o->method_name || o->have_iterations) {
     LucyOperationsPanel *panel = lucy_window_get_operations_panel(window);
-    LucyDeconOptions o;
-    lucy_decon_options_default(&o);
-    lucy_operations_panel_get_decon(panel, &o);
-    if (method_name) o.method = method;
-    if (have_iterations) o.iterations = (int)iterations;
-    lucy_operations_panel_set_decon(panel, &o);
+    LucyDeconOptions d;
+    lucy_decon_options_default(&d);
+    lucy_operations_panel_get_decon(panel, &d);
+    if (o->method_name) d.method = o->method;
+    if (o->have_iterations) d.iterations = (int)o->iterations;
+    lucy_operations_panel_set_decon(panel, &d);
   }
-  GError *error = NULL;
+}
+
+/* The main window's stack and PSF: the files, or the demo. With --window psf-qa a single file
+ * is the PSF (beside the demo image); a points CSV is not the main window's. */
+static gboolean load_inputs(LucyWindow *window, GApplicationCommandLine *cmdline,
+                            const Options *o, GError **error) {
+  const guint n = o->window == WINDOW_POINTS ? 0 : o->nfiles;
+  if (n == 0 || (n == 1 && o->window == WINDOW_PSF_QA)) {
+    if (!lucy_window_load_demo(window, error)) return FALSE;
+    if (n == 0) return TRUE;
+    GFile *file = g_application_command_line_create_file_for_arg(cmdline, o->files[0]);
+    const gboolean ok = lucy_window_open_psf(window, file, error);
+    g_object_unref(file);
+    return ok;
+  }
   gboolean ok = TRUE;
-  if (nfiles == 0) {
-    ok = lucy_window_load_demo(window, &error);
-  } else {
-    for (guint i = 0; i < nfiles && ok; i++) {
-      GFile *file = g_application_command_line_create_file_for_arg(cmdline, files[i]);
-      ok = i == 0 ? lucy_window_open_stack(window, file, &error)
-                  : lucy_window_open_psf(window, file, &error);
-      g_object_unref(file);
-    }
-    /* a stack without a PSF: a Gaussian at the stack's voxel size, so Run works at once */
-    if (ok && nfiles == 1) ok = lucy_window_use_default_psf(window, &error);
+  for (guint i = 0; i < n && ok; i++) {
+    GFile *file = g_application_command_line_create_file_for_arg(cmdline, o->files[i]);
+    ok = i == 0 ? lucy_window_open_stack(window, file, error)
+                : lucy_window_open_psf(window, file, error);
+    g_object_unref(file);
   }
-  g_free(files);
-  if (!ok) {
-    if (screenshot) {
+  /* a stack without a PSF: a Gaussian at the stack's voxel size, so Run works at once */
+  if (ok && n == 1) ok = lucy_window_use_default_psf(window, error);
+  return ok;
+}
+
+/* ---- the other windows: compare, psf-qa, points ------------------------------------------- */
+
+static gboolean compare_busy(GtkWindow *w, const char **error) {
+  LucyCompareView *v = LUCY_COMPARE_VIEW(gtk_window_get_child(w));
+  *error = lucy_compare_view_get_last_error(v);
+  return lucy_compare_view_is_busy(v);
+}
+
+static gboolean psf_qa_busy(GtkWindow *w, const char **error) {
+  LucyPsfPanel *p = LUCY_PSF_PANEL(gtk_window_get_child(w));
+  LucyOtfView *otf = lucy_psf_panel_get_otf_view(p);
+  *error = lucy_otf_view_get_last_error(otf);
+  return lucy_otf_view_is_busy(otf) || lucy_psf_panel_is_fixing(p);
+}
+
+static gboolean points_busy(GtkWindow *w, const char **error) {
+  LucyPointsView *v = LUCY_POINTS_VIEW(gtk_window_get_child(w));
+  *error = lucy_points_view_get_last_error(v);
+  return lucy_points_view_is_busy(v);
+}
+
+static const LucyScreenshotBusyFn window_busy[N_WINDOWS] = {NULL, compare_busy, psf_qa_busy,
+                                                            points_busy};
+
+/* Compare on the main window's image and PSF when files were given, else the wrap-around
+ * sample (the view's one-click sample). */
+static GtkWindow *open_compare(LucyWindow *main_win, const Options *o, GError **error) {
+  LucyCompareView *view = NULL;
+  GtkWindow *win = lucy_compare_view_new_window(GTK_WINDOW(main_win), &view);
+  if (o->nfiles == 0) {
+    if (lucy_compare_view_load_sample(view, error)) return win;
+    gtk_window_destroy(win);
+    return NULL;
+  }
+  lucy_compare_view_set_volumes(
+      view, lucy_stack_get_volume(lucy_window_get_stack(main_win, LUCY_VIEW_IMAGE)),
+      lucy_stack_get_volume(lucy_window_get_stack(main_win, LUCY_VIEW_PSF)));
+  return win;
+}
+
+static GtkWindow *open_points(LucyWindow *main_win, GApplicationCommandLine *cmdline,
+                              const Options *o, GError **error) {
+  LucyPointsView *view = NULL;
+  GtkWindow *win = lucy_points_view_new_window(GTK_WINDOW(main_win), &view);
+  if (o->nfiles == 0) return win;
+  GFile *file = g_application_command_line_create_file_for_arg(cmdline, o->files[0]);
+  char *path = g_file_get_path(file);
+  const gboolean ok = lucy_points_view_load_csv(view, path, error);
+  g_free(path);
+  g_object_unref(file);
+  if (ok) return win;
+  gtk_window_destroy(win);
+  return NULL;
+}
+
+/* The window --window asked for with its content, transient for the main window (the main
+ * window itself for main); NULL with error when its content could not be loaded. */
+static GtkWindow *open_window(LucyWindow *main_win, GApplicationCommandLine *cmdline,
+                              const Options *o, GError **error) {
+  switch (o->window) {
+    case WINDOW_COMPARE: return open_compare(main_win, o, error);
+    case WINDOW_POINTS: return open_points(main_win, cmdline, o, error);
+    case WINDOW_PSF_QA: {
+      LucyPsfPanel *panel = NULL;
+      GtkWindow *win = lucy_psf_panel_new_window(main_win, &panel);
+      if (o->have_theory) lucy_psf_panel_set_theory(panel, o->na, o->wavelength, o->ni);
+      return win;
+    }
+    case WINDOW_MAIN:
+    case N_WINDOWS: break;
+  }
+  return GTK_WINDOW(main_win);
+}
+
+static int lucy_application_command_line(GApplication *gapp, GApplicationCommandLine *cmdline) {
+  LucyApplication *self = LUCY_APPLICATION(gapp);
+  Options o;
+  if (!parse_options(cmdline, &o)) {
+    g_free(o.files);
+    return 2;
+  }
+  LucyWindow *window = lucy_window_new(GTK_APPLICATION(gapp));
+  if (o.screenshot) gtk_window_set_default_size(GTK_WINDOW(window), 1280, 820);
+  apply_settings(window, &o);
+  GError *error = NULL;
+  GtkWindow *shown = NULL;
+  if (load_inputs(window, cmdline, &o, &error)) shown = open_window(window, cmdline, &o, &error);
+  g_free(o.files);
+  if (!shown) {
+    if (o.screenshot) {
       g_application_command_line_printerr(cmdline, "lucy: %s\n", error->message);
       g_error_free(error);
       gtk_window_destroy(GTK_WINDOW(window));
@@ -215,19 +336,15 @@ static int lucy_application_command_line(GApplication *gapp, GApplicationCommand
     g_error_free(error);
     return 0;
   }
-  if (view_name && !run) lucy_window_set_view(window, view);
-  gtk_window_present(GTK_WINDOW(window));
-  if (screenshot) {
-    Screenshot *s = g_new0(Screenshot, 1);
-    s->app = self;
-    s->window = g_object_ref(window);
-    s->path = g_strdup(screenshot);
-    s->view = view;
-    s->set_view = view_name != NULL;
-    s->run = run;
-    g_application_hold(gapp);
-    g_timeout_add(200, screenshot_start, s);
-  } else if (run) {
+  if (o.view_name && !o.run) lucy_window_set_view(window, o.view);
+  /* a screenshot of another window does not need the main one on screen */
+  if (!o.screenshot || shown == GTK_WINDOW(window)) gtk_window_present(GTK_WINDOW(window));
+  if (shown != GTK_WINDOW(window)) gtk_window_present(shown);
+  if (o.screenshot) {
+    const LucyScreenshotRequest req = {window,       shown,  o.screenshot, o.run,
+                                       o.view_name != NULL, o.view, window_busy[o.window]};
+    lucy_screenshot_start(gapp, &req, &self->exit_status);
+  } else if (o.run) {
     lucy_window_run(window);
   }
   return 0;

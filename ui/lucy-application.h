@@ -1,5 +1,5 @@
-/* LucyApplication: the GtkApplication — command line (files, --screenshot, --run, --mode,
- * --view), app actions with accelerators, About. */
+/* LucyApplication: the GtkApplication — command line (files, --window, --screenshot, --run,
+ * --mode, --view, ...), app actions with accelerators, About. */
 #pragma once
 
 #include <gtk/gtk.h>

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lucy-error.h"
+#include "lucy-image-surface.h"
 
 #define MARGIN 12.0
 #define GAP 10.0
@@ -98,26 +99,6 @@ static void job_thread(GTask *task, gpointer source, gpointer data, GCancellable
   g_task_return_boolean(task, TRUE);
 }
 
-static cairo_surface_t *make_surface(const LucyImage *img, const LucyRenderOptions *ro,
-                                     double vmin, double vmax) {
-  const int w = (int)img->width, h = (int)img->height;
-  guint8 *rgba = g_malloc((gsize)w * h * 4);
-  lucy_render_rgba(img, ro, vmin, vmax, rgba);
-  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
-  cairo_surface_flush(s);
-  guint8 *dst = cairo_image_surface_get_data(s);
-  const int stride = cairo_image_surface_get_stride(s);
-  for (int r = 0; r < h; r++) {
-    guint32 *row = (guint32 *)(void *)(dst + (size_t)r * stride);
-    const guint8 *src = rgba + (size_t)r * w * 4;
-    for (int c = 0; c < w; c++)
-      row[c] = ((guint32)src[4 * c] << 16) | ((guint32)src[4 * c + 1] << 8) | src[4 * c + 2];
-  }
-  cairo_surface_mark_dirty(s);
-  g_free(rgba);
-  return s;
-}
-
 static void clear_result(LucyCompareView *self) {
   for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
     g_clear_pointer(&self->surface[i], cairo_surface_destroy);
@@ -149,8 +130,9 @@ static void rebuild_surfaces(LucyCompareView *self) {
   g_free(all);
   for (int k = 0; k < 4; k++)
     if (self->proj[k]) {
-      self->surface[k] = make_surface(self->proj[k], &ro, self->vmin, self->vmax);
-      self->surface_xz[k] = make_surface(self->proj_xz[k], &ro, self->vmin, self->vmax);
+      self->surface[k] = lucy_image_surface_new(self->proj[k], &ro, self->vmin, self->vmax);
+      self->surface_xz[k] =
+          lucy_image_surface_new(self->proj_xz[k], &ro, self->vmin, self->vmax);
     }
   const LucyImage *d = self->proj[LUCY_COMPARE_PANEL_DIFF];
   double m = 0;
@@ -160,9 +142,9 @@ static void rebuild_surfaces(LucyCompareView *self) {
   ro.colormap = LUCY_CMAP_COOLWARM;
   ro.auto_contrast = 0;
   const double r = m > 0 ? m : 1.0;
-  self->surface[LUCY_COMPARE_PANEL_DIFF] = make_surface(d, &ro, -r, r);
+  self->surface[LUCY_COMPARE_PANEL_DIFF] = lucy_image_surface_new(d, &ro, -r, r);
   self->surface_xz[LUCY_COMPARE_PANEL_DIFF] =
-      make_surface(self->proj_xz[LUCY_COMPARE_PANEL_DIFF], &ro, -r, r);
+      lucy_image_surface_new(self->proj_xz[LUCY_COMPARE_PANEL_DIFF], &ro, -r, r);
 }
 
 static void job_done(GObject *source, GAsyncResult *res, gpointer data) {

@@ -1,7 +1,14 @@
-/* LucyMemoryGauge: a level bar of used/total memory with a predicted-peak marker. */
+/* LucyMemoryGauge: a level bar of used/total memory with a predicted-peak marker, and the
+ * "what if" row (the operation set up, scaled, planned against a budget). */
 #include "lucy-memory-gauge.h"
 
 #define POLL_MS 333
+
+/* The "what if" choices, in the order of the .ui's string lists. */
+static const guint factors[] = {1, 2, 4, 8, 16, 32};
+static const guint64 budgets[] = {0 /* free now */, (guint64)80 << 30, (guint64)24 << 30,
+                                  (guint64)12 << 30, (guint64)6 << 30, (guint64)3 << 30,
+                                  (guint64)1536 << 20, (guint64)768 << 20, (guint64)384 << 20};
 
 struct _LucyMemoryGauge {
   GtkBox parent_instance;
@@ -9,7 +16,15 @@ struct _LucyMemoryGauge {
   GtkLevelBar *level_bar;
   GtkLabel *used_label;
   GtkLabel *peak_label;
+  GtkDropDown *factor_dropdown;
+  GtkDropDown *budget_dropdown;
+  GtkLabel *what_if_label;
   LucyDevice *device;
+  gboolean have_request;
+  LucyMemoryRequest request;  /* the operation set up */
+  gboolean have_what_if;
+  LucyMemoryRequest what_if_request; /* scaled, with the budget */
+  LucyMemoryPlan what_if;
   guint64 predicted;
   LucyMemoryInfo info;
   gboolean have_info;
@@ -42,6 +57,77 @@ static void update_peak_text(LucyMemoryGauge *self) {
   g_free(p);
 }
 
+/* Two lines: the scaled shape and the strategy, then the peak against the budget, e.g.
+ *   32 × 1024 × 1024 → low-memory
+ *   peak 577.4 MiB of 768.0 MiB */
+static char *what_if_text(const LucyMemoryRequest *r, const LucyMemoryPlan *p, LucyStatus st) {
+  char *peak = g_format_size_full(p->peak_device_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  char *budget = r->free_bytes ? g_format_size_full(r->free_bytes, G_FORMAT_SIZE_IEC_UNITS)
+                               : g_strdup("no limit");
+  char *how;
+  if (p->strategy == LUCY_STRATEGY_TILED)
+    how = g_strdup_printf("tiled, %zu × %zu tiles of %zu × %zu", p->tiles[1], p->tiles[2],
+                          p->tile_shape[1], p->tile_shape[2]);
+  else if (p->strategy == LUCY_STRATEGY_CPU)
+    how = g_strdup("cpu: nothing fits the GPU");
+  else
+    how = g_strdup(lucy_strategy_name(p->strategy));
+  char *text;
+  if (st == LUCY_ERR_DEVICE_MEMORY)
+    text = g_strdup_printf("%zu × %zu × %zu → does not fit %s\nthe smallest plan (%s) needs %s",
+                           r->image_shape[0], r->image_shape[1], r->image_shape[2], budget, how,
+                           peak);
+  else if (p->strategy == LUCY_STRATEGY_CPU) {
+    char *host = g_format_size_full(p->peak_host_bytes, G_FORMAT_SIZE_IEC_UNITS);
+    text = g_strdup_printf("%zu × %zu × %zu → %s\n%s of host memory", r->image_shape[0],
+                           r->image_shape[1], r->image_shape[2], how, host);
+    g_free(host);
+  } else
+    text = g_strdup_printf("%zu × %zu × %zu → %s\npeak %s of %s", r->image_shape[0],
+                           r->image_shape[1], r->image_shape[2], how, peak, budget);
+  g_free(peak);
+  g_free(budget);
+  g_free(how);
+  return text;
+}
+
+/* Plans the operation set up, scaled by the chosen factor in y and x, against the chosen
+ * budget (item 0: the device's free memory when known), and shows the plan. */
+static void update_what_if(LucyMemoryGauge *self) {
+  self->have_what_if = FALSE;
+  if (!self->what_if_label) return; /* the template is still being built */
+  if (!self->have_request) {
+    gtk_label_set_label(self->what_if_label, "Set up an operation to plan it larger");
+    return;
+  }
+  const guint fi = MIN(gtk_drop_down_get_selected(self->factor_dropdown), G_N_ELEMENTS(factors) - 1);
+  const guint bi = MIN(gtk_drop_down_get_selected(self->budget_dropdown), G_N_ELEMENTS(budgets) - 1);
+  LucyMemoryRequest r = self->request;
+  for (int a = 1; a < 3; a++) r.image_shape[a] *= factors[fi];
+  r.strategy = LUCY_STRATEGY_AUTO;
+  r.free_bytes = budgets[bi] ? (size_t)budgets[bi]
+                 : self->have_info ? self->info.free_bytes : 0;
+  LucyMemoryPlan p;
+  LucyStatus st = lucy_memory_plan(&r, &p);
+  if (st != LUCY_OK && st != LUCY_ERR_DEVICE_MEMORY) {
+    char *text = g_strdup_printf("×%u: cannot plan: %s", factors[fi], lucy_error_message());
+    gtk_label_set_label(self->what_if_label, text);
+    g_free(text);
+    return;
+  }
+  self->have_what_if = TRUE;
+  self->what_if_request = r;
+  self->what_if = p;
+  char *text = what_if_text(&r, &p, st);
+  /* the same words as the real plan's ("does not fit") turn the line to the warning colour */
+  if (st == LUCY_ERR_DEVICE_MEMORY) gtk_widget_add_css_class(GTK_WIDGET(self->what_if_label), "error");
+  else gtk_widget_remove_css_class(GTK_WIDGET(self->what_if_label), "error");
+  gtk_label_set_label(self->what_if_label, text);
+  g_free(text);
+}
+
+static void what_if_changed_cb(LucyMemoryGauge *self) { update_what_if(self); }
+
 gboolean lucy_memory_gauge_update(LucyMemoryGauge *self) {
   g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), FALSE);
   if (!self->device || lucy_device_memory_info(self->device, &self->info) != LUCY_OK ||
@@ -71,6 +157,8 @@ gboolean lucy_memory_gauge_update(LucyMemoryGauge *self) {
     else gtk_widget_remove_css_class(GTK_WIDGET(self), "warning");
   }
   update_peak_text(self);
+  /* "free now" follows the device */
+  if (gtk_drop_down_get_selected(self->budget_dropdown) == 0) update_what_if(self);
   gtk_widget_queue_draw(GTK_WIDGET(self));
   return TRUE;
 }
@@ -91,6 +179,37 @@ void lucy_memory_gauge_set_device(LucyMemoryGauge *self, LucyDevice *dev) {
     gtk_label_set_label(self->title_label, kind);
   }
   lucy_memory_gauge_update(self);
+}
+
+void lucy_memory_gauge_set_request(LucyMemoryGauge *self, const LucyMemoryRequest *req) {
+  g_return_if_fail(LUCY_IS_MEMORY_GAUGE(self));
+  self->have_request = req != NULL;
+  if (req) self->request = *req;
+  update_what_if(self);
+}
+
+GtkDropDown *lucy_memory_gauge_get_factor_control(LucyMemoryGauge *self) {
+  g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), NULL);
+  return self->factor_dropdown;
+}
+
+GtkDropDown *lucy_memory_gauge_get_budget_control(LucyMemoryGauge *self) {
+  g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), NULL);
+  return self->budget_dropdown;
+}
+
+gboolean lucy_memory_gauge_get_what_if(LucyMemoryGauge *self, LucyMemoryRequest *req,
+                                       LucyMemoryPlan *plan) {
+  g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), FALSE);
+  if (!self->have_what_if) return FALSE;
+  if (req) *req = self->what_if_request;
+  if (plan) *plan = self->what_if;
+  return TRUE;
+}
+
+const char *lucy_memory_gauge_get_what_if_text(LucyMemoryGauge *self) {
+  g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), NULL);
+  return gtk_label_get_label(self->what_if_label);
 }
 
 void lucy_memory_gauge_set_predicted(LucyMemoryGauge *self, guint64 bytes) {
@@ -157,6 +276,10 @@ static void lucy_memory_gauge_class_init(LucyMemoryGaugeClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, level_bar);
   gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, used_label);
   gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, peak_label);
+  gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, factor_dropdown);
+  gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, budget_dropdown);
+  gtk_widget_class_bind_template_child(widget_class, LucyMemoryGauge, what_if_label);
+  gtk_widget_class_bind_template_callback(widget_class, what_if_changed_cb);
 }
 
 static void lucy_memory_gauge_init(LucyMemoryGauge *self) {
@@ -166,4 +289,5 @@ static void lucy_memory_gauge_init(LucyMemoryGauge *self) {
   gtk_level_bar_remove_offset_value(self->level_bar, GTK_LEVEL_BAR_OFFSET_HIGH);
   gtk_level_bar_remove_offset_value(self->level_bar, GTK_LEVEL_BAR_OFFSET_FULL);
   update_peak_text(self);
+  update_what_if(self);
 }

@@ -1,5 +1,9 @@
 /* LucyMemoryGauge: memory of the device work runs on ("used / total", what Lucy holds), polled
- * 3 times a second while shown, with a marker for the predicted peak of the operation set up. */
+ * 3 times a second while shown, with a marker for the predicted peak of the operation set up,
+ * and a "what if" row: the operation set up with its image scaled in y and x (x1 .. x32) against
+ * a budget (the free memory now, or 80 GiB .. 384 MiB), and the plan lucy_memory_plan chooses for
+ * it (strategy, peak, tiles), so that a class can ask for a problem larger than the GPU and see
+ * the plan switch to low-memory, then to tiles, instead of failing. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -19,5 +23,17 @@ gboolean lucy_memory_gauge_update(LucyMemoryGauge *self);
 const char *lucy_memory_gauge_get_text(LucyMemoryGauge *self);
 /* TRUE when the predicted peak exceeds what is free. */
 gboolean lucy_memory_gauge_get_warning(LucyMemoryGauge *self);
+
+/* The operation set up (copied; NULL: none), which the "what if" row scales. */
+void lucy_memory_gauge_set_request(LucyMemoryGauge *self, const LucyMemoryRequest *req);
+/* The "what if" controls: the y/x scale factor (items x1, x2, ... x32) and the budget (item
+ * 0: the device's free memory now, then 80, 24, 12, 6, 3, 1.5 GiB, 768, 384 MiB). */
+GtkDropDown *lucy_memory_gauge_get_factor_control(LucyMemoryGauge *self);
+GtkDropDown *lucy_memory_gauge_get_budget_control(LucyMemoryGauge *self);
+/* The plan the "what if" row shows (also when it does not fit); FALSE when there is none (no
+ * operation, or shapes the planner refuses). */
+gboolean lucy_memory_gauge_get_what_if(LucyMemoryGauge *self, LucyMemoryRequest *req,
+                                       LucyMemoryPlan *plan);
+const char *lucy_memory_gauge_get_what_if_text(LucyMemoryGauge *self);
 
 G_END_DECLS

@@ -159,6 +159,11 @@ void lucy_operations_panel_set_result_text(LucyOperationsPanel *self, const char
   gtk_label_set_label(self->result_label, text ? text : "");
 }
 
+const char *lucy_operations_panel_get_result_text(LucyOperationsPanel *self) {
+  g_return_val_if_fail(LUCY_IS_OPERATIONS_PANEL(self), NULL);
+  return gtk_label_get_label(self->result_label);
+}
+
 void lucy_operations_panel_set_result_tooltip(LucyOperationsPanel *self, const char *text) {
   gtk_widget_set_tooltip_text(GTK_WIDGET(self->result_label), text);
 }

@@ -38,6 +38,8 @@ LucyDeviceKind lucy_operations_panel_get_backend(LucyOperationsPanel *self);
 void lucy_operations_panel_set_progress(LucyOperationsPanel *self, double fraction,
                                         const char *stage);
 void lucy_operations_panel_set_result_text(LucyOperationsPanel *self, const char *text);
+/* The line under Run (the set-up, the strategy Run will use, or the last result). */
+const char *lucy_operations_panel_get_result_text(LucyOperationsPanel *self);
 /* The result line's tooltip (details, e.g. a whole warning); NULL for none. */
 void lucy_operations_panel_set_result_tooltip(LucyOperationsPanel *self, const char *text);
 

@@ -1,10 +1,11 @@
-/* LucyPsfPanel: lucy_psf_measure shown as text and plots, lucy_psf_fix as buttons. */
+/* LucyPsfPanel: lucy_psf_measure shown as text and plots, the OTF, lucy_psf_fix as buttons. */
 #include "lucy-psf-panel.h"
 
 #include <math.h>
 #include <string.h>
 
 #include "lucy-error.h"
+#include "lucy-otf-view.h"
 #include "lucy-psf-dialog.h"
 
 struct _LucyPsfPanel {
@@ -17,10 +18,12 @@ struct _LucyPsfPanel {
   GtkSpinButton *na_spin, *wl_spin, *n_spin;
   GtkLabel *report_label;
   GtkWidget *fix_box;
+  LucyOtfView *otf_view;
 
   LucyWindow *window; /* weak */
   LucyStack *stack;   /* the PSF measured (a ref) */
-  guint poll_id;
+  GCancellable *fix_cancel; /* the running fix's; NULL when none runs */
+  gboolean disposed;
   gboolean measured;
   LucyPsfMeasure m;
   double *profile[3]; /* z, y, x: through the peak */
@@ -158,17 +161,19 @@ void lucy_psf_panel_refresh(LucyPsfPanel *self) {
   g_set_object(&self->stack, stack);
   self->measured = FALSE;
   clear_fields(self);
-  gtk_widget_set_sensitive(self->fix_box, stack != NULL);
+  gtk_widget_set_sensitive(self->fix_box, stack != NULL && !self->fix_cancel);
+  LucyPsfMeasureOptions o;
+  lucy_psf_measure_options_default(&o);
+  o.na = gtk_spin_button_get_value(self->na_spin);
+  o.wavelength_um = gtk_spin_button_get_value(self->wl_spin);
+  o.ni = gtk_spin_button_get_value(self->n_spin);
+  lucy_otf_view_set_psf(self->otf_view, stack);
+  lucy_otf_view_set_optics(self->otf_view, o.na, o.wavelength_um, o.ni);
   if (!stack) {
     gtk_label_set_label(self->title_label, "No PSF — open or generate one");
     gtk_widget_set_visible(GTK_WIDGET(self->warning_label), FALSE);
   } else {
     gtk_label_set_label(self->title_label, lucy_stack_get_title(stack));
-    LucyPsfMeasureOptions o;
-    lucy_psf_measure_options_default(&o);
-    o.na = gtk_spin_button_get_value(self->na_spin);
-    o.wavelength_um = gtk_spin_button_get_value(self->wl_spin);
-    o.ni = gtk_spin_button_get_value(self->n_spin);
     const LucyVolume *v = lucy_stack_get_volume(stack);
     LucyStatus st = lucy_psf_measure(v, &o, &self->m);
     if (st != LUCY_OK) {
@@ -210,71 +215,159 @@ static void adopt_optics(LucyPsfPanel *self, LucyStack *stack) {
   self->updating = FALSE;
 }
 
-static gboolean poll_cb(gpointer data) {
-  LucyPsfPanel *self = data;
-  LucyStack *now = self->window ? lucy_window_get_stack(self->window, LUCY_VIEW_PSF) : NULL;
-  if (now != self->stack) {
-    adopt_optics(self, now);
-    lucy_psf_panel_refresh(self);
-  }
-  return G_SOURCE_CONTINUE;
+/* the window's "psf" was notified: a fix still running was for the old PSF */
+static void psf_changed_cb(LucyPsfPanel *self, GParamSpec *pspec, LucyWindow *window) {
+  if (self->fix_cancel) g_cancellable_cancel(self->fix_cancel);
+  if (self->disposed) return;
+  LucyStack *now = lucy_window_get_stack(window, LUCY_VIEW_PSF);
+  if (now == self->stack) return;
+  adopt_optics(self, now);
+  lucy_psf_panel_refresh(self);
 }
 
 /* ---- fixes -------------------------------------------------------------------------------- */
 
 static const char *fix_names[] = {"centred on the centroid", "centred on the peak",
                                   "background subtracted", "odd size", "normalised"};
+static const char *fix_doing[] = {"Centring on the centroid (FFT sub-voxel shift)…",
+                                  "Centring on the peak (FFT sub-voxel shift)…",
+                                  "Subtracting the background…", "Cropping to odd sizes…",
+                                  "Normalising…"};
 
-gboolean lucy_psf_panel_apply_fix(LucyPsfPanel *self, LucyPsfPanelFix fix, GError **error) {
-  g_return_val_if_fail(LUCY_IS_PSF_PANEL(self), FALSE);
-  LucyStack *stack = self->window ? lucy_window_get_stack(self->window, LUCY_VIEW_PSF) : NULL;
-  if (!stack) {
-    g_set_error_literal(error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "There is no PSF to fix");
-    return FALSE;
-  }
-  LucyPsfFixOptions o;
-  lucy_psf_fix_options_default(&o);
-  switch (fix) {
-    case LUCY_PSF_FIX_CENTRE_CENTROID: o.centre = LUCY_PSF_CENTRE_CENTROID; break;
-    case LUCY_PSF_FIX_CENTRE_PEAK: o.centre = LUCY_PSF_CENTRE_PEAK; break;
-    case LUCY_PSF_FIX_SUBTRACT_BACKGROUND: o.subtract_background = 1; break;
-    case LUCY_PSF_FIX_ODD: o.odd = 1; break;
-    case LUCY_PSF_FIX_NORMALISE: o.normalize = 1; break;
-  }
-  LucyVolume *out = NULL;
+typedef struct {
+  LucyStack *stack; /* the PSF being fixed */
+  LucyPsfPanelFix fix;
+  LucyPsfFixOptions opts;
+  LucyVolume *out;
   LucyPsfFixReport report;
-  memset(&report, 0, sizeof report);
-  LucyStatus st = lucy_psf_fix(lucy_stack_get_volume(stack), &o, &out, &report);
+  GTask *outer; /* the caller's */
+} FixJob;
+
+static void fix_job_free(gpointer data) {
+  FixJob *j = data;
+  g_clear_object(&j->stack);
+  if (j->out) lucy_volume_free(j->out);
+  g_free(j);
+}
+
+static void fix_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel) {
+  FixJob *j = data;
+  LucyStatus st = lucy_psf_fix(lucy_stack_get_volume(j->stack), &j->opts, &j->out, &j->report);
   if (st != LUCY_OK) {
-    lucy_set_error_from_status(error, st, "Could not fix the PSF");
-    gtk_label_set_label(self->report_label, (*error)->message);
+    GError *error = NULL;
+    lucy_set_error_from_status(&error, st, "Could not fix the PSF");
+    g_task_return_error(task, error);
+    return;
+  }
+  g_task_return_boolean(task, TRUE);
+}
+
+#define FIX_DROPPED "The PSF changed while the fix ran; the fix was dropped"
+
+/* The fixed PSF replaces the window's (which notifies "psf" and so refreshes this panel),
+ * unless the window's PSF changed while the fix ran. */
+static gboolean replace_psf(LucyPsfPanel *self, FixJob *j, GError **error) {
+  if (!self->window || lucy_window_get_stack(self->window, LUCY_VIEW_PSF) != j->stack) {
+    g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, FIX_DROPPED);
     return FALSE;
   }
-  char *title = g_strdup_printf("%s · %s", lucy_stack_get_title(stack), fix_names[fix]);
-  LucyStack *fixed = lucy_stack_new_take(out, title);
+  char *title = g_strdup_printf("%s · %s", lucy_stack_get_title(j->stack), fix_names[j->fix]);
+  LucyStack *fixed = lucy_stack_new_take(j->out, title);
+  j->out = NULL;
   g_free(title);
-  const LucyPsfOptics *optics = g_object_get_data(G_OBJECT(stack), LUCY_PSF_OPTICS_KEY);
+  const LucyPsfOptics *optics = g_object_get_data(G_OBJECT(j->stack), LUCY_PSF_OPTICS_KEY);
   if (optics)
     g_object_set_data_full(G_OBJECT(fixed), LUCY_PSF_OPTICS_KEY, g_memdup2(optics, sizeof *optics),
                            g_free);
   lucy_window_set_psf(self->window, fixed);
   g_object_unref(fixed);
-  lucy_psf_panel_refresh(self);
-  gtk_label_set_label(self->report_label, report.message[0] ? report.message : "Nothing changed.");
   return TRUE;
 }
 
-static void fix_clicked(LucyPsfPanel *self, LucyPsfPanelFix fix) {
+static void fix_done(GObject *source, GAsyncResult *res, gpointer data) {
+  LucyPsfPanel *self = LUCY_PSF_PANEL(source);
+  FixJob *j = g_task_get_task_data(G_TASK(res));
+  GTask *outer = j->outer;
+  j->outer = NULL;
+  g_clear_object(&self->fix_cancel);
   GError *error = NULL;
-  if (!lucy_psf_panel_apply_fix(self, fix, &error)) {
-    GtkRoot *root = gtk_widget_get_root(GTK_WIDGET(self));
+  const gboolean ok =
+      g_task_propagate_boolean(G_TASK(res), &error) && replace_psf(self, j, &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) { /* say why, not GIO's words */
+    g_clear_error(&error);
+    g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, FIX_DROPPED);
+  }
+  if (!self->disposed) {
+    gtk_widget_set_sensitive(self->fix_box, self->stack != NULL);
+    const char *msg = j->report.message[0] ? j->report.message : "Nothing changed.";
+    gtk_label_set_label(self->report_label, ok ? msg : error->message);
+  }
+  if (ok) g_task_return_boolean(outer, TRUE);
+  else g_task_return_error(outer, error);
+  g_object_unref(outer);
+}
+
+static void fix_options(LucyPsfPanelFix fix, LucyPsfFixOptions *o) {
+  lucy_psf_fix_options_default(o);
+  switch (fix) {
+    case LUCY_PSF_FIX_CENTRE_CENTROID: o->centre = LUCY_PSF_CENTRE_CENTROID; break;
+    case LUCY_PSF_FIX_CENTRE_PEAK: o->centre = LUCY_PSF_CENTRE_PEAK; break;
+    case LUCY_PSF_FIX_SUBTRACT_BACKGROUND: o->subtract_background = 1; break;
+    case LUCY_PSF_FIX_ODD: o->odd = 1; break;
+    case LUCY_PSF_FIX_NORMALISE: o->normalize = 1; break;
+  }
+}
+
+void lucy_psf_panel_fix_async(LucyPsfPanel *self, LucyPsfPanelFix fix,
+                              GAsyncReadyCallback callback, gpointer user_data) {
+  g_return_if_fail(LUCY_IS_PSF_PANEL(self));
+  g_return_if_fail((unsigned)fix < G_N_ELEMENTS(fix_names));
+  GTask *outer = g_task_new(self, NULL, callback, user_data);
+  LucyStack *stack = self->window ? lucy_window_get_stack(self->window, LUCY_VIEW_PSF) : NULL;
+  if (!stack || self->fix_cancel) {
+    g_task_return_new_error(outer, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "%s",
+                            stack ? "Another fix is still running" : "There is no PSF to fix");
+    g_object_unref(outer);
+    return;
+  }
+  FixJob *j = g_new0(FixJob, 1);
+  j->stack = g_object_ref(stack);
+  j->fix = fix;
+  j->outer = outer;
+  fix_options(fix, &j->opts);
+  self->fix_cancel = g_cancellable_new();
+  gtk_widget_set_sensitive(self->fix_box, FALSE);
+  gtk_label_set_label(self->report_label, fix_doing[fix]);
+  GTask *task = g_task_new(self, self->fix_cancel, fix_done, NULL);
+  g_task_set_task_data(task, j, fix_job_free);
+  g_task_run_in_thread(task, fix_thread);
+  g_object_unref(task);
+}
+
+gboolean lucy_psf_panel_fix_finish(LucyPsfPanel *self, GAsyncResult *result, GError **error) {
+  g_return_val_if_fail(g_task_is_valid(result, self), FALSE);
+  return g_task_propagate_boolean(G_TASK(result), error);
+}
+
+gboolean lucy_psf_panel_is_fixing(LucyPsfPanel *self) { return self->fix_cancel != NULL; }
+
+static void fix_clicked_done(GObject *source, GAsyncResult *res, gpointer data) {
+  LucyPsfPanel *self = LUCY_PSF_PANEL(source);
+  GError *error = NULL;
+  if (lucy_psf_panel_fix_finish(self, res, &error)) return;
+  GtkRoot *root = self->disposed ? NULL : gtk_widget_get_root(GTK_WIDGET(self));
+  if (root && !g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
     GtkWidget *dlg = gtk_message_dialog_new(GTK_IS_WINDOW(root) ? GTK_WINDOW(root) : NULL,
                                             GTK_DIALOG_MODAL, GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE,
                                             "%s", error->message);
     g_signal_connect(dlg, "response", G_CALLBACK(gtk_window_destroy), NULL);
     gtk_window_present(GTK_WINDOW(dlg));
-    g_error_free(error);
   }
+  g_error_free(error);
+}
+
+static void fix_clicked(LucyPsfPanel *self, LucyPsfPanelFix fix) {
+  lucy_psf_panel_fix_async(self, fix, fix_clicked_done, NULL);
 }
 
 static void centre_centroid_cb(LucyPsfPanel *s) { fix_clicked(s, LUCY_PSF_FIX_CENTRE_CENTROID); }
@@ -390,7 +483,8 @@ static void draw_profile(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpoint
 
 static void lucy_psf_panel_dispose(GObject *object) {
   LucyPsfPanel *self = LUCY_PSF_PANEL(object);
-  g_clear_handle_id(&self->poll_id, g_source_remove);
+  self->disposed = TRUE;
+  if (self->fix_cancel) g_cancellable_cancel(self->fix_cancel); /* its result is dropped */
   if (self->window) {
     g_object_remove_weak_pointer(G_OBJECT(self->window), (gpointer *)&self->window);
     self->window = NULL;
@@ -411,6 +505,7 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
   G_OBJECT_CLASS(klass)->dispose = lucy_psf_panel_dispose;
   G_OBJECT_CLASS(klass)->finalize = lucy_psf_panel_finalize;
+  g_type_ensure(LUCY_TYPE_OTF_VIEW);
   gtk_widget_class_set_template_from_resource(wc, "/org/lucy/Lucy/lucy-psf-panel.ui");
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, title_label);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, warning_label);
@@ -421,6 +516,7 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, n_spin);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, report_label);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, fix_box);
+  gtk_widget_class_bind_template_child(wc, LucyPsfPanel, otf_view);
   gtk_widget_class_bind_template_callback(wc, theory_changed_cb);
   gtk_widget_class_bind_template_callback(wc, centre_centroid_cb);
   gtk_widget_class_bind_template_callback(wc, centre_peak_cb);
@@ -472,15 +568,16 @@ LucyPsfPanel *lucy_psf_panel_new(LucyWindow *window) {
   LucyStack *stack = window ? lucy_window_get_stack(window, LUCY_VIEW_PSF) : NULL;
   adopt_optics(self, stack);
   lucy_psf_panel_refresh(self);
-  /* the window has no "psf changed" signal: follow it by looking, cheaply */
-  self->poll_id = g_timeout_add(250, poll_cb, self);
+  if (window)
+    g_signal_connect_object(window, "notify::psf", G_CALLBACK(psf_changed_cb), self,
+                            G_CONNECT_SWAPPED);
   return self;
 }
 
 GtkWindow *lucy_psf_panel_new_window(LucyWindow *window, LucyPsfPanel **panel) {
   GtkWindow *win = GTK_WINDOW(gtk_window_new());
   gtk_window_set_title(win, "PSF QA — Lucy");
-  gtk_window_set_default_size(win, 1080, 720);
+  gtk_window_set_default_size(win, 1120, 860);
   if (window) {
     gtk_window_set_transient_for(win, GTK_WINDOW(window));
     gtk_window_set_application(win, gtk_window_get_application(GTK_WINDOW(window)));
@@ -490,3 +587,5 @@ GtkWindow *lucy_psf_panel_new_window(LucyWindow *window, LucyPsfPanel **panel) {
   if (panel) *panel = p;
   return win;
 }
+
+LucyOtfView *lucy_psf_panel_get_otf_view(LucyPsfPanel *self) { return self->otf_view; }

@@ -1,12 +1,14 @@
 /* LucyPsfPanel: quality assurance of the window's PSF — the numbers of lucy_psf_measure
  * (FWHM from Gaussian fits with R², theory and ratio for a given NA and wavelength, peak,
  * centroid and offset from the origin M//2, background, SBR, sum, lateral asymmetry, axial
- * symmetry, flags), the three profiles through the peak with their fits, and the fixes
- * (centre, subtract background, crop to odd, normalise) that replace the window's PSF and say
- * what changed. It follows the window's PSF while open. */
+ * symmetry, flags), the three profiles through the peak with their fits, the OTF (LucyOtfView),
+ * and the fixes (centre, subtract background, crop to odd, normalise, in a worker thread) that
+ * replace the window's PSF and say what changed. It follows the window's PSF while open, through
+ * the window's "psf" property notifications. */
 #pragma once
 
 #include <gtk/gtk.h>
+#include "lucy-otf-view.h"
 #include "lucy-window.h"
 
 G_BEGIN_DECLS
@@ -36,7 +38,16 @@ void lucy_psf_panel_set_theory(LucyPsfPanel *self, double na, double wavelength_
 const char *lucy_psf_panel_get_text(LucyPsfPanel *self, const char *field);
 /* The last measurement; FALSE when there is no PSF or it could not be measured. */
 gboolean lucy_psf_panel_get_measure(LucyPsfPanel *self, LucyPsfMeasure *m);
-/* Applies one fix to the window's PSF and replaces it; the report says what changed. */
-gboolean lucy_psf_panel_apply_fix(LucyPsfPanel *self, LucyPsfPanelFix fix, GError **error);
+/* Applies one fix (lucy_psf_fix) to the window's PSF in a worker thread, then replaces the
+ * window's PSF with the result; the "report" text says what changed. The fix is cancelled, and
+ * its result dropped (G_IO_ERROR_CANCELLED), when the window's PSF changes meanwhile or the
+ * panel goes away. One fix at a time: the buttons are insensitive while one runs, and another
+ * call fails at once. */
+void lucy_psf_panel_fix_async(LucyPsfPanel *self, LucyPsfPanelFix fix,
+                              GAsyncReadyCallback callback, gpointer user_data);
+gboolean lucy_psf_panel_fix_finish(LucyPsfPanel *self, GAsyncResult *result, GError **error);
+gboolean lucy_psf_panel_is_fixing(LucyPsfPanel *self);
+/* The OTF display (log10 |OTF| sections through DC) of the PSF measured. */
+LucyOtfView *lucy_psf_panel_get_otf_view(LucyPsfPanel *self);
 
 G_END_DECLS

@@ -71,6 +71,8 @@ struct _LucyWindow {
 
 enum { RUN_FINISHED, PREVIEW, N_SIGNALS };
 static guint signals[N_SIGNALS];
+enum { PROP_0, PROP_PSF, N_PROPS };
+static GParamSpec *props[N_PROPS];
 
 G_DEFINE_FINAL_TYPE(LucyWindow, lucy_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -193,13 +195,14 @@ static void show_demo_for_operation(LucyWindow *self) {
 void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
   g_return_if_fail(LUCY_IS_WINDOW(self));
   if (self->running) lucy_window_cancel(self);
-  g_set_object(&self->psf, psf);
+  const gboolean changed = g_set_object(&self->psf, psf);
   self->inputs_generation++;
   clear_result(self);
   reset_view_opts(self, LUCY_VIEW_PSF);
   update_prediction(self);
   update_actions(self);
   update_display(self);
+  if (changed) g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PSF]);
 }
 
 /* Wide enough that circular wrap-around is plain to see at the edges of the demo. */
@@ -519,30 +522,37 @@ static gboolean decon_fft_shape(LucyWindow *self, size_t fft[3]) {
   return TRUE;
 }
 
-/* The memory planner's plan (memory.h) for what Run would do now, on the chosen backend, with
- * the strategy chosen against the device's free memory (when a device is set up). */
-static gboolean plan_memory(LucyWindow *self, LucyMemoryPlan *mp) {
+/* The planner's request (memory.h) for what Run would do now, on the chosen backend, with no
+ * budget yet. */
+static gboolean memory_request(LucyWindow *self, LucyMemoryRequest *req) {
   if (!self->image || !self->psf) return FALSE;
   const LucyVolume *img = lucy_stack_get_volume(self->image);
   const LucyVolume *psf = lucy_stack_get_volume(self->psf);
-  LucyMemoryRequest req;
-  lucy_memory_request_default(&req);
-  memcpy(req.image_shape, img->shape, sizeof req.image_shape);
-  memcpy(req.psf_shape, psf->shape, sizeof req.psf_shape);
-  req.device = lucy_operations_panel_get_backend(self->operations_panel);
+  lucy_memory_request_default(req);
+  memcpy(req->image_shape, img->shape, sizeof req->image_shape);
+  memcpy(req->psf_shape, psf->shape, sizeof req->psf_shape);
+  req->device = lucy_operations_panel_get_backend(self->operations_panel);
   if (self->operation == LUCY_OPERATION_DECONVOLVE) {
     LucyDeconOptions o;
     lucy_decon_options_default(&o);
     lucy_operations_panel_get_decon(self->operations_panel, &o);
-    req.op = LUCY_MEMORY_DECONVOLVE;
-    req.method = o.method;
-    req.boundary = o.boundary;
-    req.accelerate = o.accelerate;
-    req.preview = 1; /* the window asks for previews */
+    req->op = LUCY_MEMORY_DECONVOLVE;
+    req->method = o.method;
+    req->boundary = o.boundary;
+    req->accelerate = o.accelerate;
+    req->preview = 1; /* the window asks for previews */
   } else {
-    req.op = LUCY_MEMORY_CONVOLVE;
-    req.mode = self->mode;
+    req->op = LUCY_MEMORY_CONVOLVE;
+    req->mode = self->mode;
   }
+  return TRUE;
+}
+
+/* The memory planner's plan for what Run would do now, with the strategy chosen against the
+ * device's free memory (when a device is set up). */
+static gboolean plan_memory(LucyWindow *self, LucyMemoryPlan *mp) {
+  LucyMemoryRequest req;
+  if (!memory_request(self, &req)) return FALSE;
   LucyMemoryInfo mi;
   if (self->device && lucy_device_kind(self->device) == req.device &&
       lucy_device_memory_info(self->device, &mi) == LUCY_OK)
@@ -561,6 +571,8 @@ guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
 
 static void update_prediction(LucyWindow *self) {
   lucy_memory_gauge_set_predicted(self->memory_gauge, lucy_window_get_predicted_peak(self));
+  LucyMemoryRequest req; /* the gauge's "what if" scales it */
+  lucy_memory_gauge_set_request(self->memory_gauge, memory_request(self, &req) ? &req : NULL);
   if (self->image && self->psf && !self->running) {
     const LucyVolume *img = lucy_stack_get_volume(self->image);
     const LucyVolume *psf = lucy_stack_get_volume(self->psf);
@@ -1242,11 +1254,29 @@ static void lucy_window_finalize(GObject *object) {
   G_OBJECT_CLASS(lucy_window_parent_class)->finalize(object);
 }
 
+static void lucy_window_get_property(GObject *object, guint id, GValue *value, GParamSpec *pspec) {
+  if (id == PROP_PSF) g_value_set_object(value, LUCY_WINDOW(object)->psf);
+  else G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+}
+
+static void lucy_window_set_property(GObject *object, guint id, const GValue *value,
+                                     GParamSpec *pspec) {
+  if (id == PROP_PSF) lucy_window_set_psf(LUCY_WINDOW(object), g_value_get_object(value));
+  else G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
+}
+
 static void lucy_window_class_init(LucyWindowClass *klass) {
   GObjectClass *object_class = G_OBJECT_CLASS(klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
   object_class->dispose = lucy_window_dispose;
   object_class->finalize = lucy_window_finalize;
+  object_class->get_property = lucy_window_get_property;
+  object_class->set_property = lucy_window_set_property;
+  /* notified whenever the PSF is replaced: opened, generated, fixed, the demo's */
+  props[PROP_PSF] = g_param_spec_object("psf", NULL, NULL, LUCY_TYPE_STACK,
+                                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                                            G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties(object_class, N_PROPS, props);
   GTK_WINDOW_CLASS(klass)->close_request = lucy_window_close_request;
 
   signals[RUN_FINISHED] = g_signal_new("run-finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST,

@@ -37,6 +37,8 @@ gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error);
 /* A Gaussian PSF (σ 0.9 µm axial, 0.3 µm lateral) at the image's voxel size. */
 gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error);
 void lucy_window_set_image(LucyWindow *self, LucyStack *image);
+/* Replaces the PSF; the "psf" property (LucyStack) is notified whenever it changes, however it
+ * was replaced (opened, generated, fixed, the demo's). */
 void lucy_window_set_psf(LucyWindow *self, LucyStack *psf);
 
 /* Writes the result as a float32 TIFF with its calibration (atomically). */

@@ -13,7 +13,9 @@
  *
  * The plan holds two padded buffers: the OTF, transformed once and pre-scaled by
  * 1/(L0*L1*L2) (and 1/sum when normalising), and one work buffer. Execute is embed, forward
- * FFT, multiply, inverse FFT, extract, with no allocation. */
+ * FFT, multiply, inverse FFT, extract, with no allocation. The low-memory strategy keeps the
+ * OTF as the PSF's z-planes transformed along y and x (M0/L0 of P, otf.h) and does the z-axis
+ * DFT inside the multiply. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,8 +38,10 @@ struct LucyConvPlan {
   size_t image_shape[3], psf_shape[3], out_shape[3], fft_shape[3];
   ptrdiff_t out_offset[3];
   LucyFftPlan *fft;
-  float *otf, *work;
-  size_t buffer_bytes; /* of each of otf and work */
+  LucyOtf otf;
+  float *work;
+  size_t buffer_bytes; /* of work (P) */
+  int low_memory;
   double psf_sum;
 };
 
@@ -179,18 +183,21 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
   LucyDevice *dev = plan->dev;
   const LucyDeviceOps *ops = dev->ops;
 
+  LucyMemoryRequest req;
+  lucy__memory_request_for(LUCY_MEMORY_CONVOLVE, image_shape, psf->shape, &req);
+  req.mode = o.mode;
+  st = lucy__plan_strategy(dev, &req, o.strategy, o.memory_limit_bytes, &plan->low_memory);
+
   /* Plan the FFT first: planning may use a scratch buffer, freed before ours exist. */
-  st = ops->fft_plan(dev, fft_shape, &plan->fft);
-  if (!st) {
-    plan->buffer_bytes = lucy__padded_count(fft_shape) * sizeof(float);
-    st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->otf);
-  }
-  if (!st) st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->work);
+  if (!st) st = ops->fft_plan(dev, fft_shape, &plan->fft);
   if (!st) {
     double scale = 1.0 / ((double)fft_shape[0] * (double)fft_shape[1] * (double)fft_shape[2]);
     if (plan->normalize) scale /= sum;
-    st = lucy__otf_build(dev, plan->fft, fft_shape, psf, o.origin, scale, plan->otf);
+    st = lucy__otf_new(dev, plan->fft, fft_shape, psf, o.origin, scale, plan->low_memory,
+                       &plan->otf);
   }
+  plan->buffer_bytes = lucy__padded_count(fft_shape) * sizeof(float);
+  if (!st) st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->work);
   if (st) {
     lucy__fail_context(st, "planning %s convolution of %zux%zux%zu with a %zux%zux%zu PSF: ",
                        lucy_pad_mode_name(o.mode), image_shape[0], image_shape[1],
@@ -225,9 +232,7 @@ static LucyStatus apply(LucyConvPlan *plan, const float *src, const size_t src_s
     return lucy__fail(LUCY_ERR_NUMERIC, "%s sums to a non-finite value (float32 overflow)", what);
   }
   if ((st = report(plan, 0.45, "multiply"))) return st;
-  st = ops->cmul(dev, plan->work, plan->otf, lucy__spectrum_count(plan->fft_shape), conjugate,
-                 1.0f);
-  if (st) return st;
+  if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, conjugate))) return st;
   if ((st = report(plan, 0.5, "inverse FFT"))) return st;
   if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) return st;
   if ((st = ops->extract(dev, dst, dst_shape, plan->work, plan->fft_shape, offset, 1.0f, 1)))
@@ -267,13 +272,17 @@ double lucy_conv_psf_sum(const LucyConvPlan *plan) { return plan ? plan->psf_sum
 size_t lucy_conv_plan_bytes(const LucyConvPlan *plan) {
   if (!plan) return 0;
   size_t work = plan->fft ? plan->dev->ops->fft_work_bytes(plan->dev, plan->fft) : 0;
-  return (plan->otf ? plan->buffer_bytes : 0) + (plan->work ? plan->buffer_bytes : 0) + work;
+  return lucy__otf_bytes(plan->dev, &plan->otf) + (plan->work ? plan->buffer_bytes : 0) + work;
+}
+
+LucyStrategy lucy_conv_plan_strategy(const LucyConvPlan *plan) {
+  return plan && plan->low_memory ? LUCY_STRATEGY_LOW_MEMORY : LUCY_STRATEGY_IN_MEMORY;
 }
 
 void lucy_conv_plan_free(LucyConvPlan *plan) {
   if (!plan) return;
   if (plan->dev) {
-    lucy__dev_release(plan->dev, plan->otf);
+    lucy__otf_free(plan->dev, &plan->otf);
     lucy__dev_release(plan->dev, plan->work);
     lucy_device_unref(plan->dev); /* the FFT plan stays cached in the device */
   }

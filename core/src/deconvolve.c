@@ -34,7 +34,14 @@
  * estimate -> work, where the device has fft_r2c_out), multiply, inverse FFT, ratio
  * (+ I-divergence) fused with zeroing outside the box, forward FFT, conjugate multiply, inverse
  * FFT, update fused with the L1 change (and, without fft_r2c_out, with the copy of the new
- * estimate into the work buffer: one more pass over P). */
+ * estimate into the work buffer: one more pass over P).
+ *
+ * Low-memory (memory.h): the same iterations with two P-sized buffers gone. The OTF is kept as
+ * the PSF's z-planes transformed along y and x (M0/L0 of P, otf.h), its z-axis DFT done inside
+ * each multiply (M0 complex multiply-adds per spectrum value), and the non-circulant W is not
+ * stored: rl_update sums the PSF over each voxel's box from the PSF's prefix sums
+ * (LucyBoxWeights, (M0+1)(M1+1)(M2+1) doubles). W is then exact where in-memory's carries FFT
+ * rounding, so the two agree to float precision, not bit for bit. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +68,11 @@ struct LucyDeconPlan {
   size_t N[3], M[3], L[3];
   float spacing[3];
   LucyFftPlan *fft;
-  float *otf, *work, *est, *obs, *weight, *tv, *prev, *step;
+  LucyOtf otf;
+  float *work, *est, *obs, *weight, *tv, *prev, *step;
+  float *sat;          /* low-memory, non-circulant RL: the PSF's prefix sums (doubles) */
+  LucyBoxWeights box;  /* ... and what rl_update needs to read them */
+  int low_memory;
   int r2c_out; /* forward transforms read est and write work (fft_r2c_out): no copy pass */
   const float *y; /* the image being restored: obs, or the caller's array on a host device */
   float *preview; /* host, image shape, when a monitor wants previews */
@@ -172,6 +183,43 @@ static LucyStatus check_options(const LucyDeconOptions *o) {
   return LUCY_OK;
 }
 
+/* The low-memory W (LucyBoxWeights): the PSF's prefix sums over (M0+1) x (M1+1) x (M2+1)
+ * corners, divided by norm (the PSF sum when normalising, as the OTF is), made in double on
+ * the host by running sums along x, y and z, and uploaded once. */
+static LucyStatus make_box_weights(LucyDeconPlan *plan, const LucyVolume *psf, double norm) {
+  LucyDevice *dev = plan->dev;
+  const size_t *M = psf->shape, s2 = M[2] + 1, s1 = (M[1] + 1) * s2, n = (M[0] + 1) * s1;
+  LucyStatus st = lucy__dev_alloc(dev, n * sizeof(double), &plan->sat);
+  if (st) return st;
+  double *sat = calloc(n, sizeof(double));
+  if (!sat)
+    return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the PSF's prefix "
+                      "sums", n * sizeof(double));
+  for (size_t z = 0; z < M[0]; z++)
+    for (size_t y = 0; y < M[1]; y++) {
+      const float *row = psf->data + (z * M[1] + y) * M[2];
+      double *d = sat + (z + 1) * s1 + (y + 1) * s2;
+      for (size_t x = 0; x < M[2]; x++) d[x + 1] = d[x] + (double)row[x] / norm;
+    }
+  for (size_t z = 1; z <= M[0]; z++)
+    for (size_t y = 2; y <= M[1]; y++)
+      for (size_t x = 1; x <= M[2]; x++) sat[z * s1 + y * s2 + x] += sat[z * s1 + (y - 1) * s2 + x];
+  for (size_t z = 2; z <= M[0]; z++)
+    for (size_t i = s2; i < s1; i++) sat[z * s1 + i] += sat[(z - 1) * s1 + i];
+  /* The doubles travel as twice as many floats: upload copies bytes. */
+  st = dev->ops->upload(dev, plan->sat, (const float *)(const void *)sat, 2 * n);
+  free(sat);
+  if (st) return st;
+  plan->box.sat = (const double *)(const void *)plan->sat;
+  for (int a = 0; a < 3; a++) {
+    plan->box.N[a] = plan->N[a];
+    plan->box.M[a] = M[a];
+    plan->box.L[a] = plan->L[a];
+    plan->box.origin[a] = lucy__psf_origin(M[a], plan->o.origin);
+  }
+  return LUCY_OK;
+}
+
 LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_um[3],
                                const LucyVolume *psf, const LucyDeconOptions *opts,
                                LucyDeconPlan **out) {
@@ -257,16 +305,31 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
   const int noncirc = o.boundary == LUCY_BOUNDARY_NONCIRCULANT;
   const size_t nimg = lucy_shape_count(image_shape);
 
+  LucyMemoryRequest req;
+  lucy__memory_request_for(LUCY_MEMORY_DECONVOLVE, image_shape, psf->shape, &req);
+  req.method = o.method;
+  req.boundary = o.boundary;
+  req.accelerate = o.accelerate;
+  req.preview = o.monitor != NULL && o.preview_every > 0;
+  st = lucy__plan_strategy(dev, &req, o.strategy, o.memory_limit_bytes, &plan->low_memory);
+
   /* Plan the FFT first: planning may use a scratch buffer, freed before ours exist. */
-  st = ops->fft_plan(dev, L, &plan->fft);
+  if (!st) st = ops->fft_plan(dev, L, &plan->fft);
   const size_t P = lucy__padded_count(L) * sizeof(float);
   plan->padded_bytes = P;
-  if (!st) st = lucy__dev_alloc(dev, P, &plan->otf);
+  if (!st) {
+    double scale = 1.0 / ((double)L[0] * (double)L[1] * (double)L[2]);
+    if (o.normalize) scale /= sum;
+    st = lucy__otf_new(dev, plan->fft, L, psf, o.origin, scale, plan->low_memory, &plan->otf);
+  }
   if (!st) st = lucy__dev_alloc(dev, P, &plan->work);
   /* A host-memory device reads the caller's image in place: no copy, N floats less. */
   if (!st && !ops->host_memory) st = lucy__dev_alloc(dev, nimg * sizeof(float), &plan->obs);
   if (!st && rl) st = lucy__dev_alloc(dev, P, &plan->est);
-  if (!st && rl && noncirc) st = lucy__dev_alloc(dev, P, &plan->weight);
+  if (!st && rl && noncirc && !plan->low_memory)
+    st = lucy__dev_alloc(dev, P, &plan->weight);
+  if (!st && rl && noncirc && plan->low_memory)
+    st = make_box_weights(plan, psf, o.normalize ? sum : 1.0);
   if (!st && o.method == LUCY_DECON_RLTV) st = lucy__dev_alloc(dev, P, &plan->tv);
   if (!st && rl && o.accelerate) st = lucy__dev_alloc(dev, P, &plan->prev);
   if (!st && rl && o.accelerate) st = lucy__dev_alloc(dev, P, &plan->step);
@@ -282,13 +345,7 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
       st = lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the preview",
                       nimg * sizeof(float));
   }
-  if (!st) {
-    double scale = 1.0 / ((double)L[0] * (double)L[1] * (double)L[2]);
-    if (o.normalize) scale /= sum;
-    st = lucy__otf_build(dev, plan->fft, L, psf, o.origin, scale, plan->otf);
-  }
-  const size_t nspec = lucy__spectrum_count(L);
-  if (!st && !rl) st = ops->cmax_abs2(dev, plan->otf, nspec, &plan->otf_max_abs2);
+  if (!st && !rl) st = lucy__otf_max_abs2(dev, &plan->otf, &plan->otf_max_abs2);
   if (!st && plan->weight) {
     /* W = H^T(mask of the observed box), once. */
     static const ptrdiff_t zero[3] = {0, 0, 0};
@@ -296,7 +353,7 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
     st = ops->fill(dev, plan->work, nimg, 1.0f);
     if (!st) st = ops->embed(dev, plan->weight, L, plan->work, image_shape, zero, 0);
     if (!st) st = ops->fft_r2c(dev, plan->fft, plan->weight);
-    if (!st) st = ops->cmul(dev, plan->weight, plan->otf, nspec, 1, 1.0f);
+    if (!st) st = lucy__otf_apply(dev, &plan->otf, plan->weight, 1);
     if (!st) st = ops->fft_c2r(dev, plan->fft, plan->weight);
   }
   if (st) {
@@ -360,8 +417,7 @@ static LucyStatus run_wiener(LucyDeconPlan *plan, float *out) {
      * / n^2. */
     const double n = (double)L[0] * (double)L[1] * (double)L[2];
     const double kabs = fmax(plan->o.wiener_k * plan->otf_max_abs2, (double)FLT_MIN);
-    st = ops->wiener(dev, plan->work, plan->otf, lucy__spectrum_count(L), (float)kabs,
-                     (float)(1.0 / (n * n)));
+    st = lucy__otf_wiener(dev, &plan->otf, plan->work, (float)kabs, (float)(1.0 / (n * n)));
   }
   if (!st) st = report(plan, 0, 0.6, "inverse FFT");
   if (!st) st = ops->fft_c2r(dev, plan->fft, plan->work);
@@ -375,8 +431,8 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
   const LucyDeviceOps *ops = dev->ops;
   const LucyDeconOptions *o = &plan->o;
   const size_t *L = plan->L, *N = plan->N;
-  const size_t nspec = lucy__spectrum_count(L);
   const size_t nfloats = lucy__padded_count(L);
+  const LucyBoxWeights *box = plan->sat ? &plan->box : NULL;
   static const ptrdiff_t zero[3] = {0, 0, 0};
   const double t0 = now_s();
   const float b = (float)o->background;
@@ -410,14 +466,14 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
     if ((st = plan->r2c_out ? ops->fft_r2c_out(dev, plan->fft, plan->est, plan->work)
                             : ops->fft_r2c(dev, plan->fft, plan->work)))
       break;
-    if ((st = ops->cmul(dev, plan->work, plan->otf, nspec, 0, 1.0f))) break;
+    if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, 0))) break;
     if ((st = report(plan, k, 0.25, "inverse FFT"))) break;
     if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) break;
     if ((st = ops->rl_ratio(dev, plan->work, L, plan->y, N, b, eps, want_idiv ? &idiv : NULL)))
       break;
     if ((st = report(plan, k, 0.5, "back-projection"))) break;
     if ((st = ops->fft_r2c(dev, plan->fft, plan->work))) break;
-    if ((st = ops->cmul(dev, plan->work, plan->otf, nspec, 1, 1.0f))) break;
+    if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, 1))) break;
     if ((st = report(plan, k, 0.75, "inverse FFT"))) break;
     if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) break;
     if (plan->tv &&
@@ -426,14 +482,14 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
       break;
     double rel;
     if (!accel) {
-      st = ops->rl_update(dev, plan->est, plan->work, L, plan->weight,
+      st = ops->rl_update(dev, plan->est, plan->work, L, plan->weight, box,
                           (float)plan->weight_value, wmin, plan->tv, last ? NULL : copy, NULL,
                           sums);
       if (st) break;
       rel = sums[1] > 0 ? sums[0] / sums[1] : 0.0;
     } else {
       /* est held y_k; now x_{k+1} = RL(y_k), step = g_k (reading g_{k-1}). */
-      st = ops->rl_update(dev, plan->est, plan->work, L, plan->weight,
+      st = ops->rl_update(dev, plan->est, plan->work, L, plan->weight, box,
                           (float)plan->weight_value, wmin, plan->tv, NULL, plan->step, sums);
       if (st) break;
       double alpha = 0.0;
@@ -516,8 +572,7 @@ static LucyStatus apply_op(LucyDeconPlan *plan, const float *src, const size_t s
   static const ptrdiff_t zero[3] = {0, 0, 0};
   LucyStatus st = ops->embed(dev, plan->work, plan->L, src, src_shape, zero, 1);
   if (!st) st = ops->fft_r2c(dev, plan->fft, plan->work);
-  if (!st) st = ops->cmul(dev, plan->work, plan->otf, lucy__spectrum_count(plan->L), conjugate,
-                          1.0f);
+  if (!st) st = lucy__otf_apply(dev, &plan->otf, plan->work, conjugate);
   if (!st) st = ops->fft_c2r(dev, plan->fft, plan->work);
   if (!st) st = ops->extract(dev, dst, dst_shape, plan->work, plan->L, zero, 1.0f, 1);
   return st;
@@ -542,22 +597,29 @@ const char *lucy_decon_plan_warning(const LucyDeconPlan *plan) {
 size_t lucy_decon_plan_bytes(const LucyDeconPlan *plan) {
   if (!plan) return 0;
   size_t bytes = plan->fft ? plan->dev->ops->fft_work_bytes(plan->dev, plan->fft) : 0;
-  float *const bufs[] = {plan->otf, plan->work, plan->est, plan->weight, plan->tv, plan->prev,
-                         plan->step};
+  bytes += lucy__otf_bytes(plan->dev, &plan->otf);
+  float *const bufs[] = {plan->work, plan->est, plan->weight, plan->tv, plan->prev, plan->step};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     if (bufs[i]) bytes += plan->padded_bytes;
   if (plan->obs) bytes += lucy_shape_count(plan->N) * sizeof(float);
+  if (plan->sat)
+    bytes += (plan->M[0] + 1) * (plan->M[1] + 1) * (plan->M[2] + 1) * sizeof(double);
   if (plan->preview) bytes += lucy_shape_count(plan->N) * sizeof(float);
   return bytes;
 }
 
 double lucy_decon_psf_sum(const LucyDeconPlan *plan) { return plan ? plan->psf_sum : NAN; }
 
+LucyStrategy lucy_decon_plan_strategy(const LucyDeconPlan *plan) {
+  return plan && plan->low_memory ? LUCY_STRATEGY_LOW_MEMORY : LUCY_STRATEGY_IN_MEMORY;
+}
+
 void lucy_decon_plan_free(LucyDeconPlan *plan) {
   if (!plan) return;
   if (plan->dev) {
-    float *const bufs[] = {plan->otf,    plan->work, plan->est,  plan->obs,
-                           plan->weight, plan->tv,   plan->prev, plan->step};
+    lucy__otf_free(plan->dev, &plan->otf);
+    float *const bufs[] = {plan->work, plan->est, plan->obs,  plan->weight,
+                           plan->sat,  plan->tv,  plan->prev, plan->step};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lucy__dev_release(plan->dev, bufs[i]);
     lucy_device_unref(plan->dev); /* the FFT plan stays cached in the device */
   }

@@ -769,24 +769,74 @@ HOT_CLONES static void update_row(float *restrict x, const float *c, const float
   }
 }
 
+/* Box weights (LucyBoxWeights) of n voxels of row (z, y) into w, in double from the prefix
+ * sums: the (z, y) box collapses 4 sat rows into T(c) = (a11 - a01) - (a10 - a00), then
+ * W(x) = T(hi_x) - T(lo_x) with the x ranges xr (lo, hi pairs) made once per call. */
+#define BOX_CHUNK 256
+static void box_weights_row(const LucyBoxWeights *b, size_t z, size_t y, const size_t *xr,
+                            size_t n, float *w) {
+  size_t z_lo, z_hi, y_lo, y_hi;
+  lucy__box_range(z, b->N[0], b->M[0], b->origin[0], b->L[0], &z_lo, &z_hi);
+  lucy__box_range(y, b->N[1], b->M[1], b->origin[1], b->L[1], &y_lo, &y_hi);
+  const size_t s2 = b->M[2] + 1, s1 = (b->M[1] + 1) * s2;
+  const double *a11 = b->sat + z_hi * s1 + y_hi * s2, *a01 = b->sat + z_lo * s1 + y_hi * s2;
+  const double *a10 = b->sat + z_hi * s1 + y_lo * s2, *a00 = b->sat + z_lo * s1 + y_lo * s2;
+  for (size_t i = 0; i < n; i++) {
+    const size_t lo = xr[2 * i], hi = xr[2 * i + 1];
+    const double t_hi = (a11[hi] - a01[hi]) - (a10[hi] - a00[hi]);
+    const double t_lo = (a11[lo] - a01[lo]) - (a10[lo] - a00[lo]);
+    w[i] = (float)(t_hi - t_lo);
+  }
+}
+
 static LucyStatus cpu_rl_update(LucyDevice *dev, float *xbuf, float *corr, const size_t L[3],
-                                const float *weight, float weight_value, float weight_min,
-                                const float *tv, float *copy, float *step, double sums[4]) {
+                                const float *weight, const LucyBoxWeights *box,
+                                float weight_value, float weight_min, const float *tv,
+                                float *copy, float *step, double sums[4]) {
   const size_t row = lucy__padded_row(L[2]), nrows = L[0] * L[1];
   const int nthreads = dev->opts.threads;
   const int parallel = nrows * L[2] >= PARALLEL_MIN && nthreads > 1;
+  if (box && (weight || !box->sat))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "rl_update: box weights need a table and no "
+                      "weight array");
+  size_t *xr = NULL; /* box: the x ranges, the same for every row */
+  if (box) {
+    xr = malloc(2 * L[2] * sizeof *xr);
+    if (!xr)
+      return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "rl_update: cannot allocate %zu bytes",
+                        2 * L[2] * sizeof *xr);
+    for (size_t x = 0; x < L[2]; x++)
+      lucy__box_range(x, box->N[2], box->M[2], box->origin[2], box->L[2], &xr[2 * x],
+                      &xr[2 * x + 1]);
+  }
   double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
   LUCY_OMP_FOR_SUM(s0, s1, s2, s3)
   for (size_t r = 0; r < nrows; r++) {
-    float a[4]; /* per row in float, then into double */
-    update_row(xbuf + r * row, corr + r * row, weight ? weight + r * row : NULL, weight_value,
-               weight_min, tv ? tv + r * row : NULL, copy ? copy + r * row : NULL,
-               step ? step + r * row : NULL, L[2], a);
-    s0 += a[0];
-    s1 += a[1];
-    s2 += a[2];
-    s3 += a[3];
+    float a[4]; /* per row (or chunk) in float, then into double */
+    if (!box) {
+      update_row(xbuf + r * row, corr + r * row, weight ? weight + r * row : NULL,
+                 weight_value, weight_min, tv ? tv + r * row : NULL,
+                 copy ? copy + r * row : NULL, step ? step + r * row : NULL, L[2], a);
+      s0 += a[0];
+      s1 += a[1];
+      s2 += a[2];
+      s3 += a[3];
+      continue;
+    }
+    /* The weights are made a chunk at a time on the stack: no P-sized array. */
+    float w[BOX_CHUNK];
+    for (size_t x0 = 0; x0 < L[2]; x0 += BOX_CHUNK) {
+      const size_t n = L[2] - x0 < BOX_CHUNK ? L[2] - x0 : BOX_CHUNK, o = r * row + x0;
+      box_weights_row(box, r / L[1], r % L[1], xr + 2 * x0, n, w);
+      update_row(xbuf + o, corr + o, w, weight_value, weight_min, tv ? tv + o : NULL,
+                 copy ? copy + o : NULL, step ? step + o : NULL, n, a);
+      s0 += a[0];
+      s1 += a[1];
+      s2 += a[2];
+      s3 += a[3];
+    }
   }
+  free(xr);
   if (sums) {
     sums[0] = s0;
     sums[1] = s1;
@@ -848,6 +898,95 @@ static LucyStatus cpu_rl_extrapolate(LucyDevice *dev, float *xbuf, float *prev, 
   return LUCY_OK;
 }
 #pragma GCC pop_options
+
+/* The low-memory OTF (LucyZOtf in device-impl.h). Each thread takes blocks of ZQ spectrum
+ * columns q and walks kz in groups of ZK: the z-DFT of the ZQ columns of all mz planes is
+ * accumulated for ZK frequencies at once, so each plane value is loaded L0/ZK times from
+ * cache rather than L0 times from memory, and the result is applied to a right away. */
+#define ZQ 64
+#define ZK 4
+HOT_CLONES static void zotf_block(LucyZOtfOp op, float *a, const LucyZOtf *h, size_t q0, size_t qn,
+                       float k_abs, float scale, float *max_abs2) {
+  const size_t L0 = h->L[0], nq = h->L[1] * (h->L[2] / 2 + 1);
+  float hr[ZK][ZQ], hi[ZK][ZQ];
+  float best = 0.0f;
+  for (size_t kz0 = 0; kz0 < L0; kz0 += ZK) {
+    const size_t kb = L0 - kz0 < ZK ? L0 - kz0 : ZK;
+    memset(hr, 0, sizeof hr);
+    memset(hi, 0, sizeof hi);
+    for (size_t p = 0; p < h->mz; p++) {
+      const float *restrict g = h->planes + p * h->plane_floats + 2 * q0;
+      const size_t d = (p + L0 - h->z0) % L0; /* plane p sits at z = d */
+      size_t m = (kz0 * d) % L0;                /* (kz d) mod L0, kz = kz0 + k */
+      for (size_t k = 0; k < kb; k++, m = m + d >= L0 ? m + d - L0 : m + d) {
+        const float c = h->twiddle[2 * m], sn = h->twiddle[2 * m + 1];
+        float *restrict r = hr[k], *restrict im = hi[k];
+        LUCY_SIMD
+        for (size_t q = 0; q < qn; q++) {
+          r[q] += c * g[2 * q] - sn * g[2 * q + 1];
+          im[q] += c * g[2 * q + 1] + sn * g[2 * q];
+        }
+      }
+    }
+    for (size_t k = 0; k < kb; k++) {
+      float *restrict x = a ? a + 2 * ((kz0 + k) * nq + q0) : NULL;
+      const float *restrict r = hr[k], *restrict im = hi[k];
+      switch (op) {
+      case LUCY_ZOTF_MUL:
+      case LUCY_ZOTF_CONJ: { /* as cpu_cmul with scale 1 */
+        const float sg = op == LUCY_ZOTF_CONJ ? -1.0f : 1.0f;
+        LUCY_SIMD
+        for (size_t q = 0; q < qn; q++) {
+          const float ar = x[2 * q], ai = x[2 * q + 1], br = r[q], bi = sg * im[q];
+          x[2 * q] = ar * br - ai * bi;
+          x[2 * q + 1] = ar * bi + ai * br;
+        }
+        break;
+      }
+      case LUCY_ZOTF_WIENER: /* as cpu_wiener */
+        for (size_t q = 0; q < qn; q++) {
+          const float ar = x[2 * q], ai = x[2 * q + 1], br = r[q], bi = im[q];
+          const float f = scale / (br * br + bi * bi + k_abs);
+          x[2 * q] = f * (br * ar + bi * ai);
+          x[2 * q + 1] = f * (br * ai - bi * ar);
+        }
+        break;
+      case LUCY_ZOTF_MAX_ABS2:
+        for (size_t q = 0; q < qn; q++) {
+          const float m = r[q] * r[q] + im[q] * im[q];
+          best = m > best ? m : best;
+        }
+        break;
+      }
+    }
+  }
+  *max_abs2 = best;
+}
+
+static LucyStatus cpu_zotf_apply(LucyDevice *dev, LucyZOtfOp op, float *a, const LucyZOtf *h,
+                                 float k_abs, float scale, double *max_abs2) {
+  if (!lucy__zotf_args_ok(op, a, h, max_abs2))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "zotf_apply: bad arguments (op %d)", (int)op);
+  const size_t nq = h->L[1] * (h->L[2] / 2 + 1), nblocks = (nq + ZQ - 1) / ZQ;
+  const int nthreads = dev->opts.threads;
+  const int parallel = nq * h->L[0] >= PARALLEL_MIN / 2 && nthreads > 1;
+  float hi = 0.0f;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nthreads) if (parallel) schedule(static) reduction(max : hi)
+#endif
+  for (size_t b = 0; b < nblocks; b++) {
+    const size_t q0 = b * ZQ, qn = nq - q0 < ZQ ? nq - q0 : ZQ;
+    float m = 0.0f;
+    zotf_block(op, a, h, q0, qn, k_abs, scale, &m);
+    hi = m > hi ? m : hi;
+  }
+  (void)parallel;
+  if (op == LUCY_ZOTF_MAX_ABS2) *max_abs2 = hi;
+  return LUCY_OK;
+}
+#undef ZQ
+#undef ZK
+
 
 /* The normalised gradient's component along `along` (0 z, 1 y, 2 x) from its three scaled
  * forward differences. */
@@ -1122,6 +1261,7 @@ static const LucyDeviceOps cpu_ops = {
   .fft_r2c_out = cpu_fft_r2c_out,
   .cmul = cpu_cmul,
   .cscale = cpu_cscale,
+  .zotf_apply = cpu_zotf_apply,
   .memory_info = cpu_memory_info,
   .fill = cpu_fill,
   .reduce = cpu_reduce,

@@ -20,6 +20,71 @@
 typedef struct LucyFftPlan LucyFftPlan; /* device-specific, cached by shape in the device */
 typedef struct LucyCfftPlan LucyCfftPlan; /* complex-to-complex (NUFFT), owned by its caller */
 
+/* The low-memory strategy's OTF (core/src/otf.c): instead of the full spectrum at L (P bytes),
+ * the PSF's mz < L0 z-planes, each embedded at L1 x L2 and transformed along y and x only
+ * (spectra of nq = L1 (L2/2+1) complex values, plane_floats floats apart), and the z-axis DFT
+ * done on the fly where the OTF is used:
+ *   H[kz, q] = sum_{p < mz} tw[(kz (p - z0)) mod L0] * planes[p][q],  tw[m] = e^{-2 pi i m/L0},
+ * which is the full OTF (FFTW's forward sign) of the PSF plane p sitting at z = p - z0 mod L0.
+ * Costs mz complex multiply-adds per spectrum value and use; holds mz/L0 of P. */
+typedef struct LucyZOtf {
+  size_t L[3];          /* the real FFT shape */
+  const float *planes;  /* device: mz planes */
+  const float *twiddle; /* device: L0 complex values e^{-2 pi i m / L0} */
+  size_t mz;
+  size_t plane_floats;  /* distance between planes (a multiple of 16 floats: aligned alike) */
+  size_t z0;            /* the PSF's z origin (< mz) */
+} LucyZOtf;
+
+typedef enum LucyZOtfOp {
+  LUCY_ZOTF_MUL = 0, /* a[k] *= H[k] */
+  LUCY_ZOTF_CONJ,    /* a[k] *= conj(H[k]) (back-projection) */
+  LUCY_ZOTF_WIENER,  /* a[k] = scale * conj(H[k]) a[k] / (|H[k]|^2 + k_abs), as ops->wiener */
+  LUCY_ZOTF_MAX_ABS2 /* *max_abs2 = max |H[k]|^2 (a unused), as ops->cmax_abs2 */
+} LucyZOtfOp;
+
+/* The arguments a device's zotf_apply accepts (each device fails with its own message). */
+static inline int lucy__zotf_args_ok(LucyZOtfOp op, const float *a, const LucyZOtf *h,
+                                     const double *max_abs2) {
+  return (unsigned)op <= LUCY_ZOTF_MAX_ABS2 && h && h->planes && h->twiddle && h->mz > 0 &&
+         h->mz <= h->L[0] && h->z0 < h->mz && (op == LUCY_ZOTF_MAX_ABS2 ? max_abs2 != NULL : a != NULL);
+}
+
+/* The low-memory strategy's non-circulant RL weights W = H^T(mask of the observed box [0, N))
+ * without a P-sized array. As L >= N + M - 1, W at voxel i is the sum of the PSF over a box of
+ * PSF indices: per axis the p in [0, M) with (i + p - origin) mod L in [0, N), one contiguous
+ * range (lucy__box_range); the box sum is 8 lookups in the PSF's inclusive prefix sums
+ * sat[(M0+1) x (M1+1) x (M2+1)] (doubles; sat[a][b][c] = sum over p<a, q<b, r<c; already
+ * divided by the PSF sum when normalising, so W needs no scaling). Exact up to the double
+ * rounding of the sums, where the FFT-made W of in-memory carries float FFT noise. */
+typedef struct LucyBoxWeights {
+  const double *sat; /* device */
+  size_t N[3], M[3], L[3];
+  size_t origin[3];
+} LucyBoxWeights;
+
+/* The PSF index range [*lo, *hi) whose light reaches the box [0, n) from voxel i of the
+ * periodic axis of length l >= n + m - 1 (PSF size m, origin o); empty (*lo == *hi) when none.
+ * Shared by the devices (the CUDA kernel has its copy) and the tests. */
+static inline void lucy__box_range(size_t i, size_t n, size_t m, size_t o, size_t l, size_t *lo,
+                                   size_t *hi) {
+  /* p reaches z = i + p - o: in [0, n) directly, or in [l, l + n) wrapped; the gap between the
+   * two copies (l - n >= m - 1) keeps the m candidates from touching both. */
+  const long long ii = (long long)i, on = (long long)o, nn = (long long)n, mm = (long long)m;
+  for (int wrap = 0; wrap < 2; wrap++) {
+    const long long base = wrap ? (long long)l : 0;
+    long long a = on + base - ii, b = on + base + nn - ii; /* half-open */
+    a = a < 0 ? 0 : a;
+    b = b > mm ? mm : b;
+    if (a < b) {
+      *lo = (size_t)a;
+      *hi = (size_t)b;
+      return;
+    }
+  }
+  *lo = *hi = 0;
+}
+
 typedef struct LucyDeviceOps {
   const char *name;
   /* 1 when device buffers are plain host memory (the CPU device): an algorithm may then read a
@@ -66,6 +131,9 @@ typedef struct LucyDeviceOps {
                      float scale);
   /* a[k] *= scale over count complex values (used to normalise an OTF once). */
   LucyStatus (*cscale)(LucyDevice *dev, float *a, size_t count, float scale);
+  /* The low-memory OTF's uses (LucyZOtf above) on the spectrum a of shape h->L. */
+  LucyStatus (*zotf_apply)(LucyDevice *dev, LucyZOtfOp op, float *a, const LucyZOtf *h,
+                           float k_abs, float scale, double *max_abs2);
 
   /* Host/device memory report. */
   LucyStatus (*memory_info)(LucyDevice *dev, LucyMemoryInfo *info);
@@ -104,15 +172,17 @@ typedef struct LucyDeviceOps {
                          const size_t N[3], float background, float eps, double *idiv);
 
   /* The Richardson-Lucy update over the volume x (shape L), corr = H^T(ratio):
-   *   w = weight ? weight[j] : weight_value;  den = max(w - (tv ? tv[j] : 0), w / 4);
+   *   w = weight ? weight[j] : box ? the box sum of LucyBoxWeights at j : weight_value;
+   *   den = max(w - (tv ? tv[j] : 0), w / 4);
    *   x_new = w > weight_min ? x[j] * corr[j] / den : 0  (and 0 if that is negative).
    * x[j] = x_new; copy[j] = x_new when copy is not NULL (copy may be corr: the next forward
    * transform's input). When step is not NULL (Biggs-Andrews), g = x_new - x_old is stored
    * there after reading the previous g. sums (may be NULL): [0] sum |x_new - x_old|,
    * [1] sum |x_old|, [2] sum g * g_previous, [3] sum g * g. */
   LucyStatus (*rl_update)(LucyDevice *dev, float *x, float *corr, const size_t L[3],
-                          const float *weight, float weight_value, float weight_min,
-                          const float *tv, float *copy, float *step, double sums[4]);
+                          const float *weight, const LucyBoxWeights *box, float weight_value,
+                          float weight_min, const float *tv, float *copy, float *step,
+                          double sums[4]);
 
   /* Biggs-Andrews extrapolation over the volume x (shape L): with v = x[j], p = prev[j],
    *   x[j] = max(v + alpha (v - p), 0);  prev[j] = v;  copy[j] = x[j] when copy is not NULL.

@@ -1,13 +1,17 @@
 /* The memory planner (memory.h). Every figure mirrors an allocation the code makes through the
  * device, in the same order:
  *   convolve.c   fft_plan (CPU: a transient scratch of P while FFTW plans; CUDA: the cuFFT
- *                work area, kept with the cached plan), then the OTF (P) and the work buffer
- *                (P); execute allocates nothing on the CPU; the CUDA device moves host arrays
- *                through its staging buffer (core/src/cuda/).
- *   deconvolve.c fft_plan as above, then OTF, work, the observed image (N floats, not on a
- *                host-memory device), the estimate (RL), W (RL, noncirculant), the TV term
- *                (RL-TV), previous estimate and step (accelerated), each P; a host preview
- *                (N floats) when a monitor wants previews.
+ *                work area, kept with the cached plan), then the OTF (otf.c: P in memory; for
+ *                low-memory the plane FFT's scratch or work area, the PSF planes and the
+ *                twiddles, as lucy__otf_layout says) and the work buffer (P); execute
+ *                allocates nothing on the CPU; the CUDA device moves host arrays through its
+ *                staging buffer (core/src/cuda/).
+ *   deconvolve.c fft_plan and the OTF as above, then work, the observed image (N floats, not on
+ *                a host-memory device), the estimate (RL), W (RL, noncirculant: P in memory;
+ *                low-memory the PSF's prefix sums, (M0+1)(M1+1)(M2+1) doubles, made in a host
+ *                array of that size first), the TV term (RL-TV), previous estimate and step
+ *                (accelerated), each P; a host preview (N floats) when a monitor wants
+ *                previews.
  * lucy_convolve / lucy_deconvolve also allocate the result volume on the host. */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include "device-impl.h"
 #include "lucy/memory.h"
 #include "memory-private.h"
+#include "otf.h"
 #include "status-private.h"
 
 static const char *const strategy_names[5] = {"auto", "in-memory", "low-memory", "tiled", "cpu"};
@@ -46,17 +51,23 @@ void lucy_memory_request_default(LucyMemoryRequest *req) {
   req->strategy = LUCY_STRATEGY_AUTO;
 }
 
+void lucy__memory_request_for(LucyMemoryOp op, const size_t image_shape[3],
+                              const size_t psf_shape[3], LucyMemoryRequest *req) {
+  lucy_memory_request_default(req);
+  req->op = op;
+  memcpy(req->image_shape, image_shape, sizeof req->image_shape);
+  memcpy(req->psf_shape, psf_shape, sizeof req->psf_shape);
+}
+
 size_t lucy_cuda_fft_work_estimate(const size_t shape[3], int *exact) {
-  if (exact) *exact = 0;
+  if (exact) *exact = 0; /* neither figure is cufftMakePlan's own */
   if (!shape) return 0;
 #ifdef LUCY_HAVE_CUDA
-  size_t w = lucy__cuda_fft_estimate(shape);
-  if (w) {
-    if (exact) *exact = 1;
-    return w;
-  }
+  size_t w = 0;
+  if (lucy__cuda_fft_estimate(shape, &w)) return w;
 #endif
-  /* An upper bound seen for multi-dimensional r2c/c2r plans: one complex array. */
+  /* Without a driver cuFFT cannot estimate (device-cuda.c): the bound seen for multi-
+   * dimensional r2c/c2r plans of 2,3,5,7-smooth sizes, one complex array at the shape. */
   return lucy__spectrum_count(shape) * 2 * sizeof(float);
 }
 
@@ -73,12 +84,16 @@ static void add_item(LucyMemoryPlan *p, const char *name, size_t bytes, int on_d
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-/* Resident device bytes; the peak is the larger of that and any transient item. */
+/* Resident bytes per side; the peak is the larger of that and any transient item (transients
+ * are made and freed before the resident buffers: FFT planning scratch, the host copy of the
+ * prefix sums). */
 static void sum_items(LucyMemoryPlan *p) {
-  size_t dev = 0, dev_transient = 0, host = 0;
+  size_t dev = 0, dev_transient = 0, host = 0, host_transient = 0;
   for (size_t i = 0; i < p->n_items; i++) {
     const LucyMemoryItem *it = &p->items[i];
-    if (!it->on_device)
+    if (!it->on_device && it->transient)
+      host_transient = max_size(host_transient, it->bytes);
+    else if (!it->on_device)
       host += it->bytes;
     else if (it->transient)
       dev_transient = max_size(dev_transient, it->bytes);
@@ -86,19 +101,33 @@ static void sum_items(LucyMemoryPlan *p) {
       dev += it->bytes;
   }
   p->peak_device_bytes = max_size(dev, dev_transient);
-  p->peak_host_bytes = host;
+  p->peak_host_bytes = max_size(host, host_transient);
 }
 
-LucyStatus lucy__memory_in_memory(const LucyMemoryRequest *r, LucyMemoryPlan *p) {
+/* The FFT plan of `shape`: CPU planning scratch (transient) or the cuFFT work area. */
+static void add_fft(LucyMemoryPlan *p, const size_t shape[3], int cuda, const char *what) {
+  char name[48];
+  if (cuda) {
+    snprintf(name, sizeof name, "FFT work area%s", what);
+    add_item(p, name, lucy_cuda_fft_work_estimate(shape, NULL), 1, 0);
+  } else {
+    snprintf(name, sizeof name, "FFT planning scratch%s", what);
+    add_item(p, name, lucy__padded_count(shape) * sizeof(float), 1, 1);
+  }
+}
+
+LucyStatus lucy__memory_direct(const LucyMemoryRequest *r, int low, LucyMemoryPlan *p) {
   const int cuda = r->device == LUCY_DEVICE_CUDA;
   size_t L[3], out[3];
   size_t staging = 0; /* the largest host<->device transfer through the CUDA staging buffer */
+  size_t staging_row = 0; /* ... and its largest row */
   const size_t nimg = lucy_shape_count(r->image_shape), npsf = lucy_shape_count(r->psf_shape);
   LucyStatus st;
   if (r->op == LUCY_MEMORY_CONVOLVE) {
     st = lucy_conv_shapes(r->image_shape, r->psf_shape, r->mode, out, L);
     if (st) return st;
     staging = max_size(max_size(nimg, npsf), lucy_shape_count(out)) * sizeof(float);
+    staging_row = max_size(max_size(r->image_shape[2], r->psf_shape[2]), out[2]) * sizeof(float);
   } else if (r->op == LUCY_MEMORY_DECONVOLVE) {
     if ((unsigned)r->boundary > LUCY_BOUNDARY_CIRCULAR || (unsigned)r->method > LUCY_DECON_WIENER)
       return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "memory plan: unknown method or boundary");
@@ -118,6 +147,7 @@ LucyStatus lucy__memory_in_memory(const LucyMemoryRequest *r, LucyMemoryPlan *p)
       out[a] = n;
     }
     staging = max_size(nimg, npsf) * sizeof(float);
+    staging_row = max_size(r->image_shape[2], r->psf_shape[2]) * sizeof(float);
   } else {
     return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "memory plan: unknown operation %d", (int)r->op);
   }
@@ -126,17 +156,32 @@ LucyStatus lucy__memory_in_memory(const LucyMemoryRequest *r, LucyMemoryPlan *p)
   const size_t P = lucy__padded_count(L) * sizeof(float);
   p->padded_bytes = P;
 
-  if (cuda)
-    add_item(p, "FFT work area", lucy_cuda_fft_work_estimate(L, NULL), 1, 0);
-  else
-    add_item(p, "FFT planning scratch", P, 1, 1);
-  add_item(p, "OTF", P, 1, 0);
+  add_fft(p, L, cuda, "");
+  LucyOtfLayout otf;
+  lucy__otf_layout(L, r->psf_shape, low, &otf);
+  if (otf.zpartial) {
+    char name[48];
+    add_fft(p, otf.plane_shape, cuda, " (PSF planes)");
+    snprintf(name, sizeof name, "OTF (%zu of %zu z-planes)", otf.mz, L[0]);
+    add_item(p, name, otf.bytes[0], 1, 0);
+    add_item(p, "OTF twiddles", otf.bytes[1], 1, 0);
+    add_item(p, "OTF twiddles (host, planning)", otf.bytes[1], 0, 1);
+  } else {
+    add_item(p, "OTF", otf.bytes[0], 1, 0);
+  }
   add_item(p, "work buffer", P, 1, 0);
   if (r->op == LUCY_MEMORY_DECONVOLVE) {
     const int rl = r->method != LUCY_DECON_WIENER;
     if (cuda) add_item(p, "observed image", nimg * sizeof(float), 1, 0);
     if (rl) add_item(p, "estimate", P, 1, 0);
-    if (rl && r->boundary == LUCY_BOUNDARY_NONCIRCULANT) add_item(p, "weights H^T(mask)", P, 1, 0);
+    if (rl && r->boundary == LUCY_BOUNDARY_NONCIRCULANT && !low)
+      add_item(p, "weights H^T(mask)", P, 1, 0);
+    if (rl && r->boundary == LUCY_BOUNDARY_NONCIRCULANT && low) {
+      const size_t sat = (r->psf_shape[0] + 1) * (r->psf_shape[1] + 1) * (r->psf_shape[2] + 1) *
+                         sizeof(double);
+      add_item(p, "weights: PSF prefix sums", sat, 1, 0);
+      add_item(p, "prefix sums (host, planning)", sat, 0, 1);
+    }
     if (r->method == LUCY_DECON_RLTV) add_item(p, "TV term", P, 1, 0);
     if (rl && r->accelerate) {
       add_item(p, "previous estimate", P, 1, 0);
@@ -144,7 +189,8 @@ LucyStatus lucy__memory_in_memory(const LucyMemoryRequest *r, LucyMemoryPlan *p)
     }
     if (rl && r->preview) add_item(p, "preview (host)", nimg * sizeof(float), 0, 0);
   }
-  if (cuda) add_item(p, "staging", min_size(staging, LUCY_CUDA_STAGING_MAX), 1, 0);
+  if (cuda) /* device-cuda.c's staging(): min(largest transfer, the cap), one row at least */
+    add_item(p, "staging", max_size(min_size(staging, LUCY_CUDA_STAGING_MAX), staging_row), 1, 0);
   if (cuda) add_item(p, "reduction scratch", LUCY_CUDA_SCRATCH_BYTES, 1, 0);
   return LUCY_OK;
 }
@@ -181,7 +227,7 @@ static LucyStatus tiled_plan(const LucyMemoryRequest *r, const size_t out[3], si
   memcpy(sub.image_shape, t.block, sizeof t.block);
   if (r->op == LUCY_MEMORY_CONVOLVE) sub.mode = LUCY_PAD_VALID;
   memset(p, 0, sizeof *p);
-  LucyStatus st = lucy__memory_in_memory(&sub, p);
+  LucyStatus st = lucy__memory_direct(&sub, 0, p);
   if (st) return st;
   memcpy(p->out_shape, out, 3 * sizeof(size_t));
   memcpy(p->tile_shape, t.tile, sizeof t.tile);
@@ -220,6 +266,21 @@ static LucyStatus choose_tiles(const LucyMemoryRequest *r, const size_t out[3], 
   return LUCY_OK;
 }
 
+/* A whole (untiled) plan on req's device, in memory or low-memory, with the host result. */
+static LucyStatus whole_plan(const LucyMemoryRequest *req, int low, LucyMemoryPlan *p) {
+  memset(p, 0, sizeof *p);
+  LucyStatus st = lucy__memory_direct(req, low, p);
+  if (st) return st;
+  p->device = req->device;
+  p->strategy = low ? LUCY_STRATEGY_LOW_MEMORY : LUCY_STRATEGY_IN_MEMORY;
+  add_item(p, "result volume (host)", lucy_shape_count(p->out_shape) * sizeof(float), 0, 0);
+  sum_items(p);
+  memcpy(p->tile_shape, p->out_shape, sizeof p->out_shape);
+  memcpy(p->tile_input_shape, req->image_shape, sizeof p->tile_input_shape);
+  p->tiles[0] = p->tiles[1] = p->tiles[2] = 1;
+  return LUCY_OK;
+}
+
 LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
   if (!r || !out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_memory_plan: NULL argument");
   memset(out, 0, sizeof *out);
@@ -229,78 +290,78 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
   LucyMemoryRequest req = *r;
   if (req.strategy == LUCY_STRATEGY_CPU) req.device = LUCY_DEVICE_CPU;
 
-  LucyMemoryPlan mem;
-  memset(&mem, 0, sizeof mem);
-  LucyStatus st = lucy__memory_in_memory(&req, &mem);
+  LucyMemoryPlan mem, low;
+  LucyStatus st = whole_plan(&req, 0, &mem);
+  if (!st) st = whole_plan(&req, 1, &low);
   if (st) return st;
-  mem.device = req.device;
-  add_item(&mem, "result volume (host)", lucy_shape_count(mem.out_shape) * sizeof(float), 0, 0);
-  sum_items(&mem);
-  memcpy(mem.tile_shape, mem.out_shape, sizeof mem.out_shape);
-  memcpy(mem.tile_input_shape, r->image_shape, sizeof mem.tile_input_shape);
-  mem.tiles[0] = mem.tiles[1] = mem.tiles[2] = 1;
   const size_t budget = r->free_bytes;
-  const size_t need_in_memory = mem.peak_device_bytes;
+  const size_t need_in_memory = mem.peak_device_bytes, need_low = low.peak_device_bytes;
+#define FITS(bytes) (budget == 0 || (bytes) <= budget)
 
   LucyMemoryPlan chosen = mem;
   switch (req.strategy) {
   case LUCY_STRATEGY_IN_MEMORY:
-  case LUCY_STRATEGY_LOW_MEMORY:
   case LUCY_STRATEGY_CPU:
-    chosen.strategy = req.strategy == LUCY_STRATEGY_CPU ? LUCY_STRATEGY_CPU : req.strategy;
+    chosen.strategy = req.strategy;
     snprintf(chosen.note, sizeof chosen.note, "%s as asked", lucy_strategy_name(req.strategy));
+    break;
+  case LUCY_STRATEGY_LOW_MEMORY:
+    chosen = low;
+    snprintf(chosen.note, sizeof chosen.note, "low-memory as asked (in-memory would need %zu "
+             "bytes)", need_in_memory);
     break;
   case LUCY_STRATEGY_TILED:
     if ((st = choose_tiles(&req, mem.out_shape, budget, &chosen))) return st;
     snprintf(chosen.note, sizeof chosen.note, "tiled as asked: %zux%zu tiles of %zux%zu",
              chosen.tiles[1], chosen.tiles[2], chosen.tile_shape[1], chosen.tile_shape[2]);
     break;
-  default: /* AUTO */
-    if (budget == 0 || need_in_memory <= budget) {
-      chosen.strategy = LUCY_STRATEGY_IN_MEMORY;
+  default: /* AUTO: in memory, else low memory, else tiles, else (from a GPU) the CPU */
+    if (budget == 0) {
+      snprintf(chosen.note, sizeof chosen.note, "in-memory (no budget given)");
+    } else if (FITS(need_in_memory)) {
       snprintf(chosen.note, sizeof chosen.note, "in-memory fits (%zu of %zu bytes)",
                need_in_memory, budget);
-      if (budget == 0) snprintf(chosen.note, sizeof chosen.note, "in-memory (no budget given)");
+    } else if (FITS(need_low)) {
+      chosen = low;
+      snprintf(chosen.note, sizeof chosen.note,
+               "in-memory needs %zu bytes but %zu are free: low-memory fits (%zu bytes)",
+               need_in_memory, budget, need_low);
     } else {
       if ((st = choose_tiles(&req, mem.out_shape, budget, &chosen))) return st;
       if (chosen.peak_device_bytes <= budget) {
         snprintf(chosen.note, sizeof chosen.note,
-                 "in-memory needs %zu bytes but %zu are free: %zux%zu tiles of %zux%zu",
-                 need_in_memory, budget, chosen.tiles[1], chosen.tiles[2], chosen.tile_shape[1],
-                 chosen.tile_shape[2]);
+                 "in-memory needs %zu bytes, low-memory %zu, but %zu are free: %zux%zu tiles "
+                 "of %zux%zu", need_in_memory, need_low, budget, chosen.tiles[1],
+                 chosen.tiles[2], chosen.tile_shape[1], chosen.tile_shape[2]);
       } else if (req.device == LUCY_DEVICE_CUDA) {
         LucyMemoryRequest cpu = req;
         cpu.device = LUCY_DEVICE_CPU;
-        memset(&chosen, 0, sizeof chosen);
-        if ((st = lucy__memory_in_memory(&cpu, &chosen))) return st;
-        add_item(&chosen, "result volume (host)",
-                 lucy_shape_count(chosen.out_shape) * sizeof(float), 0, 0);
-        chosen.device = LUCY_DEVICE_CPU;
+        if ((st = whole_plan(&cpu, 0, &chosen))) return st;
         chosen.strategy = LUCY_STRATEGY_CPU;
-        sum_items(&chosen);
         /* On the CPU device every byte is host memory: the GPU budget does not apply. */
         chosen.peak_host_bytes += chosen.peak_device_bytes;
         chosen.peak_device_bytes = 0;
-        memcpy(chosen.tile_shape, chosen.out_shape, sizeof chosen.out_shape);
-        memcpy(chosen.tile_input_shape, r->image_shape, sizeof chosen.tile_input_shape);
-        chosen.tiles[0] = chosen.tiles[1] = chosen.tiles[2] = 1;
         snprintf(chosen.note, sizeof chosen.note,
-                 "nothing fits %zu free bytes on the GPU (in-memory needs %zu): CPU fallback",
-                 budget, need_in_memory);
+                 "nothing fits %zu free bytes on the GPU (in-memory needs %zu, low-memory %zu): "
+                 "CPU fallback", budget, need_in_memory, need_low);
       }
     }
     break;
   }
   chosen.free_bytes = budget;
   chosen.in_memory_device_bytes = need_in_memory;
-  chosen.fits = budget == 0 || chosen.peak_device_bytes <= budget;
+  chosen.low_memory_device_bytes = need_low;
+  chosen.fits = FITS(chosen.peak_device_bytes);
   *out = chosen;
   if (!chosen.fits) {
-    /* What would work: tiles, if any fit; say so with the numbers. */
+    /* What would work, with the numbers: low memory, else tiles, else the CPU. */
     LucyMemoryPlan t;
     char would[160] = "no strategy fits this budget";
-    if (req.strategy != LUCY_STRATEGY_TILED && choose_tiles(&req, mem.out_shape, budget, &t) == LUCY_OK &&
-        t.peak_device_bytes <= budget)
+    if (req.strategy != LUCY_STRATEGY_LOW_MEMORY && FITS(need_low))
+      snprintf(would, sizeof would, "the low-memory strategy would fit (%zu bytes)", need_low);
+    else if (req.strategy != LUCY_STRATEGY_TILED &&
+             choose_tiles(&req, mem.out_shape, budget, &t) == LUCY_OK &&
+             t.peak_device_bytes <= budget)
       snprintf(would, sizeof would, "the tiled strategy would fit (%zux%zu tiles of %zux%zu, %zu bytes)",
                t.tiles[1], t.tiles[2], t.tile_shape[1], t.tile_shape[2], t.peak_device_bytes);
     else if (req.device == LUCY_DEVICE_CUDA)
@@ -309,5 +370,27 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
              lucy_strategy_name(chosen.strategy), chosen.peak_device_bytes, budget, would);
     return lucy__fail(LUCY_ERR_DEVICE_MEMORY, "%s", out->note);
   }
+#undef FITS
+  return LUCY_OK;
+}
+
+LucyStatus lucy__plan_strategy(LucyDevice *dev, const LucyMemoryRequest *req,
+                               LucyStrategy strategy, size_t limit, int *low_memory) {
+  *low_memory = strategy == LUCY_STRATEGY_LOW_MEMORY;
+  if (strategy == LUCY_STRATEGY_LOW_MEMORY || strategy == LUCY_STRATEGY_IN_MEMORY)
+    return LUCY_OK;
+  if ((unsigned)strategy > LUCY_STRATEGY_CPU)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "unknown strategy %d", (int)strategy);
+  LucyMemoryRequest r = *req;
+  r.device = lucy_device_kind(dev);
+  r.strategy = LUCY_STRATEGY_AUTO;
+  r.free_bytes = limit;
+  LucyMemoryInfo info;
+  if (!limit && lucy_device_memory_info(dev, &info) == LUCY_OK) r.free_bytes = info.free_bytes;
+  LucyMemoryPlan mp;
+  /* Shapes the planner refuses are left for the plan to report in its own words; a budget
+   * nothing fits leaves in-memory, whose allocation then fails with the device's numbers. */
+  if (lucy_memory_plan(&r, &mp) == LUCY_OK) *low_memory = mp.strategy == LUCY_STRATEGY_LOW_MEMORY;
+  lucy__clear_error();
   return LUCY_OK;
 }

@@ -1,5 +1,7 @@
 /* PSF validation and OTF building, shared by convolution and deconvolution (see otf.h). */
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "otf.h"
@@ -69,4 +71,111 @@ LucyStatus lucy__otf_build(LucyDevice *dev, LucyFftPlan *fft, const size_t fft_s
   if (!st) st = ops->fft_r2c(dev, fft, otf);
   if (!st) st = ops->cscale(dev, otf, lucy__spectrum_count(fft_shape), (float)scale);
   return st;
+}
+
+void lucy__otf_layout(const size_t L[3], const size_t M[3], int low_memory, LucyOtfLayout *out) {
+  memset(out, 0, sizeof *out);
+  /* With as many PSF planes as L0 (circular edges, 2-D images) the planes are no smaller. */
+  out->zpartial = low_memory && M[0] < L[0];
+  if (!out->zpartial) {
+    out->bytes[0] = lucy__padded_count(L) * sizeof(float);
+    return;
+  }
+  out->plane_shape[0] = 1;
+  out->plane_shape[1] = L[1];
+  out->plane_shape[2] = L[2];
+  out->mz = M[0];
+  /* 16 floats = 64 bytes: every plane starts aligned like the first (FFTW checks alignment). */
+  out->plane_floats = (lucy__padded_count(out->plane_shape) + 15) / 16 * 16;
+  out->bytes[0] = out->mz * out->plane_floats * sizeof(float);
+  out->bytes[1] = L[0] * 2 * sizeof(float);
+}
+
+/* The L0 twiddles e^{-2 pi i m / L0} (FFTW's forward sign), made in double on the host. */
+static LucyStatus upload_twiddles(LucyDevice *dev, size_t L0, float *dst) {
+  float *tw = malloc(2 * L0 * sizeof(float));
+  if (!tw)
+    return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for the OTF's twiddles",
+                      2 * L0 * sizeof(float));
+  const double two_pi = 6.283185307179586476925286766559;
+  for (size_t m = 0; m < L0; m++) {
+    const double t = two_pi * (double)m / (double)L0;
+    tw[2 * m] = (float)cos(t);
+    tw[2 * m + 1] = (float)-sin(t);
+  }
+  LucyStatus st = dev->ops->upload(dev, dst, tw, 2 * L0);
+  free(tw);
+  return st;
+}
+
+LucyStatus lucy__otf_new(LucyDevice *dev, LucyFftPlan *fft, const size_t L[3],
+                         const LucyVolume *psf, LucyOrigin origin, double scale, int low_memory,
+                         LucyOtf *otf) {
+  const LucyDeviceOps *ops = dev->ops;
+  memset(otf, 0, sizeof *otf);
+  memcpy(otf->L, L, sizeof otf->L);
+  lucy__otf_layout(L, psf->shape, low_memory, &otf->layout);
+  const LucyOtfLayout *lay = &otf->layout;
+  if (!lay->zpartial) {
+    LucyStatus st = lucy__dev_alloc(dev, lay->bytes[0], &otf->full);
+    if (!st) st = lucy__otf_build(dev, fft, L, psf, origin, scale, otf->full);
+    return st;
+  }
+  LucyStatus st = ops->fft_plan(dev, lay->plane_shape, &otf->plane_fft);
+  LucyFftPlan *const plane_fft = otf->plane_fft;
+  if (!st) st = lucy__dev_alloc(dev, lay->bytes[0], &otf->planes);
+  if (!st) st = lucy__dev_alloc(dev, lay->bytes[1], &otf->twiddle);
+  if (!st) st = upload_twiddles(dev, L[0], otf->twiddle);
+  /* Plane p of the PSF, embedded at (-o1, -o2) and transformed along y and x, sits at
+   * z = p - o0 (mod L0): the z-DFT of zotf_apply adds that phase. */
+  const size_t M1 = psf->shape[1], M2 = psf->shape[2], nq = lucy__spectrum_count(lay->plane_shape);
+  const ptrdiff_t shift[3] = {0, -(ptrdiff_t)lucy__psf_origin(M1, origin),
+                              -(ptrdiff_t)lucy__psf_origin(M2, origin)};
+  const size_t plane_psf[3] = {1, M1, M2};
+  for (size_t p = 0; !st && p < lay->mz; p++) {
+    float *dst = otf->planes + p * lay->plane_floats;
+    st = ops->embed(dev, dst, lay->plane_shape, psf->data + p * M1 * M2, plane_psf, shift, 1);
+    if (!st) st = ops->fft_r2c(dev, plane_fft, dst);
+    if (!st) st = ops->cscale(dev, dst, nq, (float)scale);
+  }
+  if (st) return st;
+  otf->z = (LucyZOtf){.planes = otf->planes,
+                      .twiddle = otf->twiddle,
+                      .mz = lay->mz,
+                      .plane_floats = lay->plane_floats,
+                      .z0 = lucy__psf_origin(psf->shape[0], origin)};
+  memcpy(otf->z.L, L, sizeof otf->z.L);
+  return LUCY_OK;
+}
+
+void lucy__otf_free(LucyDevice *dev, LucyOtf *otf) {
+  lucy__dev_release(dev, otf->full);
+  lucy__dev_release(dev, otf->planes);
+  lucy__dev_release(dev, otf->twiddle);
+  otf->full = otf->planes = otf->twiddle = NULL;
+}
+
+size_t lucy__otf_bytes(LucyDevice *dev, const LucyOtf *otf) {
+  return (otf->full || otf->planes ? otf->layout.bytes[0] : 0) +
+         (otf->twiddle ? otf->layout.bytes[1] : 0) +
+         (otf->plane_fft ? dev->ops->fft_work_bytes(dev, otf->plane_fft) : 0);
+}
+
+LucyStatus lucy__otf_apply(LucyDevice *dev, const LucyOtf *otf, float *a, int conjugate) {
+  if (otf->full)
+    return dev->ops->cmul(dev, a, otf->full, lucy__spectrum_count(otf->L), conjugate, 1.0f);
+  return dev->ops->zotf_apply(dev, conjugate ? LUCY_ZOTF_CONJ : LUCY_ZOTF_MUL, a, &otf->z, 0.0f,
+                              1.0f, NULL);
+}
+
+LucyStatus lucy__otf_wiener(LucyDevice *dev, const LucyOtf *otf, float *a, float k_abs,
+                            float scale) {
+  if (otf->full)
+    return dev->ops->wiener(dev, a, otf->full, lucy__spectrum_count(otf->L), k_abs, scale);
+  return dev->ops->zotf_apply(dev, LUCY_ZOTF_WIENER, a, &otf->z, k_abs, scale, NULL);
+}
+
+LucyStatus lucy__otf_max_abs2(LucyDevice *dev, const LucyOtf *otf, double *out) {
+  if (otf->full) return dev->ops->cmax_abs2(dev, otf->full, lucy__spectrum_count(otf->L), out);
+  return dev->ops->zotf_apply(dev, LUCY_ZOTF_MAX_ABS2, NULL, &otf->z, 0.0f, 1.0f, out);
 }

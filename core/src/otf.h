@@ -32,6 +32,48 @@ LucyStatus lucy__psf_validate(const LucyVolume *psf, int normalize, double *sum)
 LucyStatus lucy__otf_build(LucyDevice *dev, LucyFftPlan *fft, const size_t fft_shape[3],
                            const LucyVolume *psf, LucyOrigin origin, double scale, float *otf);
 
+/* A plan's OTF, in memory (the full spectrum at L, P bytes) or low-memory (the PSF's z-planes
+ * transformed along y and x, LucyZOtf in device-impl.h: mz/L0 of P, the z-DFT done where it
+ * is used). Low-memory falls back to the full OTF when the PSF has as many planes as L0 (no
+ * saving). What lucy__otf_new allocates, in order, is lucy__otf_layout's; the planner
+ * (memory.c) predicts from the same layout. */
+typedef struct LucyOtfLayout {
+  int zpartial;           /* 1: the LucyZOtf form */
+  size_t plane_shape[3];  /* zpartial: the FFT shape of one PSF plane, {1, L1, L2} */
+  size_t mz;              /* zpartial: planes kept (the PSF's z size) */
+  size_t plane_floats;    /* zpartial: floats per plane, rounded up to 16 (equal alignment) */
+  size_t bytes[2];        /* the allocations: full OTF (P) and 0, or planes and twiddles */
+} LucyOtfLayout;
+
+void lucy__otf_layout(const size_t L[3], const size_t psf_shape[3], int low_memory,
+                      LucyOtfLayout *out);
+
+typedef struct LucyOtf {
+  LucyOtfLayout layout;
+  size_t L[3];
+  float *full;     /* in memory */
+  float *planes;   /* low-memory */
+  float *twiddle;  /* low-memory */
+  LucyZOtf z;      /* low-memory: what zotf_apply reads (planes, twiddle) */
+  LucyFftPlan *plane_fft; /* low-memory: the {1, L1, L2} plan (cached by the device) */
+} LucyOtf;
+
+/* Plans (the plane FFT when zpartial: before any other buffer, as its planning scratch is
+ * transient), allocates and builds the OTF of psf (embedded at -origin, times scale) for the
+ * FFT shape L; fft is the plan at L. On failure *otf holds what was allocated: free it. */
+LucyStatus lucy__otf_new(LucyDevice *dev, LucyFftPlan *fft, const size_t L[3],
+                         const LucyVolume *psf, LucyOrigin origin, double scale, int low_memory,
+                         LucyOtf *otf);
+void lucy__otf_free(LucyDevice *dev, LucyOtf *otf);
+/* Device bytes the OTF holds (with the plane FFT's work area, where the device has one). */
+size_t lucy__otf_bytes(LucyDevice *dev, const LucyOtf *otf);
+/* a (spectrum at L) *= H, or conj(H) for the back-projection. */
+LucyStatus lucy__otf_apply(LucyDevice *dev, const LucyOtf *otf, float *a, int conjugate);
+/* Wiener: a = scale conj(H) a / (|H|^2 + k_abs); max |H|^2. */
+LucyStatus lucy__otf_wiener(LucyDevice *dev, const LucyOtf *otf, float *a, float k_abs,
+                            float scale);
+LucyStatus lucy__otf_max_abs2(LucyDevice *dev, const LucyOtf *otf, double *out);
+
 #pragma GCC visibility pop
 
 #endif

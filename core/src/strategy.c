@@ -11,6 +11,9 @@
  * that block with the PSF. Only the FFT size differs from the untiled run: the results agree
  * to float rounding.
  *
+ * In memory and low memory run one whole plan (lucy__*_direct) with that strategy; the CPU
+ * fallback runs in memory on a new CPU device.
+ *
  * Tiled deconvolution: core tiles with a halo of M voxels on each side (clipped to the image),
  * each restored on its own with the same options, and blended with weights that ramp down
  * across the halos. Not identical to the untiled result (each tile has its own edges): tests
@@ -253,16 +256,14 @@ LucyStatus lucy__convolve_strategy(const LucyVolume *image, const LucyVolume *ps
     o = *opts;
   else
     lucy_conv_options_default(&o);
-  if (o.strategy == LUCY_STRATEGY_IN_MEMORY && o.memory_limit_bytes == 0)
+  if ((o.strategy == LUCY_STRATEGY_IN_MEMORY || o.strategy == LUCY_STRATEGY_LOW_MEMORY) &&
+      o.memory_limit_bytes == 0)
     return lucy__convolve_direct(image, psf, &o, out);
   LucyDevice *dev = NULL;
   LucyStatus st = get_device(o.device, o.threads, o.planning, &dev);
   if (st) return st;
   LucyMemoryRequest req;
-  lucy_memory_request_default(&req);
-  req.op = LUCY_MEMORY_CONVOLVE;
-  memcpy(req.image_shape, image->shape, sizeof req.image_shape);
-  memcpy(req.psf_shape, psf->shape, sizeof req.psf_shape);
+  lucy__memory_request_for(LUCY_MEMORY_CONVOLVE, image->shape, psf->shape, &req);
   req.mode = o.mode;
   req.strategy = o.strategy;
   req.tile[0] = o.tile[0];
@@ -279,9 +280,12 @@ LucyStatus lucy__convolve_strategy(const LucyVolume *image, const LucyVolume *ps
     st = convolve_tiled(image, psf, &o, dev, &mp, out);
   } else if (mp.strategy == LUCY_STRATEGY_CPU && lucy_device_kind(dev) != LUCY_DEVICE_CPU) {
     o.device = NULL;
+    o.strategy = LUCY_STRATEGY_IN_MEMORY; /* the fallback the planner predicted */
     st = lucy__convolve_direct(image, psf, &o, out);
   } else {
     o.device = dev;
+    o.strategy = mp.strategy == LUCY_STRATEGY_LOW_MEMORY ? LUCY_STRATEGY_LOW_MEMORY
+                                                          : LUCY_STRATEGY_IN_MEMORY;
     st = lucy__convolve_direct(image, psf, &o, out);
   }
   lucy_device_unref(dev);
@@ -296,16 +300,14 @@ LucyStatus lucy__deconvolve_strategy(const LucyVolume *image, const LucyVolume *
     o = *opts;
   else
     lucy_decon_options_default(&o);
-  if (o.strategy == LUCY_STRATEGY_IN_MEMORY && o.memory_limit_bytes == 0)
+  if ((o.strategy == LUCY_STRATEGY_IN_MEMORY || o.strategy == LUCY_STRATEGY_LOW_MEMORY) &&
+      o.memory_limit_bytes == 0)
     return lucy__deconvolve_direct(image, psf, &o, out, iterations_done);
   LucyDevice *dev = NULL;
   LucyStatus st = get_device(o.device, o.threads, o.planning, &dev);
   if (st) return st;
   LucyMemoryRequest req;
-  lucy_memory_request_default(&req);
-  req.op = LUCY_MEMORY_DECONVOLVE;
-  memcpy(req.image_shape, image->shape, sizeof req.image_shape);
-  memcpy(req.psf_shape, psf->shape, sizeof req.psf_shape);
+  lucy__memory_request_for(LUCY_MEMORY_DECONVOLVE, image->shape, psf->shape, &req);
   req.method = o.method;
   req.boundary = o.boundary;
   req.accelerate = o.accelerate;
@@ -324,9 +326,12 @@ LucyStatus lucy__deconvolve_strategy(const LucyVolume *image, const LucyVolume *
     st = deconvolve_tiled(image, psf, &o, dev, &mp, out, iterations_done);
   } else if (mp.strategy == LUCY_STRATEGY_CPU && lucy_device_kind(dev) != LUCY_DEVICE_CPU) {
     o.device = NULL;
+    o.strategy = LUCY_STRATEGY_IN_MEMORY; /* the fallback the planner predicted */
     st = lucy__deconvolve_direct(image, psf, &o, out, iterations_done);
   } else {
     o.device = dev;
+    o.strategy = mp.strategy == LUCY_STRATEGY_LOW_MEMORY ? LUCY_STRATEGY_LOW_MEMORY
+                                                          : LUCY_STRATEGY_IN_MEMORY;
     st = lucy__deconvolve_direct(image, psf, &o, out, iterations_done);
   }
   lucy_device_unref(dev);

@@ -2273,6 +2273,29 @@ static void test_memory_and_devices(void) {
   ASSERT_STATUS(r, 0);
   assert_contains(r.out, "strategy tiled");
   assert_contains(r.out, "FFT work area");
+  assert_contains(r.out, "untiled: in-memory 1.6 GiB, low-memory 1.1 GiB");
+  run_clear(&r);
+  r = RUN("memory", "--op", "deconvolve", "--shape", "128,512,512", "--psf-shape", "64,128,128",
+          "--device", "cuda");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "untiled: in-memory 5.45 P, low-memory 3.82 P");
+  run_clear(&r);
+
+  /* Low-memory: the OTF as 31 of 96 planes and the weights as prefix sums, in the JSON. */
+  r = RUN("memory", "--op", "deconvolve", "--shape", "64,256,256", "--psf-shape", "31,63,63",
+          "--device", "cuda", "--strategy", "low-memory", "--json");
+  ASSERT_STATUS(r, 0);
+  g_assert_true(json_is_valid(r.out));
+  for (const char *const *k = (const char *const[]){"\"strategy\": \"low-memory\"",
+                                                   "\"OTF (31 of 96 z-planes)\"",
+                                                   "\"weights: PSF prefix sums\"",
+                                                   "\"low_memory_device_bytes\": ", NULL};
+       *k; k++)
+    assert_contains(r.out, *k);
+  g_assert_null(strstr(r.out, "weights H^T(mask)"));
+  g_assert_cmpfloat(json_number(r.out, "peak_device_bytes"), ==,
+                    json_number(r.out, "low_memory_device_bytes"));
+  g_assert_cmpfloat(json_number(r.out, "peak_device_P"), <=, 5.0);
   run_clear(&r);
 
   r = RUN("memory", "--shape", "64,512,512", "--psf-shape", "9,9,9", "--strategy", "in-memory",
@@ -2292,6 +2315,121 @@ static void test_memory_and_devices(void) {
   assert_contains(r.out, "cpu");
   assert_contains(r.out, "cuda");
   run_clear(&r);
+}
+
+/* The CPU device's predicted whole-plan peaks (in-memory, low-memory) from lucy-cli memory. */
+static void memory_peaks(const char *op, const char *shape, const char *psf_shape, double *in,
+                         double *low) {
+  Run r = RUN("memory", "--op", op, "--shape", shape, "--psf-shape", psf_shape, "--json");
+  ASSERT_STATUS(r, 0);
+  g_assert_true(json_is_valid(r.out));
+  *in = json_number(r.out, "in_memory_device_bytes");
+  *low = json_number(r.out, "low_memory_device_bytes");
+  g_assert_cmpfloat(*low, >, 0.0);
+  g_assert_cmpfloat(*low, <, *in);
+  run_clear(&r);
+}
+
+/* Relative max difference of two TIFFs of one shape. */
+static double files_rel_diff(const char *a, const char *b) {
+  LucyVolume *va = read_volume(a), *vb = read_volume(b);
+  for (int i = 0; i < 3; i++) g_assert_cmpuint(va->shape[i], ==, vb->shape[i]);
+  double max_ref = 0.0;
+  const double d = max_abs_diff(va->data, vb->data, lucy_shape_count(va->shape), &max_ref);
+  g_assert_cmpfloat(max_ref, >, 0.0);
+  lucy_volume_free(va);
+  lucy_volume_free(vb);
+  return d / max_ref;
+}
+
+/* --strategy and --memory-limit of convolve and deconvolve: low-memory gives in-memory's result
+ * to float precision, auto switches to it exactly at the budget lucy-cli memory predicts, and
+ * strategies a single plan cannot honour are usage errors. */
+static void test_plan_strategies(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "cimg.tif", "16,20,24", "3"); /* decon_data has img, psf */
+  gchar *psf = make_psf(f, "cpsf.tif", "5,7,9", "1,1.5,2");
+  gchar *in = path_in(f, "in.tif"), *low = path_in(f, "low.tif"), *lim = path_in(f, "lim.tif");
+  double in_bytes = 0, low_bytes = 0;
+  memory_peaks("convolve", "16,20,24", "5,7,9", &in_bytes, &low_bytes);
+  char limit[32];
+
+  Run r = RUN("convolve", img, psf, "-o", in, "--strategy", "in-memory");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy in-memory)");
+  run_clear(&r);
+  r = RUN("convolve", img, psf, "-o", low, "--strategy", "low-memory");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy low-memory)");
+  run_clear(&r);
+  g_assert_cmpfloat(files_rel_diff(low, in), <=, 1e-5);
+  snprintf(limit, sizeof limit, "%.0f", in_bytes - 1); /* in-memory misses by one byte */
+  r = RUN("convolve", img, psf, "-o", lim, "--memory-limit", limit);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy low-memory)");
+  run_clear(&r);
+  g_assert_cmpfloat(files_rel_diff(lim, in), <=, 1e-5);
+  snprintf(limit, sizeof limit, "%.0f", in_bytes);
+  r = RUN("convolve", img, psf, "-o", lim, "--memory-limit", limit, "--force");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy in-memory)");
+  run_clear(&r);
+
+  /* lucy-cli memory agrees: that budget plans low-memory. */
+  snprintf(limit, sizeof limit, "%.0f", low_bytes);
+  r = RUN("memory", "--shape", "16,20,24", "--psf-shape", "5,7,9", "--free-bytes", limit,
+          "--json");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "\"strategy\": \"low-memory\"");
+  run_clear(&r);
+
+  DeconData d;
+  decon_data(f, &d);
+  memory_peaks("deconvolve", "16,40,40", "7,9,9", &in_bytes, &low_bytes);
+  gchar *din = path_in(f, "din.tif"), *dlow = path_in(f, "dlow.tif"), *dlim = path_in(f, "dlim.tif");
+  r = RUN("deconvolve", d.img, d.psf, "-o", din, "--iterations", "20", "--strategy", "in-memory");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy in-memory)");
+  run_clear(&r);
+  r = RUN("deconvolve", d.img, d.psf, "-o", dlow, "--iterations", "20", "--strategy",
+          "low-memory");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy low-memory)");
+  run_clear(&r);
+  const double dd = files_rel_diff(dlow, din);
+  g_test_message("deconvolve low-memory vs in-memory, 20 iterations: %.3g", dd);
+  g_assert_cmpfloat(dd, <=, 1e-4);
+  snprintf(limit, sizeof limit, "%.0f", low_bytes);
+  r = RUN("deconvolve", d.img, d.psf, "-o", dlim, "--iterations", "20", "--memory-limit", limit);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy low-memory)");
+  run_clear(&r);
+  g_assert_cmpfloat(files_rel_diff(dlim, dlow), ==, 0.0); /* the same plan, the same numbers */
+
+  const char *const bad[][2] = {{"tiled", "not a strategy of one plan"},
+                                {"cpu", "not a strategy of one plan"},
+                                {"huge", "'huge' is not one of auto, in-memory, low-memory"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    r = RUN("convolve", img, psf, "-o", lim, "--force", "--strategy", bad[i][0]);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, bad[i][1]);
+    run_clear(&r);
+  }
+  r = RUN("deconvolve", d.img, d.psf, "-o", dlim, "--iterations", "2", "--memory-limit", "lots");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "--memory-limit");
+  run_clear(&r);
+  decon_data_clear(&d);
+  g_free(din);
+  g_free(dlow);
+  g_free(dlim);
+  g_free(in);
+  g_free(low);
+  g_free(lim);
+  g_free(img);
+  g_free(psf);
 }
 
 int main(int argc, char **argv) {
@@ -2322,6 +2460,7 @@ int main(int argc, char **argv) {
   ADD("deconvolve/overwrite", test_deconvolve_overwrite);
   ADD("deconvolve/cancel", test_deconvolve_cancel);
   ADD("deconvolve/errors", test_deconvolve_errors);
+  ADD("strategies", test_plan_strategies);
   ADD("project/png", test_project_png);
   ADD("points/convolve", test_points_convolve);
   ADD("points/fit", test_points_fit);

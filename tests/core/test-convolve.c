@@ -116,6 +116,10 @@ static double rel_error(const float *got, const double *want, size_t n) {
   return maxref > 0 ? maxdiff / maxref : maxdiff;
 }
 
+/* The plans' strategy: the tests against direct sums and the adjoint tests run again with
+ * LUCY_STRATEGY_LOW_MEMORY (the OTF as PSF planes, its z-DFT inside the multiply). */
+static LucyStrategy plan_strategy = LUCY_STRATEGY_AUTO;
+
 static LucyConvOptions options(LucyPadMode mode, LucyOrigin org, int normalize) {
   LucyConvOptions o;
   lucy_conv_options_default(&o);
@@ -123,6 +127,7 @@ static LucyConvOptions options(LucyPadMode mode, LucyOrigin org, int normalize) 
   o.origin = org;
   o.normalize = normalize;
   o.threads = 2;
+  o.strategy = plan_strategy;
   return o;
 }
 
@@ -153,6 +158,8 @@ static void check_against_direct(LucyPadMode mode, LucyOrigin org, const ShapeCa
   LucyConvOptions opts = options(mode, org, normalize);
   LucyConvPlan *plan = NULL;
   g_assert_cmpint(lucy_conv_plan_new(c->N, psf, &opts, &plan), ==, LUCY_OK);
+  if (plan_strategy == LUCY_STRATEGY_LOW_MEMORY)
+    g_assert_cmpint(lucy_conv_plan_strategy(plan), ==, LUCY_STRATEGY_LOW_MEMORY);
   double sum = 0;
   for (size_t i = 0; i < count3(c->M); i++) sum += psf->data[i];
   g_assert_cmpfloat(fabs(lucy_conv_psf_sum(plan) - sum), <, 1e-9 * sum);
@@ -883,6 +890,32 @@ static void test_mode_names(void) {
   g_assert_cmpint(lucy_pad_mode_parse(NULL, &m), ==, LUCY_ERR_INVALID_ARGUMENT);
 }
 
+/* The checks against independent references again, on low-memory plans. */
+typedef void (*TestFunc)(void);
+static void direct_circular_mode(void) { test_direct(GINT_TO_POINTER(LUCY_PAD_CIRCULAR)); }
+static void direct_same_mode(void) { test_direct(GINT_TO_POINTER(LUCY_PAD_SAME)); }
+static void direct_full_mode(void) { test_direct(GINT_TO_POINTER(LUCY_PAD_FULL)); }
+static void direct_valid_mode(void) { test_direct(GINT_TO_POINTER(LUCY_PAD_VALID)); }
+static const struct {
+  const char *path;
+  TestFunc func;
+} low_memory_tests[] = {
+  {"/convolve/low-memory/direct/circular", direct_circular_mode},
+  {"/convolve/low-memory/direct/same", direct_same_mode},
+  {"/convolve/low-memory/direct/full", direct_full_mode},
+  {"/convolve/low-memory/direct/valid", direct_valid_mode},
+  {"/convolve/low-memory/direct/random-shapes", test_direct_random},
+  {"/convolve/low-memory/scipy-fixtures", test_scipy_fixtures},
+  {"/convolve/low-memory/adjoint", test_adjoint},
+  {"/convolve/low-memory/adjoint-direct", test_adjoint_direct},
+};
+
+static void run_low_memory(gconstpointer data) {
+  plan_strategy = LUCY_STRATEGY_LOW_MEMORY;
+  low_memory_tests[GPOINTER_TO_SIZE(data)].func();
+  plan_strategy = LUCY_STRATEGY_AUTO;
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   for (int m = 0; m < 4; m++) {
@@ -890,6 +923,8 @@ int main(int argc, char **argv) {
     g_test_add_data_func(path, GINT_TO_POINTER(m), test_direct);
     g_free(path);
   }
+  for (size_t i = 0; i < G_N_ELEMENTS(low_memory_tests); i++)
+    g_test_add_data_func(low_memory_tests[i].path, GSIZE_TO_POINTER(i), run_low_memory);
   g_test_add_func("/convolve/direct/random-shapes", test_direct_random);
   g_test_add_func("/convolve/scipy-fixtures", test_scipy_fixtures);
   g_test_add_func("/convolve/impulse", test_impulse);

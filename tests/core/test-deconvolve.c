@@ -33,12 +33,17 @@ static LucyVolume *random_volume(GRand *rng, const size_t shape[3], double lo, d
   return v;
 }
 
+/* The plans' strategy: the checks against independent references run again with
+ * LUCY_STRATEGY_LOW_MEMORY (OTF as PSF planes, non-circulant weights from prefix sums). */
+static LucyStrategy plan_strategy = LUCY_STRATEGY_AUTO;
+
 static LucyDeconOptions options(LucyBoundary boundary, int iterations) {
   LucyDeconOptions o;
   lucy_decon_options_default(&o);
   o.boundary = boundary;
   o.iterations = iterations;
   o.threads = 2;
+  o.strategy = plan_strategy;
   return o;
 }
 
@@ -1018,8 +1023,31 @@ static void test_memory(void) {
   g_rand_free(rng);
 }
 
+typedef void (*TestFunc)(void);
+static const struct {
+  const char *path;
+  TestFunc func;
+} low_memory_tests[] = {
+  {"/deconvolve/low-memory/adjoint", test_adjoint},
+  {"/deconvolve/low-memory/impulse", test_impulse},
+  {"/deconvolve/low-memory/direct-reference", test_direct_reference},
+  {"/deconvolve/low-memory/flux", test_flux},
+  {"/deconvolve/low-memory/skimage", test_skimage},
+  {"/deconvolve/low-memory/edges", test_edges},
+  {"/deconvolve/low-memory/wiener", test_wiener},
+  {"/deconvolve/low-memory/in-place", test_in_place},
+};
+
+static void run_low_memory(gconstpointer data) {
+  plan_strategy = LUCY_STRATEGY_LOW_MEMORY;
+  low_memory_tests[GPOINTER_TO_SIZE(data)].func();
+  plan_strategy = LUCY_STRATEGY_AUTO;
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
+  for (size_t i = 0; i < G_N_ELEMENTS(low_memory_tests); i++)
+    g_test_add_data_func(low_memory_tests[i].path, GSIZE_TO_POINTER(i), run_low_memory);
   g_test_add_func("/deconvolve/adjoint", test_adjoint);
   g_test_add_func("/deconvolve/impulse", test_impulse);
   g_test_add_func("/deconvolve/direct-reference", test_direct_reference);

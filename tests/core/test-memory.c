@@ -1,7 +1,9 @@
 /* The memory planner and the strategies on the CPU device: the predicted peak equals the peak
- * Lucy's allocation counter measures for every mode, boundary and method; tiled convolution
- * equals the untiled result to float precision in all four modes; tiled deconvolution stays
- * close to the untiled one (the difference is printed); a budget nothing fits fails with
+ * Lucy's allocation counter measures for every mode, boundary, method and strategy (in memory
+ * and low memory); low-memory results equal in-memory ones to float precision and need less;
+ * auto picks low-memory between the two peaks and tiles below; tiled convolution equals the
+ * untiled result to float precision in all four modes; tiled deconvolution stays close to the
+ * untiled one (the difference is printed); a budget nothing fits fails with
  * LUCY_ERR_DEVICE_MEMORY and the numbers. */
 #include <glib.h>
 #include <math.h>
@@ -49,35 +51,46 @@ static void test_names(void) {
   g_assert_nonnull(strstr(lucy_error_message(), "tiled"));
 }
 
+static const LucyStrategy whole[2] = {LUCY_STRATEGY_IN_MEMORY, LUCY_STRATEGY_LOW_MEMORY};
+
 static void test_convolve_exact(void) {
   LucyVolume *img = volume(img_shape, 1, 0), *psf = volume(psf_shape, 2, 1);
   for (int mode = 0; mode < 4; mode++) {
-    LucyMemoryRequest req;
-    lucy_memory_request_default(&req);
-    memcpy(req.image_shape, img_shape, sizeof req.image_shape);
-    memcpy(req.psf_shape, psf_shape, sizeof req.psf_shape);
-    req.mode = (LucyPadMode)mode;
-    req.strategy = LUCY_STRATEGY_IN_MEMORY;
-    LucyMemoryPlan mp;
-    g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
-    LucyDevice *dev = new_cpu();
-    LucyConvOptions o;
-    lucy_conv_options_default(&o);
-    o.mode = (LucyPadMode)mode;
-    o.device = dev;
-    LucyVolume *out = NULL;
-    g_assert_cmpint(lucy_convolve(img, psf, &o, &out), ==, LUCY_OK);
-    const size_t measured = peak(dev);
-    g_test_message("convolve %s: predicted %zu, measured %zu (P = %zu)",
-                   lucy_pad_mode_name(o.mode), mp.peak_device_bytes, measured, mp.padded_bytes);
-    g_assert_cmpuint(mp.peak_device_bytes, ==, measured);
-    g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes);
-    g_assert_cmpuint(mp.peak_host_bytes, ==, lucy_shape_count(out->shape) * sizeof(float));
-    size_t fft[3];
-    g_assert_cmpint(lucy_conv_shapes(img_shape, psf_shape, o.mode, NULL, fft), ==, LUCY_OK);
-    g_assert_cmpmem(fft, sizeof fft, mp.padded_shape, sizeof fft);
-    lucy_volume_free(out);
-    lucy_device_unref(dev);
+    size_t peaks[2];
+    for (int s = 0; s < 2; s++) {
+      LucyMemoryRequest req;
+      lucy_memory_request_default(&req);
+      memcpy(req.image_shape, img_shape, sizeof req.image_shape);
+      memcpy(req.psf_shape, psf_shape, sizeof req.psf_shape);
+      req.mode = (LucyPadMode)mode;
+      req.strategy = whole[s];
+      LucyMemoryPlan mp;
+      g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+      g_assert_cmpint(mp.strategy, ==, whole[s]);
+      LucyDevice *dev = new_cpu();
+      LucyConvOptions o;
+      lucy_conv_options_default(&o);
+      o.mode = (LucyPadMode)mode;
+      o.device = dev;
+      o.strategy = whole[s];
+      LucyVolume *out = NULL;
+      g_assert_cmpint(lucy_convolve(img, psf, &o, &out), ==, LUCY_OK);
+      const size_t measured = peak(dev);
+      g_test_message("convolve %s %s: predicted %zu, measured %zu (P = %zu)",
+                     lucy_pad_mode_name(o.mode), lucy_strategy_name(whole[s]),
+                     mp.peak_device_bytes, measured, mp.padded_bytes);
+      g_assert_cmpuint(mp.peak_device_bytes, ==, measured);
+      g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes);
+      g_assert_cmpuint(mp.peak_host_bytes, ==, lucy_shape_count(out->shape) * sizeof(float));
+      size_t fft[3];
+      g_assert_cmpint(lucy_conv_shapes(img_shape, psf_shape, o.mode, NULL, fft), ==, LUCY_OK);
+      g_assert_cmpmem(fft, sizeof fft, mp.padded_shape, sizeof fft);
+      peaks[s] = measured;
+      lucy_volume_free(out);
+      lucy_device_unref(dev);
+    }
+    /* The PSF has 3 planes, every padded z size here is 6 or more: low-memory keeps 3 of them. */
+    g_assert_cmpuint(peaks[1], <, peaks[0]);
   }
   lucy_volume_free(img);
   lucy_volume_free(psf);
@@ -87,7 +100,8 @@ static void test_deconvolve_exact(void) {
   LucyVolume *img = volume(img_shape, 3, 0), *psf = volume(psf_shape, 4, 1);
   for (int method = 0; method < 3; method++)
     for (int boundary = 0; boundary < 2; boundary++)
-      for (int accel = 0; accel < 2; accel++) {
+      for (int accel = 0; accel < 2; accel++)
+      for (int s = 0; s < 2; s++) {
         if (method == LUCY_DECON_WIENER && accel) continue;
         LucyMemoryRequest req;
         lucy_memory_request_default(&req);
@@ -97,9 +111,14 @@ static void test_deconvolve_exact(void) {
         req.method = (LucyDeconMethod)method;
         req.boundary = (LucyBoundary)boundary;
         req.accelerate = accel;
+        req.strategy = s ? LUCY_STRATEGY_LOW_MEMORY : LUCY_STRATEGY_AUTO;
         LucyMemoryPlan mp;
         g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
-        g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_IN_MEMORY);
+        g_assert_cmpint(mp.strategy, ==, whole[s]);
+        /* Low-memory drops the OTF's 8 - 3 planes and, non-circulant RL, W (P each). */
+        const size_t saved = mp.in_memory_device_bytes - mp.low_memory_device_bytes;
+        g_assert_cmpuint(saved, >, (method != LUCY_DECON_WIENER && boundary == 0 ? 1 : 0) *
+                                       mp.padded_bytes);
         LucyDevice *dev = new_cpu();
         LucyDeconOptions o;
         lucy_decon_options_default(&o);
@@ -108,13 +127,14 @@ static void test_deconvolve_exact(void) {
         o.accelerate = accel;
         o.iterations = 3;
         o.device = dev;
+        o.strategy = req.strategy;
         LucyVolume *out = NULL;
         g_assert_cmpint(lucy_deconvolve(img, psf, &o, &out, NULL), ==, LUCY_OK);
         const size_t measured = peak(dev);
-        g_test_message("deconvolve %s %s%s: predicted %zu, measured %zu (P = %zu)",
+        g_test_message("deconvolve %s %s%s %s: predicted %zu, measured %zu (P = %zu)",
                        lucy_decon_method_name(o.method), lucy_boundary_name(o.boundary),
-                       accel ? " accelerated" : "", mp.peak_device_bytes, measured,
-                       mp.padded_bytes);
+                       accel ? " accelerated" : "", lucy_strategy_name(whole[s]),
+                       mp.peak_device_bytes, measured, mp.padded_bytes);
         g_assert_cmpuint(mp.peak_device_bytes, ==, measured);
         lucy_volume_free(out);
         lucy_device_unref(dev);
@@ -262,6 +282,168 @@ static void test_deconvolve_tiled(void) {
   lucy_volume_free(psf);
 }
 
+/* Low-memory equals in-memory to float precision: the OTF's z-DFT done in float next to
+ * FFTW's, and exact box-sum weights next to FFT-made ones, are the only differences. Each case
+ * also measures how far in-memory moves itself when the image moves by one float step: the
+ * low-memory difference is of that size (RL-TV, whose normalised gradients amplify rounding in
+ * flat regions, is held to a few times it). */
+static void test_low_memory_matches(void) {
+  const size_t shape[3] = {8, 24, 22}, pshape[3] = {4, 5, 7}; /* even PSF z: origin 2 or 1 */
+  LucyVolume *img = volume(shape, 11, 0), *psf = volume(pshape, 12, 1);
+  for (int method = 0; method < 3; method++)
+    for (int boundary = 0; boundary < 2; boundary++)
+      for (int accel = 0; accel < 2; accel++)
+        for (int origin = 0; origin < 2; origin++) {
+          if (method == LUCY_DECON_WIENER && accel) continue;
+          LucyDeconOptions o;
+          lucy_decon_options_default(&o);
+          o.method = (LucyDeconMethod)method;
+          o.boundary = (LucyBoundary)boundary;
+          o.accelerate = accel;
+          o.origin = (LucyOrigin)origin;
+          o.iterations = 20;
+          o.threads = 1; /* tiny problems: no threads to wait for under a loaded meson test */
+          o.strategy = LUCY_STRATEGY_IN_MEMORY;
+          LucyVolume *in = NULL, *low = NULL;
+          int done_in = 0, done_low = 0;
+          g_assert_cmpint(lucy_deconvolve(img, psf, &o, &in, &done_in), ==, LUCY_OK);
+          o.strategy = LUCY_STRATEGY_LOW_MEMORY;
+          g_assert_cmpint(lucy_deconvolve(img, psf, &o, &low, &done_low), ==, LUCY_OK);
+          g_assert_cmpint(done_low, ==, done_in);
+          const double d = max_rel_diff(low, in);
+          /* The same in-memory run on an image one float step away in every voxel: how much
+           * float rounding alone moves this result. */
+          LucyVolume *nudged = volume(shape, 11, 0), *in2 = NULL;
+          for (size_t i = 0; i < lucy_shape_count(shape); i++)
+            nudged->data[i] = nextafterf(nudged->data[i], (i & 1) ? 2.0f : 0.0f);
+          o.strategy = LUCY_STRATEGY_IN_MEMORY;
+          g_assert_cmpint(lucy_deconvolve(nudged, psf, &o, &in2, NULL), ==, LUCY_OK);
+          const double d_ulp = max_rel_diff(in2, in);
+          g_test_message("low-memory vs in-memory %s %s%s origin %d, 20 iterations: %.3g "
+                         "(in-memory, image moved by 1 ulp: %.3g)",
+                         lucy_decon_method_name(o.method), lucy_boundary_name(o.boundary),
+                         accel ? " accelerated" : "", origin, d, d_ulp);
+          lucy_volume_free(nudged);
+          lucy_volume_free(in2);
+          /* RL-TV's normalised gradients amplify rounding in flat regions: there the bound is
+           * a few times what one ulp of input moves in-memory's own result. */
+          const double tol = method == LUCY_DECON_WIENER ? 1e-5
+                             : method == LUCY_DECON_RLTV ? fmax(1e-4, 5.0 * d_ulp)
+                                                         : 1e-4;
+          g_assert_cmpfloat(d, <=, tol);
+          lucy_volume_free(in);
+          lucy_volume_free(low);
+        }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
+static void plan_request(LucyMemoryRequest *req, LucyMemoryOp op, const size_t shape[3],
+                         const size_t pshape[3]) {
+  lucy_memory_request_default(req);
+  req->op = op;
+  memcpy(req->image_shape, shape, 3 * sizeof(size_t));
+  memcpy(req->psf_shape, pshape, 3 * sizeof(size_t));
+}
+
+/* Auto: in memory when it fits, low memory when only that fits (before tiles), tiles below;
+ * the one-shot functions and the plans follow the choice, and the measured peak is the
+ * predicted one. */
+static void test_auto_low_memory(void) {
+  const size_t shape[3] = {8, 40, 36}, pshape[3] = {3, 7, 5};
+  LucyVolume *img = volume(shape, 13, 0), *psf = volume(pshape, 14, 1);
+  for (int op = 0; op < 2; op++) {
+    LucyMemoryRequest req;
+    plan_request(&req, op ? LUCY_MEMORY_DECONVOLVE : LUCY_MEMORY_CONVOLVE, shape, pshape);
+    req.strategy = LUCY_STRATEGY_IN_MEMORY;
+    LucyMemoryPlan in, low, mp;
+    g_assert_cmpint(lucy_memory_plan(&req, &in), ==, LUCY_OK);
+    req.strategy = LUCY_STRATEGY_LOW_MEMORY;
+    g_assert_cmpint(lucy_memory_plan(&req, &low), ==, LUCY_OK);
+    g_assert_cmpuint(low.peak_device_bytes, <, in.peak_device_bytes);
+    g_assert_cmpuint(in.low_memory_device_bytes, ==, low.peak_device_bytes);
+    g_assert_cmpuint(low.in_memory_device_bytes, ==, in.peak_device_bytes);
+    req.strategy = LUCY_STRATEGY_AUTO;
+    const size_t budgets[3] = {in.peak_device_bytes, in.peak_device_bytes - 1,
+                               low.peak_device_bytes};
+    const LucyStrategy want[3] = {LUCY_STRATEGY_IN_MEMORY, LUCY_STRATEGY_LOW_MEMORY,
+                                  LUCY_STRATEGY_LOW_MEMORY};
+    for (int b = 0; b < 3; b++) {
+      req.free_bytes = budgets[b];
+      g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+      g_test_message("%s auto under %zu bytes: %s (%s)", op ? "deconvolve" : "convolve",
+                     budgets[b], lucy_strategy_name(mp.strategy), mp.note);
+      g_assert_cmpint(mp.strategy, ==, want[b]);
+      g_assert_true(mp.fits);
+    }
+    /* One byte less than low-memory: tiles. */
+    req.free_bytes = low.peak_device_bytes - 1;
+    g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+    g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_TILED);
+    g_assert_cmpuint(mp.peak_device_bytes, <, low.peak_device_bytes);
+    /* Forced in-memory under the low-memory budget: the error names low-memory and numbers. */
+    req.strategy = LUCY_STRATEGY_IN_MEMORY;
+    req.free_bytes = low.peak_device_bytes;
+    g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_ERR_DEVICE_MEMORY);
+    g_assert_false(mp.fits);
+    g_test_message("%s", lucy_error_message());
+    char *text = g_strdup_printf("in-memory needs %zu bytes of device memory, %zu free; the "
+                                 "low-memory strategy would fit (%zu bytes)",
+                                 in.peak_device_bytes, low.peak_device_bytes,
+                                 low.peak_device_bytes);
+    g_assert_cmpstr(lucy_error_message(), ==, text);
+    g_free(text);
+
+    /* The one-shot functions under that budget: low memory, its predicted peak, the same
+     * result; and plans with the same limit choose low memory too. */
+    LucyDevice *dev = new_cpu();
+    LucyVolume *ref = NULL, *got = NULL;
+    if (op == 0) {
+      LucyConvOptions o;
+      lucy_conv_options_default(&o);
+      o.threads = 2;
+      g_assert_cmpint(lucy_convolve(img, psf, &o, &ref), ==, LUCY_OK);
+      o.device = dev;
+      o.memory_limit_bytes = low.peak_device_bytes;
+      g_assert_cmpint(lucy_convolve(img, psf, &o, &got), ==, LUCY_OK);
+      g_assert_cmpuint(peak(dev), ==, low.peak_device_bytes);
+      g_assert_cmpfloat(max_rel_diff(got, ref), <=, 1e-5);
+      LucyConvPlan *plan = NULL;
+      g_assert_cmpint(lucy_conv_plan_new(shape, psf, &o, &plan), ==, LUCY_OK);
+      g_assert_cmpint(lucy_conv_plan_strategy(plan), ==, LUCY_STRATEGY_LOW_MEMORY);
+      lucy_conv_plan_free(plan);
+      o.memory_limit_bytes = in.peak_device_bytes;
+      g_assert_cmpint(lucy_conv_plan_new(shape, psf, &o, &plan), ==, LUCY_OK);
+      g_assert_cmpint(lucy_conv_plan_strategy(plan), ==, LUCY_STRATEGY_IN_MEMORY);
+      lucy_conv_plan_free(plan);
+    } else {
+      LucyDeconOptions o;
+      lucy_decon_options_default(&o);
+      o.threads = 2;
+      o.iterations = 10;
+      g_assert_cmpint(lucy_deconvolve(img, psf, &o, &ref, NULL), ==, LUCY_OK);
+      o.device = dev;
+      o.memory_limit_bytes = low.peak_device_bytes;
+      g_assert_cmpint(lucy_deconvolve(img, psf, &o, &got, NULL), ==, LUCY_OK);
+      g_assert_cmpuint(peak(dev), ==, low.peak_device_bytes);
+      g_assert_cmpfloat(max_rel_diff(got, ref), <=, 1e-4);
+      LucyDeconPlan *plan = NULL;
+      g_assert_cmpint(lucy_decon_plan_new(shape, NULL, psf, &o, &plan), ==, LUCY_OK);
+      g_assert_cmpint(lucy_decon_plan_strategy(plan), ==, LUCY_STRATEGY_LOW_MEMORY);
+      lucy_decon_plan_free(plan);
+      o.memory_limit_bytes = in.peak_device_bytes;
+      g_assert_cmpint(lucy_decon_plan_new(shape, NULL, psf, &o, &plan), ==, LUCY_OK);
+      g_assert_cmpint(lucy_decon_plan_strategy(plan), ==, LUCY_STRATEGY_IN_MEMORY);
+      lucy_decon_plan_free(plan);
+    }
+    lucy_volume_free(ref);
+    lucy_volume_free(got);
+    lucy_device_unref(dev);
+  }
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+}
+
 static void test_cuda_planning(void) {
   /* The CUDA prediction needs no device: the budget rules hold (3 P convolution, 5 P RL). */
   LucyMemoryRequest req;
@@ -276,18 +458,53 @@ static void test_cuda_planning(void) {
   g_test_message("CUDA convolve 128x512x512 * 64x128x128 same: %zu bytes = %.2f P", 
                  mp.peak_device_bytes, (double)mp.peak_device_bytes / mp.padded_bytes);
   /* 2 P of buffers + the cuFFT work area (estimated as one complex array, about P, without a
-   * GPU) + the staging buffer (<= 64 MiB) + 16 KiB of reduction scratch. */
-  g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes + ((size_t)64 << 20) + 16384);
-  req.op = LUCY_MEMORY_DECONVOLVE;
-  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
-  g_test_message("CUDA RL noncirculant: %zu bytes = %.2f P", mp.peak_device_bytes,
-                 (double)mp.peak_device_bytes / mp.padded_bytes);
-  /* Twice too big: auto tiles. */
+   * GPU) + the staging buffer (<= 8 MiB) + 16 KiB of reduction scratch. */
+  g_assert_cmpuint(mp.peak_device_bytes, <=, 3 * mp.padded_bytes + ((size_t)8 << 20) + 16384);
+  /* Twice too big: auto tiles (low-memory needs more than half of in-memory too). */
   req.op = LUCY_MEMORY_CONVOLVE;
   req.free_bytes = conv_peak / 2;
   g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
   g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_TILED);
   g_assert_cmpuint(mp.peak_device_bytes, <=, req.free_bytes);
+
+  /* Without a driver cuFFT cannot estimate (cufftEstimate3d returns CUFFT_INTERNAL_ERROR):
+   * the work area is then the bound of one complex array at the shape, and never "exact". */
+  int exact = 1;
+  const size_t L[3] = {96, 320, 320};
+  const size_t work = lucy_cuda_fft_work_estimate(L, &exact);
+  g_assert_cmpint(exact, ==, 0);
+  if (!lucy_cuda_available(NULL)) g_assert_cmpuint(work, ==, (size_t)96 * 320 * 161 * 8);
+  g_assert_cmpuint(work, >, 0);
+
+  /* The issue's budgets (convolution <= 3 P, RL <= 5 P) on the CUDA device at
+   * 64x256x256 (*) 31x63x63 and 128x512x512 (*) 64x128x128: low-memory meets them with the
+   * cuFFT work area at its no-driver bound (one complex array, ~1 P); in-memory RL does not. */
+  const size_t shapes[2][2][3] = {{{64, 256, 256}, {31, 63, 63}}, {{128, 512, 512}, {64, 128, 128}}};
+  for (int c = 0; c < 2; c++)
+    for (int op = 0; op < 2; op++) {
+      plan_request(&req, op ? LUCY_MEMORY_DECONVOLVE : LUCY_MEMORY_CONVOLVE, shapes[c][0],
+                   shapes[c][1]);
+      req.device = LUCY_DEVICE_CUDA;
+      LucyMemoryPlan in, low;
+      req.strategy = LUCY_STRATEGY_IN_MEMORY;
+      g_assert_cmpint(lucy_memory_plan(&req, &in), ==, LUCY_OK);
+      req.strategy = LUCY_STRATEGY_LOW_MEMORY;
+      g_assert_cmpint(lucy_memory_plan(&req, &low), ==, LUCY_OK);
+      const double P = (double)in.padded_bytes;
+      g_test_message("CUDA %s %zux%zux%zu * %zux%zux%zu: in-memory %.2f P, low-memory %.2f P "
+                     "(P = %zu bytes)", op ? "RL noncirculant" : "convolve same",
+                     shapes[c][0][0], shapes[c][0][1], shapes[c][0][2], shapes[c][1][0],
+                     shapes[c][1][1], shapes[c][1][2], in.peak_device_bytes / P,
+                     low.peak_device_bytes / P, in.padded_bytes);
+      g_assert_cmpuint(low.peak_device_bytes, <=, (op ? 5 : 3) * in.padded_bytes);
+      g_assert_cmpuint(low.peak_device_bytes + in.padded_bytes / 2, <, in.peak_device_bytes);
+      /* Auto against a budget between the two: low memory. */
+      req.strategy = LUCY_STRATEGY_AUTO;
+      req.free_bytes = (in.peak_device_bytes + low.peak_device_bytes) / 2;
+      g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+      g_assert_cmpint(mp.strategy, ==, LUCY_STRATEGY_LOW_MEMORY);
+      g_assert_cmpint(mp.device, ==, LUCY_DEVICE_CUDA);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -298,6 +515,8 @@ int main(int argc, char **argv) {
   g_test_add_func("/memory/convolve-tiled", test_convolve_tiled);
   g_test_add_func("/memory/convolve-auto-limit", test_convolve_auto_limit);
   g_test_add_func("/memory/deconvolve-tiled", test_deconvolve_tiled);
+  g_test_add_func("/memory/low-memory-matches", test_low_memory_matches);
+  g_test_add_func("/memory/auto-low-memory", test_auto_low_memory);
   g_test_add_func("/memory/cuda-planning", test_cuda_planning);
   return g_test_run();
 }

@@ -1,5 +1,6 @@
 /* PSF models against analytic results, measurement against known Gaussians and the scipy
- * fixture of the shared bead data, and the fixes (centring by FFT phase ramp). */
+ * fixture of the shared bead data, the fixes (centring by FFT phase ramp), and the OTF against
+ * the analytic OTF of a Gaussian and a direct DFT. */
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -486,6 +487,141 @@ static void test_shift_fft(void) {
   lucy_volume_free(out);
 }
 
+/* ---- OTF -------------------------------------------------------------------------------- */
+
+/* The voxel of the centred OTF that holds frequency -k when voxel j holds k = j - M//2. */
+static size_t mirror_index(size_t j, size_t m) { return (2 * (m / 2) + m - j) % m; }
+
+/* A sampled Gaussian PSF of sigma s voxels has, to the aliasing term exp(-2 pi^2 s^2) and its
+ * truncation, the OTF exp(-k^2 / (2 sk^2)) with sk = M / (2 pi s) frequency bins per axis. */
+static void test_otf_gaussian(void) {
+  const size_t shape[3] = {32, 27, 40};
+  const double sigma[3] = {2.5, 2.0, 3.0};
+  LucyVolume *psf = NULL, *otf = NULL;
+  g_assert_cmpint(lucy_psf_gaussian(shape, sigma, &psf), ==, LUCY_OK);
+  const double voxel[3] = {0.2, 0.08, 0.08};
+  memcpy(psf->voxel_um, voxel, sizeof voxel);
+  g_assert_cmpint(lucy_psf_otf(psf, &otf), ==, LUCY_OK);
+  for (int a = 0; a < 3; a++) {
+    g_assert_cmpuint(otf->shape[a], ==, shape[a]);
+    g_assert_cmpfloat(otf->voxel_um[a], ==, voxel[a]);
+  }
+  double sk[3];
+  for (int a = 0; a < 3; a++) sk[a] = (double)shape[a] / (2 * M_PI * sigma[a]);
+  double max_abs = 0, max_rel = 0;
+  float top = 0;
+  for (size_t z = 0; z < shape[0]; z++)
+    for (size_t y = 0; y < shape[1]; y++)
+      for (size_t x = 0; x < shape[2]; x++) {
+        const double k[3] = {(double)z - (double)(shape[0] / 2), (double)y - (double)(shape[1] / 2),
+                             (double)x - (double)(shape[2] / 2)};
+        double e = 0;
+        for (int a = 0; a < 3; a++) e += k[a] * k[a] / (2 * sk[a] * sk[a]);
+        const double want = exp(-e);
+        const float got = otf->data[(z * shape[1] + y) * shape[2] + x];
+        top = fmaxf(top, got);
+        max_abs = fmax(max_abs, fabs(got - want));
+        if (want > 1e-3) max_rel = fmax(max_rel, fabs(got / want - 1));
+      }
+  const float dc = otf->data[((shape[0] / 2) * shape[1] + shape[1] / 2) * shape[2] + shape[2] / 2];
+  g_test_message("OTF of a Gaussian (sigma 2.5, 2, 3 voxels; 32 x 27 x 40) vs "
+                 "exp(-k^2/(2 sk^2)), sk = M/(2 pi sigma): max |diff| %.2e, max relative %.2e "
+                 "where > 1e-3, DC %.9f",
+                 max_abs, max_rel, dc);
+  g_assert_cmpfloat(fabs(dc - 1), <, 1e-6);
+  g_assert_cmpfloat(top, ==, dc);
+  g_assert_cmpfloat(max_abs, <, 5e-7);
+  g_assert_cmpfloat(max_rel, <, 2e-4);
+  lucy_volume_free(psf);
+  lucy_volume_free(otf);
+}
+
+/* A random (asymmetric, off-centre) real PSF against a direct double-precision DFT at every
+ * frequency, and |OTF(k)| = |OTF(-k)|, for odd and even sizes. */
+static void test_otf_direct_dft(void) {
+  const size_t shapes[2][3] = {{6, 7, 8}, {5, 4, 9}};
+  for (int s = 0; s < 2; s++) {
+    const size_t *N = shapes[s];
+    LucyVolume *psf = NULL, *otf = NULL;
+    g_assert_cmpint(lucy_volume_new(N, &psf), ==, LUCY_OK);
+    const size_t n = lucy_shape_count(N);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += psf->data[i] = (float)((i * 7919) % 101) / 101.0f + 0.01f;
+    g_assert_cmpint(lucy_psf_otf(psf, &otf), ==, LUCY_OK);
+    double max_err = 0, max_sym = 0;
+    for (size_t j = 0; j < n; j++) {
+      const size_t jx = j % N[2], jy = (j / N[2]) % N[1], jz = j / (N[2] * N[1]);
+      const double f[3] = {((double)jz - (double)(N[0] / 2)) / (double)N[0],
+                           ((double)jy - (double)(N[1] / 2)) / (double)N[1],
+                           ((double)jx - (double)(N[2] / 2)) / (double)N[2]};
+      double re = 0, im = 0;
+      for (size_t i = 0; i < n; i++) {
+        const double ix = (double)(i % N[2]), iy = (double)((i / N[2]) % N[1]);
+        const double iz = (double)(i / (N[2] * N[1]));
+        const double ph = -2 * M_PI * (f[0] * iz + f[1] * iy + f[2] * ix);
+        re += psf->data[i] * cos(ph);
+        im += psf->data[i] * sin(ph);
+      }
+      max_err = fmax(max_err, fabs(otf->data[j] - hypot(re, im) / sum));
+      const size_t m = (mirror_index(jz, N[0]) * N[1] + mirror_index(jy, N[1])) * N[2] +
+                       mirror_index(jx, N[2]);
+      max_sym = fmax(max_sym, fabs(otf->data[j] - otf->data[m]));
+    }
+    g_test_message("OTF %zu x %zu x %zu vs direct DFT: max |diff| %.2e; max ||OTF(k)| - "
+                   "|OTF(-k)|| %.2e", N[0], N[1], N[2], max_err, max_sym);
+    g_assert_cmpfloat(max_err, <, 1e-6);
+    g_assert_cmpfloat(max_sym, <, 1e-6);
+    lucy_volume_free(psf);
+    lucy_volume_free(otf);
+  }
+}
+
+/* A single voxel anywhere (also 2-D, one plane) transmits every frequency: |OTF| = 1. */
+static void test_otf_delta(void) {
+  const size_t shapes[2][3] = {{5, 6, 7}, {1, 16, 15}};
+  for (int s = 0; s < 2; s++) {
+    LucyVolume *psf = NULL, *otf = NULL;
+    g_assert_cmpint(lucy_volume_new(shapes[s], &psf), ==, LUCY_OK);
+    const size_t n = lucy_shape_count(shapes[s]);
+    psf->data[n / 3] = 4.0f; /* off-centre, not normalised */
+    g_assert_cmpint(lucy_psf_otf(psf, &otf), ==, LUCY_OK);
+    for (size_t i = 0; i < n; i++) g_assert_cmpfloat(fabsf(otf->data[i] - 1.0f), <, 1e-6f);
+    lucy_volume_free(psf);
+    lucy_volume_free(otf);
+  }
+}
+
+static void test_otf_errors(void) {
+  const size_t shape[3] = {4, 5, 6};
+  LucyVolume *v = NULL, *otf = (LucyVolume *)&otf;
+  g_assert_cmpint(lucy_psf_otf(NULL, &otf), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_null(otf);
+  g_assert_nonnull(strstr(lucy_error_message(), "no PSF given"));
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  g_assert_cmpint(lucy_psf_otf(v, NULL), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(lucy_error_message(), "no output given"));
+  /* all zero, and a sum that cancels to zero */
+  g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
+  g_assert_null(otf);
+  g_test_message("%s", lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "PSF OTF: the PSF (4 x 5 x 6) sums to 0"));
+  v->data[3] = 2.5f;
+  v->data[77] = -2.5f;
+  g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
+  g_assert_nonnull(strstr(lucy_error_message(), "sums to 0"));
+  /* NaN and Inf: the count and the first position */
+  v->data[77] = NAN;
+  g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
+  g_test_message("%s", lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "PSF OTF: PSF has 1 non-finite value, first at "
+                                                "z=2, y=2, x=5"));
+  v->data[77] = INFINITY;
+  g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
+  g_assert_nonnull(strstr(lucy_error_message(), "non-finite"));
+  g_assert_null(otf);
+  lucy_volume_free(v);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/psf/model/born-wolf-airy", test_bw_airy);
@@ -503,5 +639,9 @@ int main(int argc, char **argv) {
   g_test_add_func("/psf/fix/shift-fft", test_shift_fft);
   g_test_add_func("/psf/fix/centre", test_fix_centre);
   g_test_add_func("/psf/fix/odd-normalize", test_fix_odd_normalize);
+  g_test_add_func("/psf/otf/gaussian", test_otf_gaussian);
+  g_test_add_func("/psf/otf/direct-dft", test_otf_direct_dft);
+  g_test_add_func("/psf/otf/delta", test_otf_delta);
+  g_test_add_func("/psf/otf/errors", test_otf_errors);
   return g_test_run();
 }

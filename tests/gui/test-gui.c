@@ -17,6 +17,7 @@
 #include "lucy-compare-view.h"
 #include "lucy-projection-view.h"
 #include "lucy-psf-dialog.h"
+#include "lucy-otf-view.h"
 #include "lucy-psf-panel.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
@@ -554,6 +555,101 @@ static void test_memory_gauge(void) {
   close_window(win);
 }
 
+/* The "what if" row: for every budget, growing the deconvolution set up in y and x moves the
+ * plan from in-memory to low-memory to tiles (never back), each step the plan lucy_memory_plan
+ * gives for the scaled problem, with its strategy, peak and tiles in the text, and for some
+ * budget all three appear; changing the set-up changes the row; the strategy Run will use is
+ * shown next to Run. */
+static void test_memory_what_if(void) {
+  LucyWindow *win = demo_window();
+  lucy_window_set_operation(win, LUCY_OPERATION_DECONVOLVE);
+  spin(20);
+  LucyMemoryGauge *gauge = lucy_window_get_memory_gauge(win);
+  GtkDropDown *factor = lucy_memory_gauge_get_factor_control(gauge);
+  GtkDropDown *budget = lucy_memory_gauge_get_budget_control(gauge);
+  g_assert_true(gtk_widget_get_mapped(GTK_WIDGET(factor)));
+  const guint n_factors = g_list_model_get_n_items(gtk_drop_down_get_model(factor));
+  const guint n_budgets = g_list_model_get_n_items(gtk_drop_down_get_model(budget));
+  g_assert_cmpuint(n_factors, ==, 6);
+  g_assert_cmpuint(n_budgets, ==, 9);
+  /* x1 against the free memory now: the real operation, which fits */
+  LucyMemoryRequest req;
+  LucyMemoryPlan plan;
+  g_assert_true(lucy_memory_gauge_get_what_if(gauge, &req, &plan));
+  g_assert_cmpint(req.op, ==, LUCY_MEMORY_DECONVOLVE);
+  g_assert_cmpuint(req.image_shape[1], ==, 128);
+  g_assert_cmpint(plan.strategy, ==, LUCY_STRATEGY_IN_MEMORY);
+  /* next to Run: the strategy Run will use */
+  g_assert_nonnull(strstr(lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win)),
+                          "strategy: in-memory"));
+
+  const LucyStrategy order[3] = {LUCY_STRATEGY_IN_MEMORY, LUCY_STRATEGY_LOW_MEMORY,
+                                 LUCY_STRATEGY_TILED};
+  gboolean all_three = FALSE;
+  for (guint b = 1; b < n_budgets; b++) {
+    gtk_drop_down_set_selected(budget, b);
+    int step = 0, seen[3] = {0, 0, 0};
+    size_t limit = 0;
+    for (guint i = 0; i < n_factors; i++) {
+      gtk_drop_down_set_selected(factor, i);
+      g_assert_true(lucy_memory_gauge_get_what_if(gauge, &req, &plan));
+      const char *text = lucy_memory_gauge_get_what_if_text(gauge);
+      g_test_message("what if, budget %u, x%u: %s", b, 1u << i, text);
+      g_assert_cmpuint(req.image_shape[0], ==, 32);
+      g_assert_cmpuint(req.image_shape[1], ==, 128u << i);
+      g_assert_cmpuint(req.image_shape[2], ==, 128u << i);
+      if (i == 0) limit = req.free_bytes;
+      g_assert_cmpuint(req.free_bytes, ==, limit); /* the budget does not follow the factor */
+      /* what the planner says for that problem, independently */
+      LucyMemoryRequest r;
+      lucy_memory_request_default(&r);
+      r.op = LUCY_MEMORY_DECONVOLVE;
+      memcpy(r.image_shape, req.image_shape, sizeof r.image_shape);
+      memcpy(r.psf_shape, req.psf_shape, sizeof r.psf_shape);
+      r.method = req.method;
+      r.boundary = req.boundary;
+      r.preview = 1;
+      r.free_bytes = limit;
+      LucyMemoryPlan want;
+      const LucyStatus st = lucy_memory_plan(&r, &want);
+      g_assert_true(st == LUCY_OK || st == LUCY_ERR_DEVICE_MEMORY);
+      g_assert_cmpint(plan.strategy, ==, want.strategy);
+      g_assert_cmpuint(plan.peak_device_bytes, ==, want.peak_device_bytes);
+      g_assert_nonnull(strstr(text, lucy_strategy_name(want.strategy)));
+      char *peak = g_format_size_full(want.peak_device_bytes, G_FORMAT_SIZE_IEC_UNITS);
+      g_assert_nonnull(strstr(text, peak));
+      g_free(peak);
+      if (want.strategy == LUCY_STRATEGY_TILED) {
+        char *tiles = g_strdup_printf("%zu × %zu tiles", want.tiles[1], want.tiles[2]);
+        g_assert_nonnull(strstr(text, tiles));
+        g_free(tiles);
+      }
+      int k = 0;
+      while (k < 3 && order[k] != plan.strategy) k++;
+      g_assert_cmpint(k, <, 3);
+      g_assert_cmpint(k, >=, step); /* in-memory, then low-memory, then tiles */
+      step = k;
+      seen[k] = 1;
+    }
+    all_three = all_three || (seen[0] && seen[1] && seen[2]);
+  }
+  g_assert_true(all_three);
+  /* The largest budget takes x8 back from tiles. */
+  gtk_drop_down_set_selected(factor, 3);
+  gtk_drop_down_set_selected(budget, 1);
+  g_assert_true(lucy_memory_gauge_get_what_if(gauge, NULL, &plan));
+  g_assert_cmpint(plan.strategy, ==, LUCY_STRATEGY_IN_MEMORY);
+  /* The set-up changes the row: convolution holds fewer buffers. */
+  LucyMemoryPlan before;
+  g_assert_true(lucy_memory_gauge_get_what_if(gauge, NULL, &before));
+  lucy_window_set_operation(win, LUCY_OPERATION_CONVOLVE);
+  spin(5);
+  g_assert_true(lucy_memory_gauge_get_what_if(gauge, &req, &plan));
+  g_assert_cmpint(req.op, ==, LUCY_MEMORY_CONVOLVE);
+  g_assert_cmpuint(plan.in_memory_device_bytes, <, before.in_memory_device_bytes);
+  close_window(win);
+}
+
 /* ---- corrupt files give an error, not a crash --------------------------------------------- */
 
 static void test_corrupt(void) {
@@ -640,26 +736,29 @@ static void run_lucy(const char *const *args, int *status, char **err) {
   g_ptr_array_free(argv, TRUE);
 }
 
+/* Runs lucy ARGS: it must exit with want_status and, when want is not NULL, say it on stderr. */
+static void run_lucy_expect(const char *const *args, int want_status, const char *want) {
+  int status;
+  char *err = NULL;
+  run_lucy(args, &status, &err);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != want_status || want) g_test_message("%s", err);
+  g_assert_true(WIFEXITED(status));
+  g_assert_cmpint(WEXITSTATUS(status), ==, want_status);
+  if (want) g_assert_nonnull(strstr(err, want));
+  g_free(err);
+}
+
 static void test_screenshot(void) {
   char *dir = g_dir_make_tmp("lucy-shot-XXXXXX", NULL);
   char *png_c = g_build_filename(dir, "circular.png", NULL);
   char *png_f = g_build_filename(dir, "full.png", NULL);
   char *png_i = g_build_filename(dir, "image.png", NULL);
-  int status;
-  char *err = NULL;
   const char *a1[] = {"--run", "--mode", "circular", "--view", "result", "--screenshot", png_c, NULL};
-  run_lucy(a1, &status, &err);
-  if (!g_spawn_check_wait_status(status, NULL)) g_printerr("%s", err);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  g_free(err);
+  run_lucy_expect(a1, 0, NULL);
   const char *a2[] = {"--run", "--mode", "full", "--screenshot", png_f, NULL};
-  run_lucy(a2, &status, &err);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  g_free(err);
+  run_lucy_expect(a2, 0, NULL);
   const char *a3[] = {"--screenshot", png_i, NULL};
-  run_lucy(a3, &status, &err);
-  g_assert_true(g_spawn_check_wait_status(status, NULL));
-  g_free(err);
+  run_lucy_expect(a3, 0, NULL);
 
   int w, h;
   guint8 *pc = load_png(png_c, &w, &h);
@@ -698,10 +797,7 @@ static void test_screenshot(void) {
 
   /* a bad mode is refused with a message and exit status 2 */
   const char *a4[] = {"--mode", "sideways", "--screenshot", png_i, NULL};
-  run_lucy(a4, &status, &err);
-  g_assert_false(g_spawn_check_wait_status(status, NULL));
-  g_assert_nonnull(strstr(err, "sideways"));
-  g_free(err);
+  run_lucy_expect(a4, 2, "sideways");
   g_free(pc);
   g_free(pf);
   g_free(pi);
@@ -712,6 +808,92 @@ static void test_screenshot(void) {
   g_free(png_c);
   g_free(png_f);
   g_free(png_i);
+  g_free(dir);
+}
+
+/* pixels of a B, G, R, A picture in a rectangle for which pred holds */
+static long count_pixels(const guint8 *pix, int w, int x0, int y0, int x1, int y1,
+                         gboolean (*pred)(const guint8 *p)) {
+  long n = 0;
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++) n += pred(pix + ((gsize)y * w + x) * 4);
+  return n;
+}
+static gboolean is_near_black(const guint8 *p) { return p[0] < 25 && p[1] < 25 && p[2] < 25; }
+static gboolean is_reddish(const guint8 *p) { return p[2] > 170 && p[1] < 130 && p[0] < 130; }
+static gboolean is_plot_blue(const guint8 *p) { return p[0] > 190 && p[2] < 90; }
+/* the OTF view's cutoff colour, (0.35, 0.85, 1.0) at 95 % */
+static gboolean is_cutoff_cyan(const guint8 *p) {
+  return p[0] > 200 && p[1] > 170 && p[2] < 150;
+}
+
+/* lucy --window compare|psf-qa --screenshot: the windows render themselves once their content
+ * is computed (the README's pictures are made this way); a bad --window is a usage error. */
+static void test_screenshot_windows(void) {
+  char *dir = g_dir_make_tmp("lucy-shot-XXXXXX", NULL);
+  char *png_c = g_build_filename(dir, "compare.png", NULL);
+  char *png_q = g_build_filename(dir, "psf-qa.png", NULL);
+  char *psf_path = g_build_filename(dir, "bw.tif", NULL);
+  LucyPsfOptics o;
+  lucy_psf_optics_default(&o);
+  o.na = 1.4, o.wavelength_um = 0.52, o.ni = 1.515, o.dxy_um = 0.05, o.dz_um = 0.1;
+  const size_t shape[3] = {25, 49, 49};
+  LucyVolume *bw = NULL;
+  g_assert_cmpint(lucy_psf_model(LUCY_PSF_BORN_WOLF, shape, &o, &bw), ==, LUCY_OK);
+  g_assert_cmpint(lucy_tiff_write(psf_path, bw, NULL), ==, LUCY_OK);
+  lucy_volume_free(bw);
+
+  /* compare: the wrap-around sample, without files */
+  const char *a1[] = {"--window", "compare", "--screenshot", png_c, NULL};
+  run_lucy_expect(a1, 0, NULL);
+  int w, h;
+  guint8 *pc = load_png(png_c, &w, &h);
+  g_assert_cmpint(w, >=, 1400);
+  g_assert_cmpint(h, >=, 550);
+  double frac;
+  const double mean = region_mean(pc, w, 12, 100, 222, 312, &frac); /* circular's XY panel */
+  g_test_message("compare: circular panel mean %.1f, bright %.3f; red pixels %ld", mean, frac,
+                 count_pixels(pc, w, 880, 90, 1120, 420, is_reddish));
+  g_assert_cmpfloat(mean, >, 5);
+  g_assert_cmpfloat(mean, <, 120);
+  g_assert_cmpfloat(frac, >, 0.01);                                  /* spheres */
+  g_assert_cmpfloat(region_mean(pc, w, w - 340, 60, w - 20, 500, NULL), >, 170); /* the text */
+  g_assert_cmpint(count_pixels(pc, w, 880, 90, 1120, 420, is_reddish), >, 200); /* ghosts */
+
+  /* psf-qa: a Born & Wolf PSF file with its optics: numbers, profiles, OTF and cutoff */
+  const char *a2[] = {"--window", "psf-qa", psf_path, "--na", "1.4", "--wavelength", "0.52",
+                      "--ni", "1.515", "--screenshot", png_q, NULL};
+  run_lucy_expect(a2, 0, NULL);
+  guint8 *pq = load_png(png_q, &w, &h);
+  g_assert_cmpint(w, >=, 1000);
+  g_assert_cmpint(h, >=, 700);
+  const long black = count_pixels(pq, w, 0, h / 3, w / 2, h, is_near_black);
+  const long cyan = count_pixels(pq, w, 0, h / 3, w / 2, h, is_cutoff_cyan);
+  const long blue = count_pixels(pq, w, w / 2, 0, w, h, is_plot_blue);
+  g_test_message("psf-qa: %ld black (OTF floor), %ld cyan (cutoff), %ld blue (profile data) "
+                 "pixels", black, cyan, blue);
+  g_assert_cmpfloat(region_mean(pq, w, 10, 40, 500, 340, NULL), >, 170); /* the numbers */
+  g_assert_cmpint(black, >, 3000);
+  g_assert_cmpint(cyan, >, 150);
+  g_assert_cmpint(blue, >, 150);
+
+  const char *b1[] = {"--window", "bogus", "--screenshot", png_c, NULL};
+  run_lucy_expect(b1, 2, "unknown window “bogus” (main, compare, psf-qa or points)");
+  const char *b2[] = {"--window", "compare", "--na", "1.2", "--screenshot", png_c, NULL};
+  run_lucy_expect(b2, 2, "are the theory of --window psf-qa");
+  const char *b3[] = {"--window", "psf-qa", "--na", "1.2x", "--screenshot", png_c, NULL};
+  run_lucy_expect(b3, 2, "--na “1.2x” is not a number in 0..1.7");
+  const char *b4[] = {"--window", "compare", "--run", "--screenshot", png_c, NULL};
+  run_lucy_expect(b4, 2, "--run works on the main window");
+  g_free(pc);
+  g_free(pq);
+  g_unlink(png_c);
+  g_unlink(png_q);
+  g_unlink(psf_path);
+  g_rmdir(dir);
+  g_free(png_c);
+  g_free(png_q);
+  g_free(psf_path);
   g_free(dir);
 }
 
@@ -1361,12 +1543,6 @@ static void test_compare(void) {
   }
   g_assert_true(strstr(gtk_label_get_text(lucy_compare_view_get_explanation(view)), "valid"));
 
-  /* docs/screenshot-compare.png: LUCY_COMPARE_SCREENSHOT=path */
-  const char *shot = g_getenv("LUCY_COMPARE_SCREENSHOT");
-  if (shot) {
-    g_assert_true(lucy_widget_save_png(GTK_WIDGET(cw), shot, &error));
-    g_assert_no_error(error);
-  }
   gtk_window_destroy(cw);
 
   /* on the main window's image and PSF: the demo; closing while it runs drops the result */
@@ -1446,6 +1622,134 @@ static void offset_shown(LucyPsfPanel *panel, double off[3]) {
   }
 }
 
+static void count_notify_cb(GObject *obj, GParamSpec *pspec, guint *count) { (*count)++; }
+
+static void otf_computed_cb(LucyOtfView *view, gboolean ok, gboolean *done) { *done = TRUE; }
+
+static void otf_wait(LucyOtfView *view) {
+  gboolean done = !lucy_otf_view_is_busy(view);
+  const gulong id = g_signal_connect(view, "computed", G_CALLBACK(otf_computed_cb), &done);
+  g_assert_true(wait_for_flag(&done, 120000));
+  g_signal_handler_disconnect(view, id);
+  spin(50);
+}
+
+/* The sections of lucy_psf_otf, and where they are drawn: 0 (|OTF| = 1) at DC, the floor far
+ * outside the widefield cutoff 2NA/λ, and the cutoff circle (cyan) on screen. */
+static void check_otf_view(LucyOtfView *view, const LucyVolume *psf, double na, double lambda) {
+  otf_wait(view);
+  g_assert_null(lucy_otf_view_get_last_error(view));
+  LucyVolume *otf = NULL;
+  g_assert_cmpint(lucy_psf_otf(psf, &otf), ==, LUCY_OK);
+  const size_t *N = psf->shape;
+  const LucyImage *xy = lucy_otf_view_get_section(view, LUCY_OTF_SECTION_XY);
+  const LucyImage *xz = lucy_otf_view_get_section(view, LUCY_OTF_SECTION_XZ);
+  g_assert_nonnull(xy);
+  g_assert_nonnull(xz);
+  g_assert_cmpuint(xy->width, ==, N[2]);
+  g_assert_cmpuint(xy->height, ==, N[1]);
+  g_assert_cmpuint(xz->height, ==, N[0]);
+  /* the sections are log10 of the core's OTF through DC */
+  for (size_t y = 0; y < N[1]; y++)
+    for (size_t x = 0; x < N[2]; x++) {
+      const double v = otf->data[((N[0] / 2) * N[1] + y) * N[2] + x];
+      g_assert_cmpfloat(fabs(xy->data[y * N[2] + x] - log10(MAX(v, LUCY_OTF_VIEW_FLOOR))), <, 1e-5);
+    }
+  g_assert_cmpfloat(fabs(xy->data[(N[1] / 2) * N[2] + N[2] / 2]), <, 1e-6);
+  g_assert_cmpfloat(fabs(xz->data[(N[0] / 2) * N[2] + N[2] / 2]), <, 1e-6);
+  /* beyond 1.2 x 2NA/λ on the kx axis the widefield OTF is at the floor */
+  const double kc = 2 * na / lambda, bin = 1 / (N[2] * psf->voxel_um[2]);
+  double outside = -10;
+  for (size_t x = 0; x < N[2]; x++)
+    if (fabs(((double)x - (double)(N[2] / 2)) * bin) > 1.2 * kc)
+      outside = MAX(outside, xy->data[(N[1] / 2) * N[2] + x]);
+  g_test_message("OTF: max log10 |OTF| beyond 1.2 x cutoff on kx: %.2f", outside);
+  g_assert_cmpfloat(outside, <, -3);
+  lucy_volume_free(otf);
+  /* on screen: the panel, and the dashed cutoff circle where 2NA/λ puts it */
+  graphene_rect_t r;
+  double s;
+  g_assert_true(lucy_otf_view_get_panel_rect(view, LUCY_OTF_SECTION_XY, &r, &s));
+  g_assert_cmpfloat(r.size.width, >, 100);
+  GError *error = NULL;
+  GdkTexture *tex = lucy_widget_render_texture(GTK_WIDGET(view), &error);
+  g_assert_no_error(error);
+  const int tw = gdk_texture_get_width(tex), th = gdk_texture_get_height(tex);
+  guint8 *pix = g_malloc((gsize)tw * th * 4);
+  gdk_texture_download(tex, pix, (gsize)tw * 4);
+  g_object_unref(tex);
+  /* DC is the centre of bin M//2, M//2 + 0.5 bins from the panel's low edge (+k up) */
+  const double cx = r.origin.x + (N[2] / 2 + 0.5) * bin * s;
+  const double cy = r.origin.y + r.size.height - (N[1] / 2 + 0.5) * s / (N[1] * psf->voxel_um[1]);
+  const double R = kc * s;
+  int sectors = 0;
+  long stray = 0;
+  for (int k = 0; k < 36; k++) { /* each 10° sector of the circle holds part of a dash */
+    gboolean hit = FALSE;
+    for (int a = 10 * k; a < 10 * k + 10 && !hit; a++)
+      for (int d = -2; d <= 2 && !hit; d++) {
+        const int px = (int)lround(cx + (R + d) * cos(a * G_PI / 180));
+        const int py = (int)lround(cy - (R + d) * sin(a * G_PI / 180));
+        hit = is_cutoff_cyan(pix + ((gsize)py * tw + px) * 4);
+      }
+    sectors += hit;
+  }
+  for (int py = (int)r.origin.y; py < (int)(r.origin.y + r.size.height); py++)
+    for (int px = (int)r.origin.x; px < (int)(r.origin.x + r.size.width); px++)
+      if (fabs(hypot(px + 0.5 - cx, py + 0.5 - cy) - R) > 4)
+        stray += is_cutoff_cyan(pix + ((gsize)py * tw + px) * 4);
+  g_test_message("OTF view: cutoff circle of radius %.1f px in %d of 36 sectors, %ld cyan "
+                 "pixels elsewhere", R, sectors, stray);
+  g_assert_cmpint(sectors, >=, 33);
+  g_assert_cmpint(stray, ==, 0);
+  g_free(pix);
+}
+
+typedef struct {
+  gboolean done, ok;
+  GError *error;
+} FixResult;
+
+static void fix_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
+  FixResult *r = data;
+  r->ok = lucy_psf_panel_fix_finish(LUCY_PSF_PANEL(source), res, &r->error);
+  r->done = TRUE;
+}
+
+/* One fix in the panel's worker thread: the main loop runs meanwhile, the buttons wait. */
+static gboolean psf_fix(LucyPsfPanel *panel, LucyPsfPanelFix fix, GError **error) {
+  FixResult r = {0};
+  lucy_psf_panel_fix_async(panel, fix, fix_done_cb, &r);
+  g_assert_true(lucy_psf_panel_is_fixing(panel));
+  g_assert_false(r.done);
+  g_assert_true(wait_for_flag(&r.done, 60000));
+  g_assert_false(lucy_psf_panel_is_fixing(panel));
+  if (r.error) g_propagate_error(error, r.error);
+  return r.ok;
+}
+
+/* A fix running while the window's PSF is replaced is cancelled and its result dropped; a
+ * second fix while one runs is refused. */
+static void check_fix_cancelled(LucyWindow *win, LucyPsfPanel *panel, LucyStack *other) {
+  FixResult r = {0}, second = {0};
+  lucy_psf_panel_fix_async(panel, LUCY_PSF_FIX_CENTRE_PEAK, fix_done_cb, &r);
+  lucy_psf_panel_fix_async(panel, LUCY_PSF_FIX_NORMALISE, fix_done_cb, &second);
+  lucy_window_set_psf(win, other); /* before the main loop can see the first fix end */
+  g_assert_true(wait_for_flag(&second.done, 10000));
+  g_assert_false(second.ok);
+  g_assert_nonnull(strstr(second.error->message, "Another fix is still running"));
+  g_error_free(second.error);
+  g_assert_true(wait_for_flag(&r.done, 60000));
+  g_assert_false(r.ok);
+  g_assert_error(r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpstr(r.error->message, ==, lucy_psf_panel_get_text(panel, "report"));
+  g_assert_nonnull(strstr(r.error->message, "The PSF changed while the fix ran"));
+  g_error_free(r.error);
+  g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) == other); /* not the fixed one */
+  spin(100);
+  g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) == other);
+}
+
 static void test_psf_qa(void) {
   LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
   gtk_window_present(GTK_WINDOW(win));
@@ -1458,14 +1762,6 @@ static void test_psf_qa(void) {
   gtk_window_present(GTK_WINDOW(dialog));
   spin(30);
 
-  const char *dshot = g_getenv("LUCY_PSF_DIALOG_SCREENSHOT"); /* the Gibson & Lanni form */
-  if (dshot) {
-    lucy_psf_dialog_set_model(dialog, LUCY_PSF_DIALOG_GIBSON_LANNI);
-    spin(300);
-    GError *derr = NULL;
-    g_assert_true(lucy_widget_save_png(GTK_WIDGET(dialog), dshot, &derr));
-    g_assert_no_error(derr);
-  }
   /* NA >= n: the core's message in an error dialog, the dialog stays */
   const size_t shape[3] = {33, 65, 65};
   lucy_psf_dialog_set_model(dialog, LUCY_PSF_DIALOG_BORN_WOLF);
@@ -1513,14 +1809,7 @@ static void test_psf_qa(void) {
   g_free(want);
   g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "theory-x"), "measured/theory"));
 
-  /* docs/screenshot-psf-qa.png: LUCY_PSF_QA_SCREENSHOT=path */
-  const char *shot = g_getenv("LUCY_PSF_QA_SCREENSHOT");
-  if (shot) {
-    spin(400);
-    GError *error = NULL;
-    g_assert_true(lucy_widget_save_png(GTK_WIDGET(qa), shot, &error));
-    g_assert_no_error(error);
-  }
+  check_otf_view(lucy_psf_panel_get_otf_view(panel), bw, 1.0, 0.52);
 
   /* centring a shifted Gaussian: the offset shown drops below 0.05 voxel */
   const size_t gshape[3] = {25, 41, 41};
@@ -1531,19 +1820,28 @@ static void test_psf_qa(void) {
   lucy_volume_free(g);
   for (int a = 0; a < 3; a++) shifted->voxel_um[a] = voxel[a];
   LucyStack *sstack = lucy_stack_new_take(shifted, "shifted Gaussian");
+  guint notified = 0;
+  const gulong nid = g_signal_connect(win, "notify::psf", G_CALLBACK(count_notify_cb), &notified);
   lucy_window_set_psf(win, sstack);
-  spin(400); /* the panel follows the window's PSF */
+  /* the panel follows the window's "psf" notification at once, with no main loop turn */
+  g_assert_cmpuint(notified, ==, 1);
   double off[3];
   offset_shown(panel, off);
   for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a] - shift[a]), <, 0.05);
   g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Off-centre"));
   GError *error = NULL;
-  g_assert_true(lucy_psf_panel_apply_fix(panel, LUCY_PSF_FIX_CENTRE_CENTROID, &error));
+  g_assert_true(psf_fix(panel, LUCY_PSF_FIX_CENTRE_CENTROID, &error));
   g_assert_no_error(error);
+  g_assert_cmpuint(notified, ==, 2); /* the fixed PSF replaced the window's */
   g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) != sstack);
   offset_shown(panel, off);
   for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a]), <, 0.05);
-  g_assert_cmpstr(lucy_psf_panel_get_text(panel, "report"), !=, "");
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "report"), "centred the centroid"));
+  check_fix_cancelled(win, panel, sstack);
+  notified = 0;
+  g_assert_true(lucy_window_load_demo(win, &error)); /* the demo's PSF notifies too */
+  g_assert_cmpuint(notified, ==, 1);
+  g_signal_handler_disconnect(win, nid);
 
   /* an all-zero PSF: a clear message, no numbers */
   const size_t zshape[3] = {9, 9, 9};
@@ -1551,9 +1849,13 @@ static void test_psf_qa(void) {
   g_assert_cmpint(lucy_volume_new(zshape, &zero), ==, LUCY_OK);
   LucyStack *zstack = lucy_stack_new_take(zero, "zeros");
   lucy_window_set_psf(win, zstack);
-  lucy_psf_panel_refresh(panel);
   g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Could not measure"));
   g_assert_false(lucy_psf_panel_get_measure(panel, &m));
+  LucyOtfView *otf = lucy_psf_panel_get_otf_view(panel);
+  otf_wait(otf);
+  g_assert_nonnull(lucy_otf_view_get_last_error(otf));
+  g_assert_nonnull(strstr(lucy_otf_view_get_last_error(otf), "sums to 0"));
+  g_assert_null(lucy_otf_view_get_section(otf, LUCY_OTF_SECTION_XY));
 
   g_object_unref(zstack);
   g_object_unref(sstack);
@@ -1585,8 +1887,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/real-files", test_real_files);
   g_test_add_func("/gui/cancel", test_cancel);
   g_test_add_func("/gui/memory-gauge", test_memory_gauge);
+  g_test_add_func("/gui/memory-what-if", test_memory_what_if);
   g_test_add_func("/gui/corrupt", test_corrupt);
   g_test_add_func("/gui/screenshot", test_screenshot);
+  g_test_add_func("/gui/screenshot/windows", test_screenshot_windows);
   g_test_add_func("/gui/deconvolve/run", test_deconvolve_run);
   g_test_add_func("/gui/deconvolve/demo", test_demo_deconvolve);
   g_test_add_func("/gui/deconvolve/preview", test_deconvolve_preview);

@@ -34,7 +34,9 @@ typedef struct LucyConvOptions {
   LucyPlanning planning; /* used only when device is NULL */
   LucyProgressFn progress; /* optional; checked between FFT stages */
   void *progress_user;
-  /* Memory strategy for lucy_convolve (memory.h); plans are always in-memory. */
+  /* Memory strategy (memory.h). lucy_convolve honours all of them; a plan honours in-memory and
+   * low-memory, and for the others picks low-memory exactly when in-memory's predicted peak
+   * exceeds the budget and low-memory's does not (it cannot tile or change device). */
   LucyStrategy strategy;     /* default LUCY_STRATEGY_AUTO */
   size_t memory_limit_bytes; /* budget on the device; 0: its free memory (default) */
   size_t tile[2];            /* tiled: output tile (y, x); 0: chosen from the budget */
@@ -71,6 +73,8 @@ void lucy_conv_fft_shape(const LucyConvPlan *plan, size_t shape[3]);
 double lucy_conv_psf_sum(const LucyConvPlan *plan);
 /* Bytes the plan holds on its device (buffers, OTF, FFT work areas). */
 size_t lucy_conv_plan_bytes(const LucyConvPlan *plan);
+/* LUCY_STRATEGY_IN_MEMORY or LUCY_STRATEGY_LOW_MEMORY: what the plan was made with. */
+LucyStrategy lucy_conv_plan_strategy(const LucyConvPlan *plan);
 void lucy_conv_plan_free(LucyConvPlan *plan);
 
 /* One-shot convenience: plan, execute, free. The result keeps image's voxel size. */

@@ -68,7 +68,9 @@ typedef struct LucyDeconOptions {
   int preview_every;        /* pass the estimate to the monitor every N iterations (0: never) */
   LucyProgressFn progress;  /* optional: fraction of iterations done; checked inside iterations */
   void *progress_user;
-  /* Memory strategy for lucy_deconvolve (memory.h); plans are always in-memory. */
+  /* Memory strategy (memory.h). lucy_deconvolve honours all of them; a plan honours in-memory and
+   * low-memory, and for the others picks low-memory exactly when in-memory's predicted peak
+   * exceeds the budget and low-memory's does not (it cannot tile or change device). */
   LucyStrategy strategy;     /* default LUCY_STRATEGY_AUTO */
   size_t memory_limit_bytes; /* budget on the device; 0: its free memory (default) */
   size_t tile[2];            /* tiled: core tile (y, x) before halos; 0: chosen from the budget */
@@ -101,6 +103,8 @@ void lucy_decon_fft_shape(const LucyDeconPlan *plan, size_t shape[3]);
  * lucy_psf_check), or NULL when there is none. Owned by the plan. */
 const char *lucy_decon_plan_warning(const LucyDeconPlan *plan);
 size_t lucy_decon_plan_bytes(const LucyDeconPlan *plan);
+/* LUCY_STRATEGY_IN_MEMORY or LUCY_STRATEGY_LOW_MEMORY: what the plan was made with. */
+LucyStrategy lucy_decon_plan_strategy(const LucyDeconPlan *plan);
 double lucy_decon_psf_sum(const LucyDeconPlan *plan);
 void lucy_decon_plan_free(LucyDeconPlan *plan);
 

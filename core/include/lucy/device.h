@@ -30,9 +30,10 @@ typedef struct LucyDevice LucyDevice;
 
 /* How an operation fits in device memory (see memory.h): the planner's choice by default. */
 typedef enum LucyStrategy {
-  LUCY_STRATEGY_AUTO = 0,   /* in-memory if it fits the free memory, else tiled, else cpu */
+  LUCY_STRATEGY_AUTO = 0,   /* in-memory if it fits the free memory, else low-memory, else
+                               tiled, else cpu */
   LUCY_STRATEGY_IN_MEMORY,  /* every buffer resident */
-  LUCY_STRATEGY_LOW_MEMORY, /* fewer resident buffers (today: as in-memory) */
+  LUCY_STRATEGY_LOW_MEMORY, /* OTF as PSF planes, non-circulant weights from prefix sums */
   LUCY_STRATEGY_TILED,      /* x/y tiles with halos of at least the PSF support */
   LUCY_STRATEGY_CPU         /* fall back to a CPU device */
 } LucyStrategy;

@@ -3,20 +3,42 @@
  *
  * P is the bytes of one float32 array at the padded FFT size (padded_shape, in FFTW's in-place
  * real-to-complex layout: rows of 2*(nx/2+1) floats). For the CPU device the prediction is
- * exact: it mirrors every allocation convolve.c / deconvolve.c make through the device, and
- * tests compare it with lucy_device_memory_info's lucy_peak_bytes. For CUDA the cuFFT work area
- * is the device's own figure (cufftGetSize) when a device is present, else an estimate.
+ * exact: it mirrors every allocation convolve.c / deconvolve.c / otf.c make through the device,
+ * and tests compare it with lucy_device_memory_info's lucy_peak_bytes for every mode, method,
+ * boundary and strategy. For CUDA the cuFFT work areas are cufftEstimate's figures when a GPU
+ * is present; without a driver cuFFT cannot estimate (cufftEstimate* return
+ * CUFFT_INTERNAL_ERROR), so the planner uses a bound: one complex array at the shape.
  *
  * Strategies:
- *   in-memory   every buffer of the plan resident on the device (the default when it fits);
- *   low-memory  accepted and planned; today it uses the same buffers as in-memory (nothing to
- *               drop on the CPU device; see the CUDA notes in core/src/cuda/);
- *   tiled       x/y tiles with halos of at least the PSF support, one plan reused for every
- *               tile: convolution equals the untiled result to float precision, deconvolution
- *               blends overlapping tiles (an approximation: the error is small, not zero);
+ *   in-memory   every buffer of the plan resident on the device (the default when it fits):
+ *               convolution 2 P (OTF, work), RL 3 P + 1 P for non-circulant edges (the weights
+ *               W), + 1 P RL-TV, + 2 P acceleration; Wiener 2 P.
+ *   low-memory  the same algorithm with two P-sized buffers gone (core/src/otf.c,
+ *               core/src/deconvolve.c):
+ *               - the OTF is kept as the PSF's M0 z-planes transformed along y and x
+ *                 (M0/L0 of P instead of P) and its z-axis DFT is done inside each multiply:
+ *                 M0 complex multiply-adds per spectrum value per use (when M0 >= L0, e.g.
+ *                 circular edges, the full OTF is kept: no saving);
+ *               - non-circulant RL's W = H^T(mask) is not stored: each voxel's W is the PSF's
+ *                 sum over a box, 8 lookups in the PSF's prefix sums ((M0+1)(M1+1)(M2+1)
+ *                 doubles).
+ *               Results equal in-memory's to float precision (not bit for bit: W is then exact
+ *               where in-memory's carries FFT rounding; against a double-precision RL reference
+ *               low-memory is the closer of the two). Trade-off measured on the CPU device
+ *               (2 shared cores, 2 threads, 64x256x256 (*) 31x63x63, tests/bench/
+ *               bench-low-memory.c, medians of 5, three runs): RL non-circulant 4.00 P -> 2.35 P
+ *               for 1.24-1.37x the time per iteration (0.12 s -> 0.16 s); `same` convolution
+ *               2.00 P -> 1.39 P for 1.28-1.34x the time (0.035 s -> 0.045 s). On a GPU the
+ *               multiply becomes a compute-bound kernel beside memory-bound FFTs: its cost
+ *               there is still to be measured (bench-low-memory runs on the CPU device).
+ *   tiled       x/y tiles with halos of at least the PSF support, one in-memory plan reused for
+ *               every tile: convolution equals the untiled result to float precision,
+ *               deconvolution blends overlapping tiles (an approximation: the error is small,
+ *               not zero);
  *   cpu         run on a CPU device instead of the accelerator (host RAM).
- * LUCY_STRATEGY_AUTO picks in-memory when its peak fits the free bytes, else tiles, else
- * (from a CUDA device) the CPU; when nothing fits, LUCY_ERR_DEVICE_MEMORY with the numbers. */
+ * LUCY_STRATEGY_AUTO picks in-memory when its peak fits the free bytes, else low-memory, else
+ * tiles, else (from a CUDA device) the CPU; when nothing fits, LUCY_ERR_DEVICE_MEMORY with the
+ * numbers and the strategy that would work. */
 #ifndef LUCY_MEMORY_H
 #define LUCY_MEMORY_H
 
@@ -49,7 +71,7 @@ typedef struct LucyMemoryRequest {
   size_t tile[2];          /* tiled: output tile size (y, x); 0: the planner chooses */
 } LucyMemoryRequest;
 
-#define LUCY_MEMORY_MAX_ITEMS 16
+#define LUCY_MEMORY_MAX_ITEMS 24
 
 typedef struct LucyMemoryItem {
   char name[48];    /* "OTF", "work buffer", "FFT work area", "FFT planning scratch", ... */
@@ -72,7 +94,8 @@ typedef struct LucyMemoryPlan {
   size_t halo[3];            /* tiled: halo voxels per side */
   int fits;                  /* 1 when peak_device_bytes <= free_bytes (or no budget) */
   size_t free_bytes;         /* the budget the choice was made against */
-  size_t in_memory_device_bytes; /* what in-memory would need (for messages) */
+  size_t in_memory_device_bytes;  /* what in-memory would need (for messages) */
+  size_t low_memory_device_bytes; /* what low-memory would need */
   size_t n_items;
   LucyMemoryItem items[LUCY_MEMORY_MAX_ITEMS];
   char note[256];            /* why this strategy, in a sentence */
@@ -89,8 +112,9 @@ const char *lucy_strategy_name(LucyStrategy strategy); /* "auto", "in-memory", "
 LucyStatus lucy_strategy_parse(const char *name, LucyStrategy *strategy);
 
 /* The cuFFT work area of an in-place r2c + c2r pair at a real shape (what the CUDA device
- * allocates, shared by both directions): cuFFT's own estimate when it answers (it needs a
- * driver), else an upper bound of one complex array at the shape. *exact = 1 for cuFFT's. */
+ * allocates, shared by both directions; a shape {1, Y, X} is a 2-D plan): cufftEstimate's
+ * figure when it answers (it needs a driver and a GPU), else a bound of one complex array at
+ * the shape. *exact is always 0: neither is the figure cufftMakePlan reports. */
 size_t lucy_cuda_fft_work_estimate(const size_t shape[3], int *exact);
 
 #ifdef __cplusplus

@@ -1,8 +1,9 @@
 /* Point spread functions: optical models (Gaussian from NA and wavelength, Born & Wolf scalar
  * widefield, Gibson & Lanni), measurement and QA of a PSF (background, centre, FWHM from
  * Gaussian fits, asymmetry), and the fixes a PSF usually needs (centre, background, odd size,
- * normalisation). Lengths are in micrometres; PSF volumes carry their voxel size. The peak of a
- * generated PSF is at the origin voxel M//2 on each axis (DESIGN.md). */
+ * normalisation), and the OTF magnitude for display. Lengths are in micrometres; PSF volumes
+ * carry their voxel size. The peak of a generated PSF is at the origin voxel M//2 on each axis
+ * (DESIGN.md). */
 #ifndef LUCY_PSF_H
 #define LUCY_PSF_H
 
@@ -157,6 +158,17 @@ LucyStatus lucy_psf_fix(const LucyVolume *psf, const LucyPsfFixOptions *opts, Lu
 /* Shifts vol by shift[] voxels (z, y, x; any real values) with an FFT phase ramp on the CPU
  * device: the result is periodic (what leaves one side enters the other). */
 LucyStatus lucy_volume_shift_fft(const LucyVolume *vol, const double shift[3], LucyVolume **out);
+
+/* ---- OTF (psf-otf.c) -------------------------------------------------------------------- */
+
+/* The magnitude of the optical transfer function, |DFT(psf)| / |sum(psf)|, as a volume of the
+ * PSF's shape and voxel size, centred like numpy.fft.fftshift: the voxel at index j on an axis
+ * of M voxels holds the signed frequency k = j - M//2 (k / (M d) cycles/um for voxels of d um),
+ * so DC is at M//2 and is 1 (to float precision). |OTF(k)| = |OTF(-k)| (a real PSF). Computed by
+ * a real-to-complex FFT on a CPU device with one thread per core; the magnitude does not depend
+ * on where the PSF's peak sits. Errors: no PSF or output (LUCY_ERR_INVALID_ARGUMENT), NaN or Inf
+ * voxels, or a sum that is 0 or not finite (LUCY_ERR_NUMERIC, with the sum and the shape). */
+LucyStatus lucy_psf_otf(const LucyVolume *psf, LucyVolume **out);
 
 #ifdef __cplusplus
 }

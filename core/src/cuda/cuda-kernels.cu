@@ -128,6 +128,18 @@ __global__ void k_reduce(const float *buf, size_t n, double *partial) {
     for (int k = 0; k < 3; k++) partial[(size_t)k * gridDim.x + blockIdx.x] = sh[k][0];
 }
 
+// Block maximum of one float per thread into partial[blockIdx.x].
+__device__ void block_max(float v, double *partial) {
+  __shared__ float sh[kThreads];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = kThreads / 2; s > 0; s >>= 1) {
+    if ((int)threadIdx.x < s) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + s]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[blockIdx.x] = sh[0];
+}
+
 __global__ void k_cmax_abs2(const float2 *a, size_t count, double *partial) {
   float hi = 0.0f;
   for (size_t k = blockIdx.x * (size_t)blockDim.x + threadIdx.x; k < count;
@@ -135,14 +147,7 @@ __global__ void k_cmax_abs2(const float2 *a, size_t count, double *partial) {
     const float2 x = a[k];
     hi = fmaxf(hi, x.x * x.x + x.y * x.y);
   }
-  __shared__ float sh[kThreads];
-  sh[threadIdx.x] = hi;
-  __syncthreads();
-  for (int s = kThreads / 2; s > 0; s >>= 1) {
-    if ((int)threadIdx.x < s) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + s]);
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[blockIdx.x] = sh[0];
+  block_max(hi, partial);
 }
 
 __device__ inline void smooth_index(size_t p, size_t n, size_t l, size_t *i0, size_t *i1,
@@ -206,15 +211,51 @@ __global__ void k_rl_ratio(float *hx, Shape L, const float *obs, Shape N, float 
   if (want) block_sum<1>(acc, partial);
 }
 
+// lucy__box_range of core/src/device-impl.h (C, not includable here): the PSF indices [lo, hi)
+// whose light reaches [0, n) from voxel i of the periodic axis l >= n + m - 1.
+__device__ inline void box_range(size_t i, size_t n, size_t m, size_t o, size_t l, size_t *lo,
+                                 size_t *hi) {
+  const long long ii = (long long)i, on = (long long)o, nn = (long long)n, mm = (long long)m;
+  for (int wrap = 0; wrap < 2; wrap++) {
+    const long long base = wrap ? (long long)l : 0;
+    long long a = on + base - ii, b = on + base + nn - ii;
+    a = a < 0 ? 0 : a;
+    b = b > mm ? mm : b;
+    if (a < b) {
+      *lo = (size_t)a;
+      *hi = (size_t)b;
+      return;
+    }
+  }
+  *lo = *hi = 0;
+}
+
+// W at voxel (z, y, x) from the prefix sums, with the CPU device's order of operations.
+__device__ inline float box_weight(const LucyCukBox &b, size_t z, size_t y, size_t x) {
+  size_t zl, zh, yl, yh, xl, xh;
+  box_range(z, b.N[0], b.M[0], b.origin[0], b.L[0], &zl, &zh);
+  box_range(y, b.N[1], b.M[1], b.origin[1], b.L[1], &yl, &yh);
+  box_range(x, b.N[2], b.M[2], b.origin[2], b.L[2], &xl, &xh);
+  const size_t s2 = b.M[2] + 1, s1 = (b.M[1] + 1) * s2;
+  const double *a11 = b.sat + zh * s1 + yh * s2, *a01 = b.sat + zl * s1 + yh * s2;
+  const double *a10 = b.sat + zh * s1 + yl * s2, *a00 = b.sat + zl * s1 + yl * s2;
+  const double t_hi = (a11[xh] - a01[xh]) - (a10[xh] - a00[xh]);
+  const double t_lo = (a11[xl] - a01[xl]) - (a10[xl] - a00[xl]);
+  return (float)(t_hi - t_lo);
+}
+
 __global__ void k_rl_update(float *xb, const float *corr, Shape L, const float *weight,
-                            float weight_value, float weight_min, const float *tv, float *copy,
-                            float *step, double *partial) {
+                            LucyCukBox box, float weight_value, float weight_min,
+                            const float *tv, float *copy, float *step, double *partial) {
   const size_t n = L.n0 * L.n1 * L.n2, row = prow(L.n2);
   double s[4] = {0.0, 0.0, 0.0, 0.0};
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
        i += (size_t)gridDim.x * blockDim.x) {
-    const size_t j = (i / L.n2) * row + i % L.n2;
-    const float wv = weight ? weight[j] : weight_value, xo = xb[j];
+    const size_t r = i / L.n2, j = r * row + i % L.n2;
+    const float wv = weight ? weight[j]
+                     : box.sat ? box_weight(box, r / L.n1, r % L.n1, i % L.n2)
+                               : weight_value;
+    const float xo = xb[j];
     float xn = 0.0f;
     if (wv > weight_min) {
       float den = wv;
@@ -261,6 +302,55 @@ __global__ void k_rl_extrapolate(float *xb, float *prev, float *copy, Shape L, f
 __device__ inline float tv_unit(float gz, float gy, float gx, float e2, int along) {
   const float g = along == 0 ? gz : along == 1 ? gy : gx;
   return g / sqrtf(gz * gz + gy * gy + gx * gx + e2);
+}
+
+// The low-memory OTF: work item w = g * nq + q computes H[kz, q] for the kZ frequencies
+// kz = g * kZ + k at once (the plane values loaded once for all of them; consecutive threads
+// read consecutive q), then applies op to a. op 3 leaves each block's max |H|^2 in partial.
+constexpr int kZ = 8;
+__global__ void k_zotf(int op, float2 *a, size_t L0, size_t nq, const float2 *planes, size_t mz,
+                       size_t plane_c, size_t z0, const float2 *tw, float k_abs, float scale,
+                       double *partial) {
+  const size_t groups = (L0 + kZ - 1) / kZ, n = groups * nq;
+  float best = 0.0f;
+  for (size_t w = blockIdx.x * (size_t)blockDim.x + threadIdx.x; w < n;
+       w += (size_t)gridDim.x * blockDim.x) {
+    const size_t g = w / nq, q = w % nq, kz0 = g * kZ;
+    const int kb = L0 - kz0 < (size_t)kZ ? (int)(L0 - kz0) : kZ;
+    float hr[kZ], hi[kZ];
+    for (int k = 0; k < kZ; k++) hr[k] = hi[k] = 0.0f;
+    for (size_t p = 0; p < mz; p++) {
+      const float2 v = planes[p * plane_c + q];
+      const size_t d = (p + L0 - z0) % L0; // plane p sits at z = d
+      size_t m = (kz0 * d) % L0;
+      for (int k = 0; k < kZ; k++) {
+        if (k < kb) {
+          const float2 t = tw[m];
+          hr[k] += t.x * v.x - t.y * v.y;
+          hi[k] += t.x * v.y + t.y * v.x;
+        }
+        m += d;
+        if (m >= L0) m -= L0;
+      }
+    }
+    for (int k = 0; k < kb; k++) {
+      const float br = hr[k], bi = hi[k];
+      if (op == 3) {
+        best = fmaxf(best, br * br + bi * bi);
+        continue;
+      }
+      float2 *x = a + (kz0 + k) * nq + q;
+      const float2 v = *x;
+      if (op == 2) { // as k_wiener
+        const float f = scale / (br * br + bi * bi + k_abs);
+        *x = make_float2(f * (br * v.x + bi * v.y), f * (br * v.y - bi * v.x));
+      } else { // as k_cmul with scale 1
+        const float sb = op == 1 ? -bi : bi;
+        *x = make_float2(v.x * br - v.y * sb, v.x * sb + v.y * br);
+      }
+    }
+  }
+  if (op == 3) block_max(best, partial); // op is the same for the whole grid
 }
 
 __global__ void k_tv_term(float *tv, const float *xb, Shape L, float iz, float iy, float ix,
@@ -369,11 +459,27 @@ int lucy_cuk_rl_ratio(float *hx, const size_t L[3], const float *obs, const size
 }
 
 int lucy_cuk_rl_update(float *x, const float *corr, const size_t L[3], const float *weight,
-                       float weight_value, float weight_min, const float *tv, float *copy,
-                       float *step, double *partial, void *stream) {
-  k_rl_update<<<LUCY_CUK_BLOCKS, kThreads, 0, st(stream)>>>(x, corr, shape_of(L), weight,
+                       const LucyCukBox *box, float weight_value, float weight_min,
+                       const float *tv, float *copy, float *step, double *partial,
+                       void *stream) {
+  LucyCukBox b = {};
+  if (box) b = *box;
+  k_rl_update<<<LUCY_CUK_BLOCKS, kThreads, 0, st(stream)>>>(x, corr, shape_of(L), weight, b,
                                                            weight_value, weight_min, tv, copy,
                                                            step, partial);
+  return launched();
+}
+
+int lucy_cuk_zotf(int op, float *a, const size_t L[3], const float *planes, size_t mz,
+                  size_t plane_floats, size_t z0, const float *twiddle, float k_abs, float scale,
+                  double *partial, void *stream) {
+  const size_t nq = L[1] * (L[2] / 2 + 1), n = (L[0] + kZ - 1) / kZ * nq;
+  if (!n || !mz) return 0;
+  // The max reduction leaves one partial per block: a fixed grid, as the other reductions.
+  const unsigned grid = op == 3 ? LUCY_CUK_BLOCKS : grid_for(n);
+  k_zotf<<<grid, kThreads, 0, st(stream)>>>(op, (float2 *)a, L[0], nq, (const float2 *)planes,
+                                            mz, plane_floats / 2, z0, (const float2 *)twiddle,
+                                            k_abs, scale, partial);
   return launched();
 }
 

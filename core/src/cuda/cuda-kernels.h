@@ -40,10 +40,24 @@ int lucy_cuk_embed_smooth(float *dst, const size_t L[3], const float *src, const
 int lucy_cuk_rl_ratio(float *hx, const size_t L[3], const float *obs, const size_t N[3],
                       float background, float eps, int want_idiv, double *partial,
                       void *stream);
-/* partial: 4 sums. */
+/* The low-memory strategy's weights (LucyBoxWeights in device-impl.h): sat NULL for none. */
+typedef struct LucyCukBox {
+  const double *sat;
+  size_t N[3], M[3], L[3], origin[3];
+} LucyCukBox;
+
+/* partial: 4 sums. box->sat NULL: weight array or weight_value. */
 int lucy_cuk_rl_update(float *x, const float *corr, const size_t L[3], const float *weight,
-                       float weight_value, float weight_min, const float *tv, float *copy,
-                       float *step, double *partial, void *stream);
+                       const LucyCukBox *box, float weight_value, float weight_min,
+                       const float *tv, float *copy, float *step, double *partial,
+                       void *stream);
+/* The low-memory OTF (LucyZOtf in device-impl.h) applied to the spectrum a of real shape L:
+ * op 0 a *= H, 1 a *= conj(H), 2 Wiener as lucy_cuk_wiener, 3 partial[b] = max |H|^2 per block
+ * (LUCY_CUK_BLOCKS of them). planes: mz planes of L1 (L2/2+1) complex values, plane_floats
+ * apart; twiddle: L0 complex values e^{-2 pi i m / L0}. */
+int lucy_cuk_zotf(int op, float *a, const size_t L[3], const float *planes, size_t mz,
+                  size_t plane_floats, size_t z0, const float *twiddle, float k_abs, float scale,
+                  double *partial, void *stream);
 /* partial: 2 sums. */
 int lucy_cuk_rl_extrapolate(float *x, float *prev, float *copy, const size_t L[3], float alpha,
                             double *partial, void *stream);

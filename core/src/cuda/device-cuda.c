@@ -11,6 +11,11 @@
  * chunk and downloads it. Small fixed buffers (LUCY_CUDA_SCRATCH_BYTES on the device for the
  * reductions' partial sums) are made with the device.
  *
+ * A shape {1, Y, X} gets a 2-D plan (the low-memory OTF transforms the PSF plane by plane,
+ * otf.c); its work area is Lucy's like the others'. zotf_apply (the low-memory OTF's z-DFT
+ * fused with the multiply) and rl_update's box weights run as kernels with the CPU device's
+ * arithmetic.
+ *
  * Every CUDA and cuFFT call is checked: failures become LUCY_ERR_DEVICE (or
  * LUCY_ERR_DEVICE_MEMORY for allocation failures, with the bytes asked for and free) and a
  * message naming the call, the error code's name and the sizes involved.
@@ -142,14 +147,24 @@ int lucy__cuda_device_count(const char **reason) {
   return avail_count;
 }
 
-size_t lucy__cuda_fft_estimate(const size_t s[3]) {
+/* cufftEstimate2d/3d need a driver: without one (checked with the cuFFT 12 of CUDA 13 on a
+ * machine with no GPU) they return CUFFT_INTERNAL_ERROR for every shape, so they are asked
+ * only when a device is present. Their answer is an estimate of what cufftMakePlan reports
+ * (make_plan below allocates that), not the exact figure. */
+int lucy__cuda_fft_estimate(const size_t s[3], size_t *bytes) {
   if (lucy__cuda_device_count(NULL) <= 0) return 0;
   for (int a = 0; a < 3; a++)
     if (s[a] == 0 || s[a] > INT_MAX) return 0;
   size_t w1 = 0, w2 = 0;
-  if (cufftEstimate3d((int)s[0], (int)s[1], (int)s[2], CUFFT_R2C, &w1) != CUFFT_SUCCESS) return 0;
-  if (cufftEstimate3d((int)s[0], (int)s[1], (int)s[2], CUFFT_C2R, &w2) != CUFFT_SUCCESS) return 0;
-  return w1 > w2 ? w1 : w2;
+  const int n0 = (int)s[0], n1 = (int)s[1], n2 = (int)s[2];
+  const cufftResult r1 = n0 == 1 ? cufftEstimate2d(n1, n2, CUFFT_R2C, &w1)
+                                 : cufftEstimate3d(n0, n1, n2, CUFFT_R2C, &w1);
+  if (r1 != CUFFT_SUCCESS) return 0;
+  const cufftResult r2 = n0 == 1 ? cufftEstimate2d(n1, n2, CUFFT_C2R, &w2)
+                                 : cufftEstimate3d(n0, n1, n2, CUFFT_C2R, &w2);
+  if (r2 != CUFFT_SUCCESS) return 0;
+  *bytes = w1 > w2 ? w1 : w2; /* one area serves both plans (make_plan) */
+  return 1;
 }
 
 /* ---- buffers ---------------------------------------------------------------------------- */
@@ -326,10 +341,15 @@ static LucyStatus make_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan *p) 
   p->have_c2r = 1;
   CKFFT(cufftSetAutoAllocation(p->r2c, 0), "(r2c %zux%zux%zu)", s[0], s[1], s[2]);
   CKFFT(cufftSetAutoAllocation(p->c2r, 0), "(c2r %zux%zux%zu)", s[0], s[1], s[2]);
-  CKFFT(cufftMakePlan3d(p->r2c, n0, n1, n2, CUFFT_R2C, &w1), "(r2c %zux%zux%zu)", s[0], s[1],
-        s[2]);
-  CKFFT(cufftMakePlan3d(p->c2r, n0, n1, n2, CUFFT_C2R, &w2), "(c2r %zux%zux%zu)", s[0], s[1],
-        s[2]);
+  if (n0 == 1) { /* one plane (the low-memory OTF's PSF planes): a 2-D transform */
+    CKFFT(cufftMakePlan2d(p->r2c, n1, n2, CUFFT_R2C, &w1), "(r2c %zux%zu)", s[1], s[2]);
+    CKFFT(cufftMakePlan2d(p->c2r, n1, n2, CUFFT_C2R, &w2), "(c2r %zux%zu)", s[1], s[2]);
+  } else {
+    CKFFT(cufftMakePlan3d(p->r2c, n0, n1, n2, CUFFT_R2C, &w1), "(r2c %zux%zux%zu)", s[0], s[1],
+          s[2]);
+    CKFFT(cufftMakePlan3d(p->c2r, n0, n1, n2, CUFFT_C2R, &w2), "(c2r %zux%zux%zu)", s[0], s[1],
+          s[2]);
+  }
   size_t g1 = 0, g2 = 0;
   CKFFT(cufftGetSize(p->r2c, &g1), "(r2c %zux%zux%zu)", s[0], s[1], s[2]);
   CKFFT(cufftGetSize(p->c2r, &g2), "(c2r %zux%zux%zu)", s[0], s[1], s[2]);
@@ -458,9 +478,9 @@ static LucyStatus cuda_reduce(LucyDevice *dev, const float *buf, size_t count, d
   return LUCY_OK;
 }
 
-static LucyStatus cuda_cmax_abs2(LucyDevice *dev, const float *a, size_t count, double *out) {
+/* Downloads one partial maximum per block and takes the largest. */
+static LucyStatus finish_max(LucyDevice *dev, size_t count, double *out) {
   CudaState *cs = state(dev);
-  CKK(lucy_cuk_cmax_abs2(a, count, cs->partial, cs->stream), "cmax_abs2 kernel", count);
   CK(cudaMemcpyAsync(cs->host_partial, cs->partial, LUCY_CUK_BLOCKS * sizeof(double),
                      cudaMemcpyDeviceToHost, cs->stream),
      "(reduction partials)");
@@ -469,6 +489,24 @@ static LucyStatus cuda_cmax_abs2(LucyDevice *dev, const float *a, size_t count, 
   for (size_t b = 0; b < LUCY_CUK_BLOCKS; b++) hi = cs->host_partial[b] > hi ? cs->host_partial[b] : hi;
   *out = hi;
   return LUCY_OK;
+}
+
+static LucyStatus cuda_cmax_abs2(LucyDevice *dev, const float *a, size_t count, double *out) {
+  CKK(lucy_cuk_cmax_abs2(a, count, state(dev)->partial, state(dev)->stream), "cmax_abs2 kernel",
+      count);
+  return finish_max(dev, count, out);
+}
+
+static LucyStatus cuda_zotf_apply(LucyDevice *dev, LucyZOtfOp op, float *a, const LucyZOtf *h,
+                                  float k_abs, float scale, double *max_abs2) {
+  CudaState *cs = state(dev);
+  if (!lucy__zotf_args_ok(op, a, h, max_abs2))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "zotf_apply: bad arguments (op %d)", (int)op);
+  const size_t count = lucy__spectrum_count(h->L);
+  CKK(lucy_cuk_zotf((int)op, a, h->L, h->planes, h->mz, h->plane_floats, h->z0, h->twiddle,
+                    k_abs, scale, cs->partial, cs->stream),
+      "zotf kernel", count * h->mz);
+  return op == LUCY_ZOTF_MAX_ABS2 ? finish_max(dev, count, max_abs2) : LUCY_OK;
 }
 
 static LucyStatus cuda_wiener(LucyDevice *dev, float *a, const float *h, size_t count,
@@ -494,10 +532,23 @@ static LucyStatus cuda_rl_ratio(LucyDevice *dev, float *hx, const size_t L[3], c
 }
 
 static LucyStatus cuda_rl_update(LucyDevice *dev, float *x, float *corr, const size_t L[3],
-                                 const float *weight, float weight_value, float weight_min,
-                                 const float *tv, float *copy, float *step, double sums[4]) {
+                                 const float *weight, const LucyBoxWeights *box,
+                                 float weight_value, float weight_min, const float *tv,
+                                 float *copy, float *step, double sums[4]) {
   CudaState *cs = state(dev);
-  CKK(lucy_cuk_rl_update(x, corr, L, weight, weight_value, weight_min, tv, copy, step,
+  if (box && (weight || !box->sat))
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "rl_update: box weights need a table and no "
+                      "weight array");
+  LucyCukBox b;
+  memset(&b, 0, sizeof b);
+  if (box) {
+    b.sat = box->sat;
+    memcpy(b.N, box->N, sizeof b.N);
+    memcpy(b.M, box->M, sizeof b.M);
+    memcpy(b.L, box->L, sizeof b.L);
+    memcpy(b.origin, box->origin, sizeof b.origin);
+  }
+  CKK(lucy_cuk_rl_update(x, corr, L, weight, &b, weight_value, weight_min, tv, copy, step,
                          sums ? cs->partial : NULL, cs->stream),
       "rl_update kernel", L[0] * L[1] * L[2]);
   if (sums) return finish_sums(dev, 4, sums);
@@ -599,6 +650,7 @@ static const LucyDeviceOps cuda_ops = {
   .fft_work_bytes = cuda_fft_work_bytes,
   .cmul = cuda_cmul,
   .cscale = cuda_cscale,
+  .zotf_apply = cuda_zotf_apply,
   .memory_info = cuda_memory_info,
   .fill = cuda_fill,
   .reduce = cuda_reduce,
