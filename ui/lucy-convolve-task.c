@@ -19,37 +19,52 @@ static void task_data_free(gpointer data) {
   g_free(d);
 }
 
+/* One plan kept on the device (in-memory or low-memory, as the budget allows): the usual case. */
+static LucyStatus convolve_planned(TaskData *d, const LucyVolume *img, const LucyVolume *psf,
+                                   LucyVolume **out, const char **what) {
+  LucyConvPlan *plan = NULL;
+  *what = "Could not plan the convolution";
+  LucyStatus st = lucy_conv_plan_new(img->shape, psf, &d->opts, &plan);
+  if (st != LUCY_OK) return st;
+  size_t shape[3];
+  lucy_conv_output_shape(plan, shape);
+  *what = "Could not allocate the result";
+  st = lucy_volume_new(shape, out);
+  if (st == LUCY_OK) {
+    for (int a = 0; a < 3; a++) (*out)->voxel_um[a] = img->voxel_um[a];
+    *what = "Convolution failed";
+    st = lucy_conv_execute(plan, img->data, (*out)->data);
+  }
+  lucy_conv_plan_free(plan);
+  return st;
+}
+
 static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
                             GCancellable *cancellable) {
   TaskData *d = task_data;
   const LucyVolume *img = lucy_stack_get_volume(d->image);
   const LucyVolume *psf = lucy_stack_get_volume(d->psf);
   GError *error = NULL;
-  LucyConvPlan *plan = NULL;
   LucyVolume *out = NULL;
   gint64 t0 = g_get_monotonic_time();
+  const char *what = NULL;
+  gboolean tiled = FALSE;
 
   lucy_task_relay_stage(d->relay, 0.0, "planning", TRUE);
-  LucyStatus st = lucy_conv_plan_new(img->shape, psf, &d->opts, &plan);
+  LucyStatus st = convolve_planned(d, img, psf, &out, &what);
+  if (st == LUCY_ERR_DEVICE_MEMORY) {
+    /* No single plan fits the budget: lucy_convolve cuts the work into tiles with halos
+     * (equal to the untiled result to float precision). */
+    g_clear_pointer(&out, lucy_volume_free);
+    tiled = TRUE;
+    what = "Tiled convolution failed";
+    lucy_task_relay_stage(d->relay, 0.0, "tiles", TRUE);
+    st = lucy_convolve(img, psf, &d->opts, &out);
+  }
   if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Could not plan the convolution");
+    lucy_set_error_from_status(&error, st, what);
     goto fail;
   }
-  size_t shape[3];
-  lucy_conv_output_shape(plan, shape);
-  st = lucy_volume_new(shape, &out);
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Could not allocate the result");
-    goto fail;
-  }
-  for (int a = 0; a < 3; a++) out->voxel_um[a] = img->voxel_um[a];
-  st = lucy_conv_execute(plan, img->data, out->data);
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Convolution failed");
-    goto fail;
-  }
-  lucy_conv_plan_free(plan);
-  plan = NULL;
   if (g_task_return_error_if_cancelled(task)) {
     lucy_volume_free(out);
     return;
@@ -57,7 +72,8 @@ static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
   lucy_task_relay_stage(d->relay, 1.0, "projecting", TRUE);
   double seconds = (g_get_monotonic_time() - t0) / 1e6;
   char *title;
-  title = g_strdup_printf("convolved, %s, %.2f s", lucy_pad_mode_name(d->opts.mode), seconds);
+  title = g_strdup_printf("convolved, %s%s, %.2f s", lucy_pad_mode_name(d->opts.mode),
+                          tiled ? ", tiled" : "", seconds);
   LucyStack *result = lucy_stack_new_take(out, title);
   g_free(title);
   if (!lucy_stack_ensure_projections(result, &error)) {
@@ -69,7 +85,6 @@ static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
   return;
 
 fail:
-  if (plan) lucy_conv_plan_free(plan);
   if (out) lucy_volume_free(out);
   g_task_return_error(task, error);
 }

@@ -101,42 +101,56 @@ static const char *method_title(LucyDeconMethod m) {
   return "?";
 }
 
+/* One plan kept on the device (in-memory or low-memory, as the budget allows): the usual case,
+ * with per-iteration reports and previews. */
+static LucyStatus deconvolve_planned(TaskData *d, const LucyVolume *img, const LucyVolume *psf,
+                                     LucyVolume **out, const char **what) {
+  LucyDeconPlan *plan = NULL;
+  *what = "Could not plan the deconvolution";
+  LucyStatus st = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &d->opts, &plan);
+  if (st != LUCY_OK) return st;
+  const char *warning = lucy_decon_plan_warning(plan);
+  if (warning && warning[0]) d->warning = g_strdup(warning);
+  *what = "Could not allocate the result";
+  st = lucy_volume_new(img->shape, out);
+  if (st == LUCY_OK) {
+    memcpy((*out)->voxel_um, img->voxel_um, sizeof (*out)->voxel_um);
+    g_atomic_int_set(&d->executing, 1);
+    lucy_task_relay_stage(d->relay, 0.0,
+                          d->opts.method == LUCY_DECON_WIENER ? "Wiener" : "Iterating", TRUE);
+    *what = "Deconvolution failed";
+    st = lucy_decon_execute(plan, img->data, (*out)->data, &d->iterations_done);
+  }
+  lucy_decon_plan_free(plan);
+  return st;
+}
+
 static void deconvolve_thread(GTask *task, gpointer source, gpointer task_data,
                               GCancellable *cancellable) {
   TaskData *d = task_data;
   const LucyVolume *img = lucy_stack_get_volume(d->image);
   const LucyVolume *psf = lucy_stack_get_volume(d->psf);
   GError *error = NULL;
-  LucyDeconPlan *plan = NULL;
   LucyVolume *out = NULL;
   gint64 t0 = g_get_monotonic_time();
+  const char *what = NULL;
+  gboolean tiled = FALSE;
 
   lucy_task_relay_stage(d->relay, 0.0, "Planning", TRUE);
-  LucyStatus st = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &d->opts, &plan);
+  LucyStatus st = deconvolve_planned(d, img, psf, &out, &what);
+  if (st == LUCY_ERR_DEVICE_MEMORY) {
+    /* No single plan fits the budget: lucy_deconvolve restores overlapping tiles and blends
+     * them (progress per tile; no previews, since no whole estimate exists until the end). */
+    g_clear_pointer(&out, lucy_volume_free);
+    tiled = TRUE;
+    what = "Tiled deconvolution failed";
+    lucy_task_relay_stage(d->relay, 0.0, "tiles", TRUE);
+    st = lucy_deconvolve(img, psf, &d->opts, &out, &d->iterations_done);
+  }
   if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Could not plan the deconvolution");
+    lucy_set_error_from_status(&error, st, what);
     goto fail;
   }
-  const char *warning = lucy_decon_plan_warning(plan);
-  if (warning && warning[0]) d->warning = g_strdup(warning);
-  st = lucy_volume_new(img->shape, &out);
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Could not allocate the result");
-    goto fail;
-  }
-  memcpy(out->voxel_um, img->voxel_um, sizeof out->voxel_um);
-  g_atomic_int_set(&d->executing, 1);
-  if (d->opts.method == LUCY_DECON_WIENER)
-    lucy_task_relay_stage(d->relay, 0.0, "Wiener", TRUE);
-  else
-    lucy_task_relay_stage(d->relay, 0.0, "Iterating", TRUE);
-  st = lucy_decon_execute(plan, img->data, out->data, &d->iterations_done);
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, "Deconvolution failed");
-    goto fail;
-  }
-  lucy_decon_plan_free(plan);
-  plan = NULL;
   if (g_task_return_error_if_cancelled(task)) {
     lucy_volume_free(out);
     return;
@@ -145,13 +159,15 @@ static void deconvolve_thread(GTask *task, gpointer source, gpointer task_data,
   double seconds = (g_get_monotonic_time() - t0) / 1e6;
   char *title;
   if (d->opts.method == LUCY_DECON_WIENER)
-    title = g_strdup_printf("Wiener (k %g), %s, %.2f s", d->opts.wiener_k,
-                            lucy_boundary_name(d->opts.boundary), seconds);
+    title = g_strdup_printf("Wiener (k %g), %s%s, %.2f s", d->opts.wiener_k,
+                            lucy_boundary_name(d->opts.boundary), tiled ? ", tiled" : "",
+                            seconds);
   else
-    title = g_strdup_printf("%s%s, %d iteration%s, %s, %.2f s",
+    title = g_strdup_printf("%s%s, %d iteration%s, %s%s, %.2f s",
                             method_title(d->opts.method), d->opts.accelerate ? " accelerated" : "",
                             d->iterations_done, d->iterations_done == 1 ? "" : "s",
-                            lucy_boundary_name(d->opts.boundary), seconds);
+                            lucy_boundary_name(d->opts.boundary), tiled ? ", tiled" : "",
+                            seconds);
   LucyStack *result = lucy_stack_new_take(out, title);
   g_free(title);
   if (!lucy_stack_ensure_projections(result, &error)) {
@@ -163,7 +179,6 @@ static void deconvolve_thread(GTask *task, gpointer source, gpointer task_data,
   return;
 
 fail:
-  if (plan) lucy_decon_plan_free(plan);
   if (out) lucy_volume_free(out);
   /* the core's LUCY_ERR_CANCELLED is reported as G_IO_ERROR_CANCELLED like GTask's own */
   if (st == LUCY_ERR_CANCELLED || lucy_task_relay_is_cancelled(d->relay)) {

@@ -66,6 +66,7 @@ struct _LucyWindow {
   LucyPadMode saved_result_mode;
   int preview_every;
   guint preview_count;
+  guint64 memory_limit; /* bytes a run may use on the device; 0: what is free */
   char *run_summary; /* "I-div 1.2e+05 · change 3.1e-03", the latest iteration */
 };
 
@@ -557,6 +558,8 @@ static gboolean plan_memory(LucyWindow *self, LucyMemoryPlan *mp) {
   if (self->device && lucy_device_kind(self->device) == req.device &&
       lucy_device_memory_info(self->device, &mi) == LUCY_OK)
     req.free_bytes = mi.free_bytes;
+  if (self->memory_limit && (!req.free_bytes || self->memory_limit < req.free_bytes))
+    req.free_bytes = self->memory_limit;
   LucyStatus st = lucy_memory_plan(&req, mp);
   return st == LUCY_OK || st == LUCY_ERR_DEVICE_MEMORY;
 }
@@ -785,6 +788,7 @@ static gboolean run_deconvolve(LucyWindow *self) {
   lucy_decon_options_default(&opts);
   lucy_operations_panel_get_decon(self->operations_panel, &opts);
   opts.device = self->device;
+  opts.memory_limit_bytes = self->memory_limit;
   opts.preview_every = opts.method == LUCY_DECON_WIENER ? 0 : self->preview_every;
   self->cancellable = g_cancellable_new();
   self->running = TRUE;
@@ -817,6 +821,14 @@ void lucy_window_set_preview_every(LucyWindow *self, int iterations) {
 }
 
 guint lucy_window_get_preview_count(LucyWindow *self) { return self->preview_count; }
+
+void lucy_window_set_memory_limit(LucyWindow *self, guint64 bytes) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  self->memory_limit = bytes;
+  update_prediction(self);
+}
+
+guint64 lucy_window_get_memory_limit(LucyWindow *self) { return self->memory_limit; }
 
 LucyOperationsPanel *lucy_window_get_operations_panel(LucyWindow *self) {
   return self->operations_panel;
@@ -869,6 +881,7 @@ gboolean lucy_window_run(LucyWindow *self) {
   lucy_conv_options_default(&opts);
   opts.mode = self->mode;
   opts.device = self->device;
+  opts.memory_limit_bytes = self->memory_limit;
   self->cancellable = g_cancellable_new();
   self->running = TRUE;
   self->run_operation = LUCY_OPERATION_CONVOLVE;
@@ -1336,6 +1349,7 @@ static void lucy_window_init(LucyWindow *self) {
     self->mode = (LucyPadMode)g_settings_get_enum(self->settings, "padding-mode");
     self->operation = (LucyOperation)g_settings_get_enum(self->settings, "operation");
     self->preview_every = g_settings_get_int(self->settings, "decon-preview-every");
+    self->memory_limit = g_settings_get_uint64(self->settings, "memory-limit-mib") << 20;
     LucyDeconOptions o;
     lucy_decon_options_default(&o);
     o.method = (LucyDeconMethod)g_settings_get_enum(self->settings, "decon-method");

@@ -62,6 +62,10 @@ LucyOperation lucy_window_get_operation(LucyWindow *self);
  * end; default from the decon-preview-every setting, 5). Each shown estimate emits "preview"
  * (int iteration); a cancelled or failed deconvolution puts back the result from before. */
 void lucy_window_set_preview_every(LucyWindow *self, int iterations);
+/* The most device memory a run may use (bytes; 0: what is free; GSettings memory-limit-mib).
+ * Runs that need more go low-memory, then tiled (as the text under Run says). */
+void lucy_window_set_memory_limit(LucyWindow *self, guint64 bytes);
+guint64 lucy_window_get_memory_limit(LucyWindow *self);
 /* Previews shown during the current (or last) deconvolution. */
 guint lucy_window_get_preview_count(LucyWindow *self);
 

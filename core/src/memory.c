@@ -388,9 +388,19 @@ LucyStatus lucy__plan_strategy(LucyDevice *dev, const LucyMemoryRequest *req,
   LucyMemoryInfo info;
   if (!limit && lucy_device_memory_info(dev, &info) == LUCY_OK) r.free_bytes = info.free_bytes;
   LucyMemoryPlan mp;
-  /* Shapes the planner refuses are left for the plan to report in its own words; a budget
-   * nothing fits leaves in-memory, whose allocation then fails with the device's numbers. */
-  if (lucy_memory_plan(&r, &mp) == LUCY_OK) *low_memory = mp.strategy == LUCY_STRATEGY_LOW_MEMORY;
+  LucyStatus st = lucy_memory_plan(&r, &mp);
+  if (st == LUCY_ERR_DEVICE_MEMORY) return st; /* the planner's message has the numbers */
+  /* Shapes the planner refuses are left for the plan to report in its own words. */
   lucy__clear_error();
+  if (st != LUCY_OK) return LUCY_OK;
+  if (mp.strategy == LUCY_STRATEGY_TILED || mp.strategy == LUCY_STRATEGY_CPU)
+    /* One plan cannot tile or move to the host: say what would work, and let the caller (the
+     * one-shot lucy_convolve / lucy_deconvolve, the app) choose it. */
+    return lucy__fail(LUCY_ERR_DEVICE_MEMORY,
+                      "one plan needs %zu bytes (low-memory %zu), more than the %zu bytes "
+                      "budget; the %s strategy would fit",
+                      mp.in_memory_device_bytes, mp.low_memory_device_bytes, r.free_bytes,
+                      lucy_strategy_name(mp.strategy));
+  *low_memory = mp.strategy == LUCY_STRATEGY_LOW_MEMORY;
   return LUCY_OK;
 }

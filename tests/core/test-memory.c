@@ -214,6 +214,17 @@ static void test_convolve_auto_limit(void) {
   g_assert_cmpuint(measured, ==, mp.peak_device_bytes);
   g_assert_cmpfloat(max_rel_diff(tiled, ref), <, 2e-6);
   lucy_volume_free(tiled);
+  /* A plan cannot tile: under the same budget it refuses, naming tiles, and allocates nothing
+   * (the app then calls lucy_convolve). */
+  LucyConvPlan *plan = NULL;
+  lucy_device_unref(dev);
+  dev = new_cpu();
+  o.device = dev;
+  g_assert_cmpint(lucy_conv_plan_new(shape, psf, &o, &plan), ==, LUCY_ERR_DEVICE_MEMORY);
+  g_assert_null(plan);
+  g_test_message("plan under %zu bytes: %s", limit, lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "tiled strategy would fit"));
+  g_assert_cmpuint(peak(dev), ==, 0);
   lucy_device_unref(dev);
 
   /* Nothing fits: the error says what is needed and what is free. */

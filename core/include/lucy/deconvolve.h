@@ -70,7 +70,9 @@ typedef struct LucyDeconOptions {
   void *progress_user;
   /* Memory strategy (memory.h). lucy_deconvolve honours all of them; a plan honours in-memory and
    * low-memory, and for the others picks low-memory exactly when in-memory's predicted peak
-   * exceeds the budget and low-memory's does not (it cannot tile or change device). */
+   * exceeds the budget and low-memory's does not; when neither fits, planning fails with
+   * LUCY_ERR_DEVICE_MEMORY naming the strategy that would (a plan cannot tile or change
+   * device; lucy_deconvolve can). */
   LucyStrategy strategy;     /* default LUCY_STRATEGY_AUTO */
   size_t memory_limit_bytes; /* budget on the device; 0: its free memory (default) */
   size_t tile[2];            /* tiled: core tile (y, x) before halos; 0: chosen from the budget */
