@@ -1,0 +1,99 @@
+/* liblucy's side of the CUDA module (core/src/cuda/cuda-module.h): opened once, on the first
+ * question about CUDA, and never closed (devices keep pointers into it). Where it is looked for,
+ * in order: $LUCY_CUDA_MODULE, the installed path, the build tree's path (so tests and
+ * uninstalled binaries find it). When none opens, there is no CUDA device, and the reason
+ * (dlerror's text) is what lucy_cuda_available and lucy-cli info --devices say. */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda/cuda-module.h"
+#include "cuda/device-cuda.h"
+#include "memory-private.h"
+#include "status-private.h"
+
+static LucyCudaModule module;
+static int module_ok;
+static char module_why[512];
+static pthread_once_t module_once = PTHREAD_ONCE_INIT;
+
+static LucyStatus host_fail(LucyStatus status, const char *message) {
+  return lucy__fail(status, "%s", message);
+}
+
+static LucyStatus host_fail_context(LucyStatus status, const char *prefix) {
+  return lucy__fail_context(status, "%s", prefix);
+}
+
+static void fail_load(const char *detail) {
+  snprintf(module_why, sizeof module_why, "the CUDA module could not be opened (%s)", detail);
+}
+
+static void *open_module(void) {
+  const char *env = getenv("LUCY_CUDA_MODULE");
+  const char *paths[] = {env && env[0] ? env : NULL, LUCY_CUDA_MODULE_PATH,
+                         LUCY_CUDA_MODULE_BUILD_PATH};
+  char errors[400] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    if (!paths[i]) continue;
+    void *handle = dlopen(paths[i], RTLD_NOW | RTLD_LOCAL);
+    if (handle) return handle;
+    const char *e = dlerror();
+    snprintf(errors + used, sizeof errors - used, "%s%s", used ? "; " : "", e ? e : paths[i]);
+    used = strnlen(errors, sizeof errors);
+    if (env && env[0]) break; /* an explicit module is the only one tried */
+  }
+  fail_load(errors);
+  return NULL;
+}
+
+static void load(void) {
+  void *handle = open_module();
+  if (!handle) return;
+  LucyCudaModuleEntry entry = (LucyCudaModuleEntry)dlsym(handle, LUCY_CUDA_MODULE_ENTRY);
+  if (!entry) {
+    fail_load("it has no " LUCY_CUDA_MODULE_ENTRY);
+    return;
+  }
+  const LucyCudaHost host = {
+      .abi = LUCY_CUDA_MODULE_ABI,
+      .device_size = sizeof(LucyDevice),
+      .fail = host_fail,
+      .fail_context = host_fail_context,
+      .account = lucy__device_account,
+      .unaccount = lucy__device_unaccount,
+      .count_fft = lucy__device_count_fft,
+  };
+  const char *why = NULL;
+  if (entry(&host, &module, &why) != 0) {
+    fail_load(why ? why : "it refused to load");
+    return;
+  }
+  module_ok = 1;
+}
+
+static int loaded(void) {
+  pthread_once(&module_once, load);
+  return module_ok;
+}
+
+int lucy__cuda_device_count(const char **reason) {
+  if (!loaded()) {
+    if (reason) *reason = module_why;
+    return 0;
+  }
+  return module.device_count(reason);
+}
+
+LucyStatus lucy__device_cuda_init(LucyDevice *dev) {
+  if (!loaded())
+    return lucy__fail(LUCY_ERR_UNSUPPORTED, "cannot use the CUDA device: %s", module_why);
+  return module.device_init(dev);
+}
+
+int lucy__cuda_fft_estimate(const size_t shape[3], size_t *bytes) {
+  return loaded() && module.fft_estimate(shape, bytes);
+}
