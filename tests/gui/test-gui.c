@@ -555,6 +555,17 @@ static void test_memory_gauge(void) {
   close_window(win);
 }
 
+/* The first widget of type under root, depth first (a collapsed GtkExpander has no child in
+ * the tree, so search from the outside in). */
+static GtkWidget *find_descendant(GtkWidget *root, GType type) {
+  if (G_TYPE_CHECK_INSTANCE_TYPE(root, type)) return root;
+  for (GtkWidget *c = gtk_widget_get_first_child(root); c; c = gtk_widget_get_next_sibling(c)) {
+    GtkWidget *found = find_descendant(c, type);
+    if (found) return found;
+  }
+  return NULL;
+}
+
 /* The "what if" row: for every budget, growing the deconvolution set up in y and x moves the
  * plan from in-memory to low-memory to tiles (never back), each step the plan lucy_memory_plan
  * gives for the scaled problem, with its strategy, peak and tiles in the text, and for some
@@ -567,6 +578,13 @@ static void test_memory_what_if(void) {
   LucyMemoryGauge *gauge = lucy_window_get_memory_gauge(win);
   GtkDropDown *factor = lucy_memory_gauge_get_factor_control(gauge);
   GtkDropDown *budget = lucy_memory_gauge_get_budget_control(gauge);
+  /* folded under "What if…" until asked for, as a user would unfold it */
+  GtkExpander *expander = GTK_EXPANDER(find_descendant(GTK_WIDGET(gauge), GTK_TYPE_EXPANDER));
+  g_assert_nonnull(expander);
+  g_assert_false(gtk_expander_get_expanded(expander));
+  g_assert_false(gtk_widget_get_mapped(GTK_WIDGET(factor)));
+  gtk_expander_set_expanded(expander, TRUE);
+  spin(50);
   g_assert_true(gtk_widget_get_mapped(GTK_WIDGET(factor)));
   const guint n_factors = g_list_model_get_n_items(gtk_drop_down_get_model(factor));
   const guint n_budgets = g_list_model_get_n_items(gtk_drop_down_get_model(budget));
