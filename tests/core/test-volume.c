@@ -152,6 +152,45 @@ static guint count_entries(const char *dir) {
   return n;
 }
 
+/* Against closed forms: a scaled copy has error 0; truth t and estimate t + c u with u
+ * orthogonal to t (t on the even voxels, u on the odd ones) have error sqrt(U / (T + U)),
+ * T = ||t||^2, U = c^2 ||u||^2. Bad input fails with the numbers. */
+static void test_scaled_error(void) {
+  const size_t shape[3] = {3, 5, 7}, other[3] = {3, 5, 6};
+  LucyVolume *t = NULL, *e = NULL, *o = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &t), ==, LUCY_OK);
+  g_assert_cmpint(lucy_volume_new(shape, &e), ==, LUCY_OK);
+  g_assert_cmpint(lucy_volume_new(other, &o), ==, LUCY_OK);
+  const size_t n = lucy_shape_count(shape);
+  const double c = 0.75;
+  double T = 0.0, U = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double ti = i % 2 ? 0.0 : 1.0 + (double)(i % 5), ui = i % 2 ? 2.0 + (double)(i % 3) : 0.0;
+    t->data[i] = (float)ti;
+    e->data[i] = (float)(ti + c * ui);
+    T += ti * ti;
+    U += c * c * ui * ui;
+  }
+  double err = -1.0;
+  g_assert_cmpint(lucy_volume_scaled_error(e, t, &err), ==, LUCY_OK);
+  g_assert_cmpfloat(fabs(err - sqrt(U / (T + U))), <, 1e-12);
+  for (size_t i = 0; i < n; i++) e->data[i] = 250.0f * t->data[i];
+  g_assert_cmpint(lucy_volume_scaled_error(e, t, &err), ==, LUCY_OK);
+  g_assert_cmpfloat(err, <, 1e-12);
+
+  g_assert_cmpint(lucy_volume_scaled_error(o, t, &err), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(lucy_error_message(), "3x5x6"));
+  e->data[4] = NAN;
+  g_assert_cmpint(lucy_volume_scaled_error(e, t, &err), ==, LUCY_ERR_NUMERIC);
+  g_assert_nonnull(strstr(lucy_error_message(), "1 voxels"));
+  memset(e->data, 0, n * sizeof(float));
+  g_assert_cmpint(lucy_volume_scaled_error(e, t, &err), ==, LUCY_ERR_NUMERIC);
+  g_assert_nonnull(strstr(lucy_error_message(), "estimate is all zeros"));
+  lucy_volume_free(t);
+  lucy_volume_free(e);
+  lucy_volume_free(o);
+}
+
 static void test_atomic_file(void) {
   g_autofree char *dir = g_dir_make_tmp("lucy-atomic-XXXXXX", NULL);
   g_autofree char *path = g_build_filename(dir, "out.bin", NULL);
@@ -209,6 +248,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/volume/crop-pad", test_crop_pad);
   g_test_add_func("/volume/stats", test_stats);
   g_test_add_func("/volume/percentile", test_percentile);
+  g_test_add_func("/volume/scaled-error", test_scaled_error);
   g_test_add_func("/volume/atomic-file", test_atomic_file);
   return g_test_run();
 }

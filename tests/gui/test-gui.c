@@ -1103,6 +1103,12 @@ static void test_demo_deconvolve(void) {
                               truth);
   g_test_message("demo vs phantom: blurred %.3f, RL 30 iterations %.3f", before, after);
   g_assert_cmpfloat(after, <, 0.85 * before);
+  /* the panel says the same numbers */
+  char *expect = g_strdup_printf("error to the phantom: %.3f → %.3f", before, after);
+  const char *shown = lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win));
+  g_test_message("%s", shown);
+  g_assert_nonnull(strstr(shown, expect));
+  g_free(expect);
 
   lucy_window_set_operation(win, LUCY_OPERATION_CONVOLVE);
   g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_IMAGE) == sharp);

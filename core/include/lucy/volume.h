@@ -50,6 +50,12 @@ LucyStatus lucy_volume_crop_pad(const LucyVolume *src, const ptrdiff_t origin[3]
                                 const size_t shape[3], float fill, LucyVolume **out);
 
 void lucy_volume_stats(const LucyVolume *vol, LucyStats *stats);
+/* ||s*estimate - truth|| / ||truth|| with s the least-squares scale of estimate onto truth
+ * (s = <e,t>/<e,e>): how far a restoration is from a known object whose intensity scale
+ * differs (photon counts vs a phantom of 1s), sums in double. Fails on different shapes,
+ * non-finite voxels, an all-zero truth or estimate (LUCY_ERR_INVALID_ARGUMENT / NUMERIC). */
+LucyStatus lucy_volume_scaled_error(const LucyVolume *estimate, const LucyVolume *truth,
+                                    double *error);
 
 /* Value at percentile p in [0, 100] of the finite voxels (linear interpolation between order
  * statistics, like numpy.percentile). Returns NaN when there is no finite voxel. */
