@@ -377,8 +377,18 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
 LucyStatus lucy__plan_strategy(LucyDevice *dev, const LucyMemoryRequest *req,
                                LucyStrategy strategy, size_t limit, int *low_memory) {
   *low_memory = strategy == LUCY_STRATEGY_LOW_MEMORY;
-  if (strategy == LUCY_STRATEGY_LOW_MEMORY || strategy == LUCY_STRATEGY_IN_MEMORY)
+  if (strategy == LUCY_STRATEGY_LOW_MEMORY || strategy == LUCY_STRATEGY_IN_MEMORY) {
+    if (!limit) return LUCY_OK;
+    /* a forced strategy still answers to an explicit budget, as lucy_convolve's does */
+    LucyMemoryRequest r = *req;
+    r.device = lucy_device_kind(dev);
+    r.strategy = strategy;
+    r.free_bytes = limit;
+    LucyMemoryPlan mp;
+    if (lucy_memory_plan(&r, &mp) == LUCY_ERR_DEVICE_MEMORY) return LUCY_ERR_DEVICE_MEMORY;
+    lucy__clear_error();
     return LUCY_OK;
+  }
   if ((unsigned)strategy > LUCY_STRATEGY_CPU)
     return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "unknown strategy %d", (int)strategy);
   LucyMemoryRequest r = *req;

@@ -1,4 +1,5 @@
 /* PSF validation and OTF building, shared by convolution and deconvolution (see otf.h). */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,9 +44,22 @@ LucyStatus lucy__check_finite(const float *v, const size_t shape[3], int threads
                     what, bad, bad == 1 ? "" : "s", z, y, x);
 }
 
+LucyStatus lucy__psf_check_range(const LucyVolume *psf) {
+  const size_t count = lucy_shape_count(psf->shape);
+  double abs_sum = 0.0;
+  for (size_t i = 0; i < count; i++) abs_sum += fabs((double)psf->data[i]);
+  if (abs_sum > FLT_MAX / 2)
+    return lucy__fail(LUCY_ERR_NUMERIC,
+                      "PSF values are too large for float32 FFTs: the sum of |PSF| is %g, above "
+                      "%g; scale the PSF down (it is normalised anyway)", abs_sum,
+                      (double)FLT_MAX / 2);
+  return LUCY_OK;
+}
+
 LucyStatus lucy__psf_validate(const LucyVolume *psf, int normalize, double *sum_out) {
   const size_t count = lucy_shape_count(psf->shape);
   LucyStatus st = lucy__check_finite(psf->data, psf->shape, 1, "PSF");
+  if (!st) st = lucy__psf_check_range(psf);
   if (st) return st;
   double sum = 0.0;
   size_t nonzero = 0;

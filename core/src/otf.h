@@ -24,6 +24,11 @@ size_t lucy__count_nonfinite(const float *v, size_t n, int threads, size_t *firs
 LucyStatus lucy__check_finite(const float *v, const size_t shape[3], int threads,
                               const char *what);
 
+/* Every |F(k)| of a PSF is at most the sum of |PSF|, so float32 transforms cannot overflow
+ * when that sum is below FLT_MAX / 2; larger PSFs (finite voxels, e.g. 3e38) are refused
+ * rather than turned into inf and NaN. */
+LucyStatus lucy__psf_check_range(const LucyVolume *psf);
+
 /* The PSF is finite and not all zero, and (when normalising) does not sum to zero; *sum gets
  * its sum (double). */
 LucyStatus lucy__psf_validate(const LucyVolume *psf, int normalize, double *sum);

@@ -18,6 +18,7 @@ static LucyStatus check_psf(const LucyVolume *psf, double *sum) {
     return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "PSF OTF: the PSF is empty (%zu x %zu x %zu)",
                       psf->shape[0], psf->shape[1], psf->shape[2]);
   LucyStatus st = lucy__check_finite(psf->data, psf->shape, 1, "PSF");
+  if (!st) st = lucy__psf_check_range(psf);
   if (st) return lucy__fail_context(st, "PSF OTF: ");
   double s = 0;
   for (size_t i = 0; i < n; i++) s += psf->data[i];

@@ -101,6 +101,7 @@ static LucyStatus convolve_tiled(const LucyVolume *image, const LucyVolume *psf,
   so.device = dev;
   so.progress = NULL;
   so.strategy = LUCY_STRATEGY_IN_MEMORY;
+  so.memory_limit_bytes = 0; /* the tiles were sized to the budget */
   LucyConvPlan *plan = NULL;
   LucyVolume *result = NULL;
   float *block = NULL, *tile = NULL;
@@ -173,6 +174,7 @@ static LucyStatus deconvolve_tiled(const LucyVolume *image, const LucyVolume *ps
   so.monitor = NULL;
   so.preview_every = 0;
   so.strategy = LUCY_STRATEGY_IN_MEMORY;
+  so.memory_limit_bytes = 0; /* the tiles were sized to the budget */
   LucyDeconPlan *plan = NULL;
   LucyVolume *result = NULL;
   float *block = NULL, *restored = NULL, *wsum = NULL;
@@ -281,6 +283,7 @@ LucyStatus lucy__convolve_strategy(const LucyVolume *image, const LucyVolume *ps
   } else if (mp.strategy == LUCY_STRATEGY_CPU && lucy_device_kind(dev) != LUCY_DEVICE_CPU) {
     o.device = NULL;
     o.strategy = LUCY_STRATEGY_IN_MEMORY; /* the fallback the planner predicted */
+    o.memory_limit_bytes = 0;             /* the budget was the GPU's, not the host's */
     st = lucy__convolve_direct(image, psf, &o, out);
   } else {
     o.device = dev;
@@ -327,6 +330,7 @@ LucyStatus lucy__deconvolve_strategy(const LucyVolume *image, const LucyVolume *
   } else if (mp.strategy == LUCY_STRATEGY_CPU && lucy_device_kind(dev) != LUCY_DEVICE_CPU) {
     o.device = NULL;
     o.strategy = LUCY_STRATEGY_IN_MEMORY; /* the fallback the planner predicted */
+    o.memory_limit_bytes = 0;             /* the budget was the GPU's, not the host's */
     st = lucy__deconvolve_direct(image, psf, &o, out, iterations_done);
   } else {
     o.device = dev;

@@ -550,6 +550,12 @@ static void test_bad_psf(void) {
   g_assert_cmpint(lucy_conv_plan_new(N, psf, &opts, &plan), ==, LUCY_ERR_NUMERIC);
   g_assert_cmpstr(lucy_error_message(), ==,
                   "PSF has 3 non-finite values, first at z=1, y=2, x=3");
+  /* finite but so large that a float32 transform would overflow to inf and NaN */
+  for (size_t i = 0; i < count3(M); i++) psf->data[i] = 0.0f;
+  psf->data[0] = psf->data[1] = 3e38f;
+  g_assert_cmpint(lucy_conv_plan_new(N, psf, &opts, &plan), ==, LUCY_ERR_NUMERIC);
+  g_test_message("%s", lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "too large for float32 FFTs"));
   lucy_volume_free(psf);
 }
 

@@ -224,6 +224,15 @@ static void test_convolve_auto_limit(void) {
   g_assert_null(plan);
   g_test_message("plan under %zu bytes: %s", limit, lucy_error_message());
   g_assert_nonnull(strstr(lucy_error_message(), "tiled strategy would fit"));
+  /* ... and so does a plan forced to in-memory or low-memory under an explicit limit */
+  o.strategy = LUCY_STRATEGY_IN_MEMORY;
+  g_assert_cmpint(lucy_conv_plan_new(shape, psf, &o, &plan), ==, LUCY_ERR_DEVICE_MEMORY);
+  g_assert_nonnull(strstr(lucy_error_message(), "in-memory needs"));
+  o.strategy = LUCY_STRATEGY_LOW_MEMORY;
+  g_assert_cmpint(lucy_conv_plan_new(shape, psf, &o, &plan), ==, LUCY_ERR_DEVICE_MEMORY);
+  g_test_message("forced low-memory under %zu bytes: %s", limit, lucy_error_message());
+  g_assert_nonnull(strstr(lucy_error_message(), "low-memory needs"));
+  o.strategy = LUCY_STRATEGY_AUTO;
   g_assert_cmpuint(peak(dev), ==, 0);
   lucy_device_unref(dev);
 

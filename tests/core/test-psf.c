@@ -619,6 +619,12 @@ static void test_otf_errors(void) {
   g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
   g_assert_nonnull(strstr(lucy_error_message(), "non-finite"));
   g_assert_null(otf);
+  /* finite voxels whose transform would overflow float32 (it used to return inf, "OK") */
+  v->data[77] = 3e38f;
+  v->data[3] = 3e38f;
+  g_assert_cmpint(lucy_psf_otf(v, &otf), ==, LUCY_ERR_NUMERIC);
+  g_assert_nonnull(strstr(lucy_error_message(), "PSF OTF: PSF values are too large"));
+  g_assert_null(otf);
   lucy_volume_free(v);
 }
 
