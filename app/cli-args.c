@@ -394,17 +394,131 @@ int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out) {
   return CLI_EXIT_OK;
 }
 
-int cli_opt_plan_strategy(const char *command, const char *arg, LucyStrategy *out) {
-  LucyStrategy s;
-  if (lucy_strategy_parse(arg, &s) != LUCY_OK)
-    return cli_usage_error(command, "--strategy: '%s' is not one of auto, in-memory, low-memory",
-                           arg);
-  if (s == LUCY_STRATEGY_TILED || s == LUCY_STRATEGY_CPU)
-    return cli_usage_error(command, "--strategy: %s is not a strategy of one plan (auto, "
-                           "in-memory, low-memory); 'lucy-cli memory --strategy %s' plans it",
-                           arg, arg);
-  *out = s;
+/* ---- memory strategies ------------------------------------------------------------------ */
+
+int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out) {
+  if (lucy_strategy_parse(arg, out) != LUCY_OK)
+    return cli_usage_error(command, "--strategy: '%s' is not one of auto, in-memory, low-memory, "
+                           "tiled, cpu", arg);
   return CLI_EXIT_OK;
+}
+
+int cli_opt_tile(const char *command, const char *arg, size_t tile[2]) {
+  const char *why = "";
+  if (!cli_parse_size_list(arg, 2, 1, CLI_MAX_EXTENT, tile, &why))
+    return cli_usage_error(command, "--tile: %s (format: Y,X, positive integers)", why);
+  return CLI_EXIT_OK;
+}
+
+/* The planner's choice for req against `limit` bytes, or when limit is 0 the CPU device's free
+ * memory (what lucy_convolve / lucy_deconvolve would read); req->free_bytes gets the budget. */
+static LucyStatus memory_plan(LucyMemoryRequest *req, size_t limit, LucyMemoryPlan *mp) {
+  req->device = LUCY_DEVICE_CPU;
+  req->free_bytes = limit;
+  if (!limit) {
+    LucyDeviceOptions dopts;
+    lucy_device_options_default(&dopts);
+    dopts.threads = 1;
+    dopts.use_wisdom = 0;
+    LucyDevice *dev = NULL;
+    LucyMemoryInfo info;
+    LucyStatus s = lucy_device_new(&dopts, &dev);
+    if (!s)
+      s = lucy_device_memory_info(dev, &info);
+    lucy_device_unref(dev);
+    if (s)
+      return s;
+    req->free_bytes = info.free_bytes;
+  }
+  return lucy_memory_plan(req, mp);
+}
+
+void cli_strategy_init(CliStrategy *cs, LucyMemoryOp op, const size_t image_shape[3],
+                       const size_t psf_shape[3], LucyStrategy strategy, const size_t tile[2]) {
+  memset(cs, 0, sizeof *cs);
+  lucy_memory_request_default(&cs->req);
+  cs->req.op = op;
+  memcpy(cs->req.image_shape, image_shape, sizeof cs->req.image_shape);
+  memcpy(cs->req.psf_shape, psf_shape, sizeof cs->req.psf_shape);
+  cs->req.strategy = strategy;
+  memcpy(cs->req.tile, tile, sizeof cs->req.tile);
+}
+
+LucyStatus cli_strategy_prepare(const char *command, CliStrategy *cs, LucyStrategy *strategy,
+                                size_t limit) {
+  cs->one_shot = *strategy == LUCY_STRATEGY_TILED;
+  if (!cs->one_shot && *strategy != LUCY_STRATEGY_AUTO && limit) {
+    LucyStatus s = memory_plan(&cs->req, limit, &cs->plan);
+    if (s)
+      return s;
+  }
+  if (*strategy == LUCY_STRATEGY_CPU) {
+    fprintf(stderr, "%s: strategy cpu: lucy-cli runs on the CPU device already (in memory)\n",
+            command);
+    *strategy = LUCY_STRATEGY_IN_MEMORY;
+  }
+  return LUCY_OK;
+}
+
+LucyStatus cli_strategy_choose(const char *command, CliStrategy *cs, LucyStrategy strategy,
+                               LucyStatus plan_status, size_t *limit) {
+  if (plan_status == LUCY_ERR_DEVICE_MEMORY && strategy == LUCY_STRATEGY_AUTO)
+    cs->one_shot = 1; /* one plan does not fit: the one-shot function tiles */
+  else if (plan_status != LUCY_OK)
+    return plan_status;
+  if (!cs->one_shot)
+    return LUCY_OK;
+  LucyStatus s = memory_plan(&cs->req, *limit, &cs->plan);
+  if (s)
+    return s;
+  *limit = cs->req.free_bytes;
+  if (strategy == LUCY_STRATEGY_AUTO) {
+    char b1[32], b2[32], b3[32];
+    fprintf(stderr, "%s: one plan does not fit the budget of %s (in-memory needs %s, "
+            "low-memory %s): switching to the %s strategy\n", command,
+            cli_format_bytes((double)cs->plan.free_bytes, b1, sizeof b1),
+            cli_format_bytes((double)cs->plan.in_memory_device_bytes, b2, sizeof b2),
+            cli_format_bytes((double)cs->plan.low_memory_device_bytes, b3, sizeof b3),
+            lucy_strategy_name(cs->plan.strategy));
+  }
+  return LUCY_OK;
+}
+
+void cli_report_memory_plan(const char *command, const LucyMemoryPlan *mp) {
+  char b1[32], b2[32], s1[64], s2[64];
+  const char *name = lucy_strategy_name(mp->strategy);
+  if (mp->strategy == LUCY_STRATEGY_TILED) {
+    const size_t n = mp->tiles[0] * mp->tiles[1] * mp->tiles[2];
+    fprintf(stderr, "%s: strategy tiled: %zu tile%s (%zu x %zu) of %zu x %zu (y, x), input "
+            "blocks %s, FFT shape %s; predicted peak %s (plan) + %s (host)\n", command, n,
+            n == 1 ? "" : "s", mp->tiles[1], mp->tiles[2], mp->tile_shape[1], mp->tile_shape[2],
+            cli_format_shape(mp->tile_input_shape, s1, sizeof s1),
+            cli_format_shape(mp->padded_shape, s2, sizeof s2),
+            cli_format_bytes((double)mp->peak_device_bytes, b1, sizeof b1),
+            cli_format_bytes((double)mp->peak_host_bytes, b2, sizeof b2));
+  } else {
+    fprintf(stderr, "%s: strategy %s: FFT shape %s; predicted peak %s (device) + %s (host)\n",
+            command, name, cli_format_shape(mp->padded_shape, s1, sizeof s1),
+            cli_format_bytes((double)mp->peak_device_bytes, b1, sizeof b1),
+            cli_format_bytes((double)mp->peak_host_bytes, b2, sizeof b2));
+  }
+}
+
+const char *cli_tile_stage(const char *stage, double fraction, size_t tiles, char *buf,
+                           size_t size) {
+  if (!tiles || !stage || strcmp(stage, "tile") != 0 || !(fraction >= 0.0))
+    return stage;
+  size_t k = (size_t)(fraction * (double)tiles + 0.5) + 1; /* fraction is k / tiles */
+  snprintf(buf, size, "tile %zu/%zu", k < tiles ? k : tiles, tiles);
+  return buf;
+}
+
+void cli_report_psf_sum(const char *command, double sum, int normalize) {
+  if (normalize)
+    fprintf(stderr, "%s: PSF sum %.7g; normalised to sum 1 (divided by %.7g)\n", command, sum,
+            sum);
+  else
+    fprintf(stderr, "%s: PSF sum %.7g; not normalised (--no-normalize)\n", command, sum);
 }
 
 int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,

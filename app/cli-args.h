@@ -58,9 +58,6 @@ int cli_opt_int(const char *command, const char *opt, const char *arg, int min, 
 int cli_opt_u64(const char *command, const char *opt, const char *arg, uint64_t *out);
 /* --origin center|centre|scipy. */
 int cli_opt_origin(const char *command, const char *arg, LucyOrigin *out);
-/* --strategy auto|in-memory|low-memory: what one plan can do (tiled and cpu are refused with
- * a pointer to lucy-cli memory). */
-int cli_opt_plan_strategy(const char *command, const char *arg, LucyStrategy *out);
 /* The operands of `command IMG PSF -o OUT` after getopt: exactly two paths and an output. */
 int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_now,
                          const char *out_path, const char **img_path, const char **psf_path);
@@ -78,6 +75,49 @@ int cli_getopt_error(const char *command, int c, char *const argv[]);
 const char *cli_format_shape(const size_t shape[3], char *buf, size_t size);
 /* Human byte count, "4.0 MiB". */
 const char *cli_format_bytes(double bytes, char *buf, size_t size);
+
+/* ---- memory strategies of convolve and deconvolve ---------------------------------------- */
+
+/* --strategy auto|in-memory|low-memory|tiled|cpu. */
+int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out);
+/* --tile Y,X: the tiled strategy's tile size, two integers >= 1. */
+int cli_opt_tile(const char *command, const char *arg, size_t tile[2]);
+/* The memory strategy around one plan, for convolve and deconvolve. A plan honours in-memory
+ * and low-memory; for tiles lucy-cli runs the one-shot lucy_convolve / lucy_deconvolve, which
+ * follow the planner (lucy_memory_plan) on the CPU device lucy-cli runs on. */
+typedef struct CliStrategy {
+  LucyMemoryRequest req; /* the operation (cli_strategy_init; the caller adds the mode, or the
+                            method, boundary and acceleration) */
+  LucyMemoryPlan plan;   /* when one_shot: the plan the one-shot function will follow */
+  int one_shot;          /* 1: run the one-shot function instead of one plan */
+} CliStrategy;
+
+void cli_strategy_init(CliStrategy *cs, LucyMemoryOp op, const size_t image_shape[3],
+                       const size_t psf_shape[3], LucyStrategy strategy, const size_t tile[2]);
+/* Before planning: tiled goes to the one-shot function; a forced in-memory, low-memory or cpu
+ * is held to the budget `limit` when one is given (a plan made with one does not look at it):
+ * LUCY_ERR_DEVICE_MEMORY with the planner's message (bytes needed and free); cpu becomes
+ * in-memory (*strategy), with a line saying so. */
+LucyStatus cli_strategy_prepare(const char *command, CliStrategy *cs, LucyStrategy *strategy,
+                                size_t limit);
+/* After planning (plan_status: what the plan returned, LUCY_OK when one_shot was set before):
+ * under auto, a plan refused for memory (LUCY_ERR_DEVICE_MEMORY) switches to the one-shot
+ * function with a line saying so; other failures are returned as they are. For the one-shot
+ * function cs->plan gets the planner's choice against *limit (0: the free memory) and *limit
+ * the budget used, so that the function chooses the same; LUCY_ERR_DEVICE_MEMORY (needed and
+ * free bytes) when nothing fits. */
+LucyStatus cli_strategy_choose(const char *command, CliStrategy *cs, LucyStrategy strategy,
+                               LucyStatus plan_status, size_t *limit);
+/* "<command>: strategy tiled: 12 tiles (3 x 4) of 7 x 7 (y, x), ..." on stderr: the plan the
+ * one-shot function will follow, with its predicted peak. */
+void cli_report_memory_plan(const char *command, const LucyMemoryPlan *mp);
+/* "tile 3/12" for the progress of a tiled run (the one-shot functions report stage "tile" at
+ * fraction k/ntiles before tile k+1); any other stage, or tiles == 0, is returned as is. */
+const char *cli_tile_stage(const char *stage, double fraction, size_t tiles, char *buf,
+                           size_t size);
+
+/* "<command>: PSF sum S; normalised to sum 1 (divided by S)" (or "not normalised"). */
+void cli_report_psf_sum(const char *command, double sum, int normalize);
 
 /* Pre-flight checks for an output path, so long work does not end in an error the user could
  * have been told about at once: the folder exists, the file does not exist unless overwrite,

@@ -2,7 +2,9 @@
  *
  * Memory: the PSF volume is freed as soon as the plan holds its OTF, and the only host arrays
  * alive during the transform are the input and the output (plus the plan's buffers), so the
- * peak stays near input + output + the plan's 3 P (less with --strategy low-memory). */
+ * peak stays near input + output + the plan's 3 P (less with --strategy low-memory). When only
+ * tiles fit the budget (or --strategy tiled), the one-shot lucy_convolve runs them: input, PSF
+ * and output stay on the host beside one small plan, as cli_report_memory_plan says. */
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,25 +36,118 @@ static void convolve_help(void) {
          "      --no-normalize   use the PSF as stored (default: divide it by its sum)\n"
          "  -j, --threads N      CPU threads for the FFTs (default: one per core)\n"
          "      --thorough       plan FFTs by measuring (slow once, remembered as FFTW wisdom)\n"
-         "      --strategy S     memory strategy of the plan: auto (the default: in-memory\n"
-         "                       unless only low-memory fits the budget), in-memory (OTF and\n"
-         "                       work buffer, 2 P), low-memory (the OTF as the PSF's z-planes,\n"
-         "                       M0/L0 of P, its z-transform done in each multiply: slower);\n"
+         "      --strategy S     memory strategy: auto (the default: in-memory if it fits the\n"
+         "                       budget, else low-memory, else tiles), in-memory (OTF and work\n"
+         "                       buffer, 2 P), low-memory (the OTF as the PSF's z-planes, M0/L0\n"
+         "                       of P, its z-transform done in each multiply: slower), tiled\n"
+         "                       (x/y tiles with halos, one small plan for all; equal to the\n"
+         "                       untiled result to float precision; progress counts tiles) or\n"
+         "                       cpu (the CPU device, where lucy-cli runs: in-memory);\n"
          "                       'lucy-cli memory' predicts each\n"
-         "      --memory-limit B the budget in bytes auto plans against (default: the free\n"
-         "                       memory of the device)\n"
+         "      --memory-limit B the budget in bytes the strategy must fit (default: the free\n"
+         "                       memory of the device); a forced strategy that does not fit it\n"
+         "                       fails\n"
+         "      --tile Y,X       the output tile size when tiling (default: the largest tiles\n"
+         "                       that fit the budget: --memory-limit, else the free memory)\n"
          "      --uint16         write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                       stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force          overwrite OUT if it exists\n"
          "  -h, --help           show this help\n");
 }
 
-enum { OPT_ORIGIN = 256, OPT_NO_NORMALIZE, OPT_THOROUGH, OPT_UINT16, OPT_STRATEGY, OPT_LIMIT };
+enum {
+  OPT_ORIGIN = 256,
+  OPT_NO_NORMALIZE,
+  OPT_THOROUGH,
+  OPT_UINT16,
+  OPT_STRATEGY,
+  OPT_LIMIT,
+  OPT_TILE
+};
 
 static LucyStatus read_stack(const char *path, LucyVolume **out) {
   LucyTiffReadOptions ropts;
   lucy_tiff_read_options_default(&ropts);
   return lucy_tiff_read(path, &ropts, out, NULL);
+}
+
+/* What the two ways of running (one plan, or the one-shot lucy_convolve that tiles) share. */
+typedef struct ConvRun {
+  CliProgress progress;
+  size_t tiles; /* tiled: the progress stage counts tiles */
+  const char *img_path, *psf_path;
+  const LucyVolume *img, *psf;
+} ConvRun;
+
+/* LucyProgressFn: the planner's stages, or "tile 3/12". */
+static int conv_progress(void *user, double fraction, const char *stage) {
+  ConvRun *r = user;
+  char buf[48];
+  return cli_progress_fn(&r->progress, fraction,
+                         cli_tile_stage(stage, fraction, r->tiles, buf, sizeof buf));
+}
+
+static int fail_convolve(const ConvRun *r, LucyStatus s, LucyPadMode mode) {
+  char b1[64], b2[64];
+  return cli_fail(s, "cannot convolve '%s' (%s) with PSF '%s' (%s) in %s mode", r->img_path,
+                  cli_format_shape(r->img->shape, b1, sizeof b1), r->psf_path,
+                  cli_format_shape(r->psf->shape, b2, sizeof b2), lucy_pad_mode_name(mode));
+}
+
+static void report_output(const size_t out_shape[3], const LucyConvOptions *o) {
+  char buf[64];
+  fprintf(stderr, "%s: output shape %s (z, y, x), mode %s, origin %s\n", conv_cmd,
+          cli_format_shape(out_shape, buf, sizeof buf), lucy_pad_mode_name(o->mode),
+          o->origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center");
+}
+
+/* Runs the plan made by the caller and frees it; the PSF volume (*psf) is freed at once, as the
+ * plan holds its OTF. */
+static int convolve_planned(ConvRun *r, LucyConvPlan *plan, LucyVolume **psf,
+                            const LucyConvOptions *o, LucyVolume **out) {
+  lucy_volume_free(*psf);
+  *psf = NULL;
+  r->psf = NULL;
+  char buf[64], buf2[64];
+  cli_report_psf_sum(conv_cmd, lucy_conv_psf_sum(plan), o->normalize);
+  size_t out_shape[3], fft_shape[3];
+  lucy_conv_output_shape(plan, out_shape);
+  lucy_conv_fft_shape(plan, fft_shape);
+  report_output(out_shape, o);
+  fprintf(stderr, "%s: FFT shape %s (z, y, x), plan holds %s (strategy %s)\n", conv_cmd,
+          cli_format_shape(fft_shape, buf, sizeof buf),
+          cli_format_bytes((double)lucy_conv_plan_bytes(plan), buf2, sizeof buf2),
+          lucy_strategy_name(lucy_conv_plan_strategy(plan)));
+  LucyStatus s = lucy_volume_new(out_shape, out);
+  if (s != LUCY_OK) {
+    lucy_conv_plan_free(plan);
+    return cli_fail(s, "cannot allocate the %s output",
+                    cli_format_shape(out_shape, buf, sizeof buf));
+  }
+  memcpy((*out)->voxel_um, r->img->voxel_um, sizeof (*out)->voxel_um);
+  s = lucy_conv_execute(plan, r->img->data, (*out)->data);
+  cli_progress_finish(&r->progress);
+  lucy_conv_plan_free(plan);
+  if (s != LUCY_OK)
+    return cli_fail(s, "convolving '%s' with '%s'", r->img_path, r->psf_path);
+  return CLI_EXIT_OK;
+}
+
+/* The one-shot lucy_convolve, for what one plan cannot do (tiles): it follows mp, the plan
+ * cli_strategy_choose chose for o (whose memory_limit_bytes is that plan's budget). */
+static int convolve_one_shot(ConvRun *r, const LucyConvOptions *o, const LucyMemoryPlan *mp,
+                             LucyVolume **out) {
+  LucyPsfCheck check;
+  if (lucy_psf_check(r->psf, o->origin, &check) == LUCY_OK)
+    cli_report_psf_sum(conv_cmd, check.sum, o->normalize);
+  report_output(mp->out_shape, o);
+  cli_report_memory_plan(conv_cmd, mp);
+  r->tiles = mp->strategy == LUCY_STRATEGY_TILED ? mp->tiles[0] * mp->tiles[1] * mp->tiles[2] : 0;
+  LucyStatus s = lucy_convolve(r->img, r->psf, o, out);
+  cli_progress_finish(&r->progress);
+  if (s != LUCY_OK)
+    return cli_fail(s, "convolving '%s' with '%s'", r->img_path, r->psf_path);
+  return CLI_EXIT_OK;
 }
 
 int cli_convolve_main(int argc, char **argv) {
@@ -66,12 +161,13 @@ int cli_convolve_main(int argc, char **argv) {
     {"uint16", no_argument, NULL, OPT_UINT16},
     {"strategy", required_argument, NULL, OPT_STRATEGY},
     {"memory-limit", required_argument, NULL, OPT_LIMIT},
+    {"tile", required_argument, NULL, OPT_TILE},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   const char *out_path = NULL;
-  int force = 0, uint16 = 0, rc;
+  int force = 0, uint16 = 0, have_tile = 0, rc;
   LucyConvOptions copts;
   lucy_conv_options_default(&copts);
 
@@ -98,8 +194,13 @@ int cli_convolve_main(int argc, char **argv) {
     case OPT_THOROUGH: copts.planning = LUCY_PLAN_THOROUGH; break;
     case OPT_UINT16: uint16 = 1; break;
     case OPT_STRATEGY:
-      if ((rc = cli_opt_plan_strategy(conv_cmd, optarg, &copts.strategy)))
+      if ((rc = cli_opt_strategy(conv_cmd, optarg, &copts.strategy)))
         return rc;
+      break;
+    case OPT_TILE:
+      if ((rc = cli_opt_tile(conv_cmd, optarg, copts.tile)))
+        return rc;
+      have_tile = 1;
       break;
     case OPT_LIMIT:
       if ((rc = cli_opt_size(conv_cmd, "--memory-limit", optarg, 1, SIZE_MAX,
@@ -114,20 +215,25 @@ int cli_convolve_main(int argc, char **argv) {
   const char *img_path = NULL, *psf_path = NULL;
   if ((rc = cli_img_psf_operands(conv_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
     return rc;
+  if (have_tile && copts.strategy != LUCY_STRATEGY_AUTO && copts.strategy != LUCY_STRATEGY_TILED)
+    return cli_usage_error(conv_cmd, "--tile applies only to --strategy tiled or auto");
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
 
   double t0 = cli_now();
-  CliProgress progress;
-  cli_progress_init(&progress, conv_cmd);
-  copts.progress = cli_progress_fn;
-  copts.progress_user = &progress;
+  ConvRun run;
+  memset(&run, 0, sizeof run);
+  run.img_path = img_path;
+  run.psf_path = psf_path;
+  cli_progress_init(&run.progress, conv_cmd);
+  copts.progress = conv_progress;
+  copts.progress_user = &run;
 
   LucyVolume *img = NULL, *psf = NULL, *out = NULL;
   LucyConvPlan *plan = NULL;
   LucyStatus s;
-  char buf[64], buf2[64];
+  char buf[64];
 
   if ((s = read_stack(img_path, &img)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
@@ -137,52 +243,37 @@ int cli_convolve_main(int argc, char **argv) {
     rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
     goto done;
   }
+  run.img = img;
+  run.psf = psf;
   if ((rc = cli_check_cancelled(conv_cmd)))
     goto done;
 
-  s = lucy_conv_plan_new(img->shape, psf, &copts, &plan);
-  cli_progress_finish(&progress);
+  /* One plan when it fits; the one-shot function for tiles. */
+  CliStrategy cs;
+  cli_strategy_init(&cs, LUCY_MEMORY_CONVOLVE, img->shape, psf->shape, copts.strategy, copts.tile);
+  cs.req.mode = copts.mode;
+  if ((s = cli_strategy_prepare(conv_cmd, &cs, &copts.strategy, copts.memory_limit_bytes)) ==
+      LUCY_OK) {
+    if (!cs.one_shot) {
+      s = lucy_conv_plan_new(img->shape, psf, &copts, &plan);
+      cli_progress_finish(&run.progress);
+    }
+    s = cli_strategy_choose(conv_cmd, &cs, copts.strategy, s, &copts.memory_limit_bytes);
+  }
   if (s != LUCY_OK) {
-    rc = cli_fail(s, "cannot convolve '%s' (%s) with PSF '%s' (%s) in %s mode", img_path,
-                  cli_format_shape(img->shape, buf, sizeof buf), psf_path,
-                  cli_format_shape(psf->shape, buf2, sizeof buf2), lucy_pad_mode_name(copts.mode));
+    rc = fail_convolve(&run, s, copts.mode);
     goto done;
   }
-  /* The plan holds the OTF: the PSF volume is dead weight from here on. */
-  lucy_volume_free(psf);
-  psf = NULL;
-
-  double psf_sum = lucy_conv_psf_sum(plan);
-  if (copts.normalize)
-    fprintf(stderr, "%s: PSF sum %.7g; normalised to sum 1 (divided by %.7g)\n", conv_cmd,
-            psf_sum, psf_sum);
-  else
-    fprintf(stderr, "%s: PSF sum %.7g; not normalised (--no-normalize)\n", conv_cmd, psf_sum);
-  size_t out_shape[3], fft_shape[3];
-  lucy_conv_output_shape(plan, out_shape);
-  lucy_conv_fft_shape(plan, fft_shape);
-  fprintf(stderr, "%s: output shape %s (z, y, x), mode %s, origin %s\n", conv_cmd,
-          cli_format_shape(out_shape, buf, sizeof buf), lucy_pad_mode_name(copts.mode),
-          copts.origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center");
-  fprintf(stderr, "%s: FFT shape %s (z, y, x), plan holds %s (strategy %s)\n", conv_cmd,
-          cli_format_shape(fft_shape, buf, sizeof buf),
-          cli_format_bytes((double)lucy_conv_plan_bytes(plan), buf2, sizeof buf2),
-          lucy_strategy_name(lucy_conv_plan_strategy(plan)));
-
-  if ((s = lucy_volume_new(out_shape, &out)) != LUCY_OK) {
-    rc = cli_fail(s, "cannot allocate the %s output", cli_format_shape(out_shape, buf, sizeof buf));
+  if ((rc = cli_check_cancelled(conv_cmd)))
     goto done;
+  if (cs.one_shot) {
+    rc = convolve_one_shot(&run, &copts, &cs.plan, &out);
+  } else {
+    rc = convolve_planned(&run, plan, &psf, &copts, &out);
+    plan = NULL;
   }
-  memcpy(out->voxel_um, img->voxel_um, sizeof out->voxel_um);
-
-  s = lucy_conv_execute(plan, img->data, out->data);
-  cli_progress_finish(&progress);
-  if (s != LUCY_OK) {
-    rc = cli_fail(s, "convolving '%s' with '%s'", img_path, psf_path);
+  if (rc != CLI_EXIT_OK)
     goto done;
-  }
-  lucy_conv_plan_free(plan);
-  plan = NULL;
   lucy_volume_free(img);
   img = NULL;
   if ((rc = cli_check_cancelled(conv_cmd)))
@@ -200,12 +291,12 @@ int cli_convolve_main(int argc, char **argv) {
     goto done;
   }
   fprintf(stderr, "%s: wrote %s (%s, %s) in %.2f s\n", conv_cmd, out_path,
-          uint16 ? "uint16" : "float32", cli_format_shape(out_shape, buf, sizeof buf),
+          uint16 ? "uint16" : "float32", cli_format_shape(out->shape, buf, sizeof buf),
           cli_now() - t0);
   rc = CLI_EXIT_OK;
 
 done:
-  cli_progress_finish(&progress);
+  cli_progress_finish(&run.progress);
   lucy_conv_plan_free(plan);
   lucy_volume_free(out);
   lucy_volume_free(psf);

@@ -4,7 +4,9 @@
  * One line per iteration on stderr (iteration, I-divergence, relative change, elapsed time);
  * Ctrl-C is seen between iterations (the monitor) and inside them (the progress callback), and
  * leaves no output file. Memory: the PSF volume is freed as soon as the plan holds its OTF; the
- * host arrays alive while iterating are the image and the output, plus the plan's buffers. */
+ * host arrays alive while iterating are the image and the output, plus the plan's buffers.
+ * When only tiles fit the budget (or --strategy tiled), the one-shot lucy_deconvolve restores
+ * the tiles one by one and blends them: no iteration lines then, progress counts tiles. */
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -52,14 +54,20 @@ static void deconvolve_help(void) {
          "      --no-normalize     use the PSF as stored (default: divide it by its sum)\n"
          "  -j, --threads N        CPU threads for the FFTs (default: one per core)\n"
          "      --thorough         plan FFTs by measuring (slow once, remembered as wisdom)\n"
-         "      --strategy S       memory strategy of the plan: auto (the default: in-memory\n"
-         "                         unless only low-memory fits the budget), in-memory, or\n"
+         "      --strategy S       memory strategy: auto (the default: in-memory if it fits\n"
+         "                         the budget, else low-memory, else tiles), in-memory,\n"
          "                         low-memory (the OTF kept as the PSF's z-planes and, with\n"
          "                         noncirculant edges, no P-sized weights: 4 P -> 2.35 P for\n"
-         "                         RL at 64x256x256 with a 31x63x63 PSF; slower);\n"
-         "                         'lucy-cli memory' predicts each\n"
-         "      --memory-limit B   the budget in bytes auto plans against (default: the free\n"
-         "                         memory of the device)\n"
+         "                         RL at 64x256x256 with a 31x63x63 PSF; slower), tiled (x/y\n"
+         "                         tiles with halos of the PSF's size, each restored on its\n"
+         "                         own and blended: an approximation; no per-iteration lines,\n"
+         "                         progress counts tiles) or cpu (the CPU device, where\n"
+         "                         lucy-cli runs: in-memory); 'lucy-cli memory' predicts each\n"
+         "      --memory-limit B   the budget in bytes the strategy must fit (default: the\n"
+         "                         free memory of the device); a forced strategy that does\n"
+         "                         not fit it fails\n"
+         "      --tile Y,X         the core tile size (before halos) when tiling (default: the\n"
+         "                         largest that fit --memory-limit, else the free memory)\n"
          "      --uint16           write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                         stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force            overwrite OUT if it exists\n"
@@ -82,7 +90,8 @@ enum {
   OPT_THOROUGH,
   OPT_UINT16,
   OPT_STRATEGY,
-  OPT_LIMIT
+  OPT_LIMIT,
+  OPT_TILE
 };
 
 static LucyStatus read_stack(const char *path, LucyVolume **out) {
@@ -91,13 +100,18 @@ static LucyStatus read_stack(const char *path, LucyVolume **out) {
   return lucy_tiff_read(path, &ropts, out, NULL);
 }
 
-/* What the monitor and the progress callback share. */
+/* What the monitor and the progress callback share, and the two ways of running (one plan, or
+ * the one-shot lucy_deconvolve that tiles). */
 typedef struct DeconRun {
   CliProgress progress;
   int iterations;  /* the maximum, for "12/50" */
-  int executing;   /* 0 while planning: progress as convolve shows it; 1 while iterating */
+  int executing;   /* 0 while planning (or tiling): progress as convolve shows it; 1 while
+                      iterating */
   int last_iteration;
   double last_change;
+  size_t tiles;    /* tiled: the progress stage counts tiles */
+  const char *img_path, *psf_path;
+  const LucyVolume *img, *psf;
 } DeconRun;
 
 /* The test hook of cli-progress.c (LUCY_CLI_TEST_SIGINT=1), for reports that print nothing. */
@@ -112,8 +126,10 @@ static int quiet_check(DeconRun *r) {
 /* LucyProgressFn. While iterating, the iteration lines are the progress: only cancel here. */
 static int decon_progress(void *user, double fraction, const char *stage) {
   DeconRun *r = user;
+  char buf[48];
   if (!r->executing)
-    return cli_progress_fn(&r->progress, fraction, stage);
+    return cli_progress_fn(&r->progress, fraction,
+                           cli_tile_stage(stage, fraction, r->tiles, buf, sizeof buf));
   return quiet_check(r);
 }
 
@@ -157,6 +173,120 @@ static const char *start_text(const LucyDeconOptions *o, char *buf, size_t size)
   return "?";
 }
 
+static int fail_deconvolve(const DeconRun *r, LucyStatus s) {
+  char b1[64], b2[64];
+  return cli_fail(s, "cannot deconvolve '%s' (%s) with PSF '%s' (%s)", r->img_path,
+                  cli_format_shape(r->img->shape, b1, sizeof b1), r->psf_path,
+                  cli_format_shape(r->psf->shape, b2, sizeof b2));
+}
+
+/* The PSF's warning and sum, then the method line. */
+static void report_setup(const LucyDeconOptions *o, int iterative, const char *warning,
+                         double psf_sum) {
+  char buf[64];
+  /* A PSF whose peak or centroid is away from its origin shifts the result: say so. */
+  if (warning && warning[0])
+    fprintf(stderr, "%s: warning: %s\n", decon_cmd, warning);
+  cli_report_psf_sum(decon_cmd, psf_sum, o->normalize);
+  if (!iterative) {
+    fprintf(stderr, "%s: method wiener (one step), boundary %s, k %g relative to max|H|^2\n",
+            decon_cmd, lucy_boundary_name(o->boundary), o->wiener_k);
+    return;
+  }
+  char extra[160] = "";
+  size_t len = 0;
+  if (o->method == LUCY_DECON_RLTV)
+    len += (size_t)snprintf(extra + len, sizeof extra - len, ", TV lambda %g", o->tv_lambda);
+  if (o->accelerate && len < sizeof extra)
+    len += (size_t)snprintf(extra + len, sizeof extra - len, ", accelerated");
+  if (o->background > 0.0 && len < sizeof extra)
+    len += (size_t)snprintf(extra + len, sizeof extra - len, ", background %g", o->background);
+  if (o->stop_rel > 0.0 && len < sizeof extra)
+    snprintf(extra + len, sizeof extra - len, ", stop when change < %g", o->stop_rel);
+  fprintf(stderr, "%s: method %s, boundary %s, %d iteration%s, start %s%s\n", decon_cmd,
+          lucy_decon_method_name(o->method), lucy_boundary_name(o->boundary), o->iterations,
+          o->iterations == 1 ? "" : "s", start_text(o, buf, sizeof buf), extra);
+}
+
+/* Runs the plan made by the caller and frees it; the PSF volume (*psf) is freed at once, as the
+ * plan holds its OTF. Restores in place: *img becomes *out. */
+static int deconvolve_planned(DeconRun *r, LucyDeconPlan *plan, LucyVolume **img,
+                              LucyVolume **psf, const LucyDeconOptions *o, int iterative,
+                              LucyVolume **out) {
+  lucy_volume_free(*psf);
+  *psf = NULL;
+  r->psf = NULL;
+  report_setup(o, iterative, lucy_decon_plan_warning(plan), lucy_decon_psf_sum(plan));
+  char buf[64], buf2[64], buf3[32];
+  size_t fft_shape[3];
+  lucy_decon_fft_shape(plan, fft_shape);
+  fprintf(stderr, "%s: image %s (z, y, x), FFT shape %s, origin %s, plan holds %s "
+          "(strategy %s)\n", decon_cmd,
+          cli_format_shape((*img)->shape, buf, sizeof buf),
+          cli_format_shape(fft_shape, buf2, sizeof buf2),
+          o->origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center",
+          cli_format_bytes((double)lucy_decon_plan_bytes(plan), buf3, sizeof buf3),
+          lucy_strategy_name(lucy_decon_plan_strategy(plan)));
+
+  /* Restore in place: the image's array becomes the result (the core allows out == image and
+   * writes it only after the last iteration), so peak memory holds one image-sized array. */
+  r->executing = 1;
+  int done_iterations = 0;
+  double t_exec = cli_now();
+  LucyStatus s = lucy_decon_execute(plan, (*img)->data, (*img)->data, &done_iterations);
+  cli_progress_finish(&r->progress);
+  lucy_decon_plan_free(plan);
+  if (s != LUCY_OK)
+    return cli_fail(s, "deconvolving '%s' with '%s'", r->img_path, r->psf_path);
+  *out = *img;
+  *img = NULL;
+  r->img = NULL;
+  double t_iter = cli_now() - t_exec;
+  if (iterative && !cli_cancelled()) {
+    if (done_iterations < o->iterations)
+      fprintf(stderr, "%s: stopped after %d of %d iterations: change %.2e < %g (--stop-rel)\n",
+              decon_cmd, done_iterations, o->iterations, r->last_change, o->stop_rel);
+    if (done_iterations > 0)
+      fprintf(stderr, "%s: %d iteration%s in %.2f s (%.3f s each)\n", decon_cmd,
+              done_iterations, done_iterations == 1 ? "" : "s", t_iter,
+              t_iter / done_iterations);
+  }
+  return CLI_EXIT_OK;
+}
+
+/* The one-shot lucy_deconvolve, for what one plan cannot do (tiles): it follows mp, the plan
+ * cli_strategy_choose chose for o (whose memory_limit_bytes is that plan's budget). */
+static int deconvolve_one_shot(DeconRun *r, const LucyDeconOptions *o, int iterative,
+                               const LucyMemoryPlan *mp, LucyVolume **out) {
+  LucyPsfCheck check;
+  if (lucy_psf_check(r->psf, o->origin, &check) == LUCY_OK)
+    report_setup(o, iterative, check.off_centre ? check.message : NULL, check.sum);
+  cli_report_memory_plan(decon_cmd, mp);
+  const int tiled = mp->strategy == LUCY_STRATEGY_TILED;
+  r->tiles = tiled ? mp->tiles[0] * mp->tiles[1] * mp->tiles[2] : 0;
+  if (tiled && iterative)
+    fprintf(stderr, "%s: no per-iteration lines when tiled (each tile iterates on its own); "
+            "progress counts tiles\n", decon_cmd);
+  r->executing = !tiled; /* from a GPU to the CPU: one whole run, with its iteration lines */
+  int done_iterations = 0;
+  double t_exec = cli_now();
+  LucyStatus s = lucy_deconvolve(r->img, r->psf, o, out, &done_iterations);
+  cli_progress_finish(&r->progress);
+  if (s != LUCY_OK)
+    return cli_fail(s, "deconvolving '%s' with '%s'", r->img_path, r->psf_path);
+  if (iterative && tiled && !cli_cancelled()) {
+    if (done_iterations < o->iterations)
+      fprintf(stderr, "%s: %zu tiles in %.2f s (the last stopped after %d of %d iterations: "
+              "--stop-rel)\n", decon_cmd, r->tiles, cli_now() - t_exec, done_iterations,
+              o->iterations);
+    else
+      fprintf(stderr, "%s: %zu tile%s of %d iteration%s in %.2f s\n", decon_cmd, r->tiles,
+              r->tiles == 1 ? "" : "s", done_iterations, done_iterations == 1 ? "" : "s",
+              cli_now() - t_exec);
+  }
+  return CLI_EXIT_OK;
+}
+
 int cli_deconvolve_main(int argc, char **argv) {
   static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -176,13 +306,14 @@ int cli_deconvolve_main(int argc, char **argv) {
     {"uint16", no_argument, NULL, OPT_UINT16},
     {"strategy", required_argument, NULL, OPT_STRATEGY},
     {"memory-limit", required_argument, NULL, OPT_LIMIT},
+    {"tile", required_argument, NULL, OPT_TILE},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   const char *out_path = NULL;
   int force = 0, uint16 = 0, rc;
-  int have_iterations = 0, have_tv = 0, have_wiener_k = 0;
+  int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_tile = 0;
   LucyDeconOptions dopts;
   lucy_decon_options_default(&dopts);
 
@@ -245,8 +376,13 @@ int cli_deconvolve_main(int argc, char **argv) {
     case OPT_THOROUGH: dopts.planning = LUCY_PLAN_THOROUGH; break;
     case OPT_UINT16: uint16 = 1; break;
     case OPT_STRATEGY:
-      if ((rc = cli_opt_plan_strategy(decon_cmd, optarg, &dopts.strategy)))
+      if ((rc = cli_opt_strategy(decon_cmd, optarg, &dopts.strategy)))
         return rc;
+      break;
+    case OPT_TILE:
+      if ((rc = cli_opt_tile(decon_cmd, optarg, dopts.tile)))
+        return rc;
+      have_tile = 1;
       break;
     case OPT_LIMIT:
       if ((rc = cli_opt_size(decon_cmd, "--memory-limit", optarg, 1, SIZE_MAX,
@@ -271,6 +407,8 @@ int cli_deconvolve_main(int argc, char **argv) {
   if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0))
     return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate "
                                       "and --stop-rel do not apply");
+  if (have_tile && dopts.strategy != LUCY_STRATEGY_AUTO && dopts.strategy != LUCY_STRATEGY_TILED)
+    return cli_usage_error(decon_cmd, "--tile applies only to --strategy tiled or auto");
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
@@ -280,6 +418,8 @@ int cli_deconvolve_main(int argc, char **argv) {
   memset(&run, 0, sizeof run);
   cli_progress_init(&run.progress, decon_cmd);
   run.iterations = iterative ? dopts.iterations : 1;
+  run.img_path = img_path;
+  run.psf_path = psf_path;
   dopts.progress = decon_progress;
   dopts.progress_user = &run;
   dopts.monitor = iterative ? decon_monitor : NULL;
@@ -288,7 +428,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   LucyVolume *img = NULL, *psf = NULL, *out = NULL;
   LucyDeconPlan *plan = NULL;
   LucyStatus s;
-  char buf[64], buf2[64], buf3[32];
+  char buf[64];
 
   if ((s = read_stack(img_path, &img)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
@@ -298,88 +438,44 @@ int cli_deconvolve_main(int argc, char **argv) {
     rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
     goto done;
   }
+  run.img = img;
+  run.psf = psf;
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
-  s = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &dopts, &plan);
-  cli_progress_finish(&run.progress);
+  /* One plan when it fits; the one-shot function for tiles. */
+  CliStrategy cs;
+  cli_strategy_init(&cs, LUCY_MEMORY_DECONVOLVE, img->shape, psf->shape, dopts.strategy,
+                    dopts.tile);
+  cs.req.method = dopts.method;
+  cs.req.boundary = dopts.boundary;
+  cs.req.accelerate = dopts.accelerate;
+  if ((s = cli_strategy_prepare(decon_cmd, &cs, &dopts.strategy, dopts.memory_limit_bytes)) ==
+      LUCY_OK) {
+    if (!cs.one_shot) {
+      s = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &dopts, &plan);
+      cli_progress_finish(&run.progress);
+    }
+    s = cli_strategy_choose(decon_cmd, &cs, dopts.strategy, s, &dopts.memory_limit_bytes);
+  }
   if (s != LUCY_OK) {
-    rc = cli_fail(s, "cannot deconvolve '%s' (%s) with PSF '%s' (%s)", img_path,
-                  cli_format_shape(img->shape, buf, sizeof buf), psf_path,
-                  cli_format_shape(psf->shape, buf2, sizeof buf2));
+    rc = fail_deconvolve(&run, s);
     goto done;
   }
-  /* The plan holds the OTF: the PSF volume is dead weight from here on. */
-  lucy_volume_free(psf);
-  psf = NULL;
-  /* A PSF whose peak or centroid is away from its origin shifts the result: say so. */
-  const char *warning = lucy_decon_plan_warning(plan);
-  if (warning && warning[0])
-    fprintf(stderr, "%s: warning: %s\n", decon_cmd, warning);
-
-  double psf_sum = lucy_decon_psf_sum(plan);
-  if (dopts.normalize)
-    fprintf(stderr, "%s: PSF sum %.7g; normalised to sum 1 (divided by %.7g)\n", decon_cmd,
-            psf_sum, psf_sum);
-  else
-    fprintf(stderr, "%s: PSF sum %.7g; not normalised (--no-normalize)\n", decon_cmd, psf_sum);
-  if (iterative) {
-    char extra[160] = "";
-    size_t len = 0;
-    if (dopts.method == LUCY_DECON_RLTV)
-      len += (size_t)snprintf(extra + len, sizeof extra - len, ", TV lambda %g", dopts.tv_lambda);
-    if (dopts.accelerate && len < sizeof extra)
-      len += (size_t)snprintf(extra + len, sizeof extra - len, ", accelerated");
-    if (dopts.background > 0.0 && len < sizeof extra)
-      len += (size_t)snprintf(extra + len, sizeof extra - len, ", background %g",
-                              dopts.background);
-    if (dopts.stop_rel > 0.0 && len < sizeof extra)
-      snprintf(extra + len, sizeof extra - len, ", stop when change < %g", dopts.stop_rel);
-    fprintf(stderr, "%s: method %s, boundary %s, %d iteration%s, start %s%s\n", decon_cmd,
-            lucy_decon_method_name(dopts.method), lucy_boundary_name(dopts.boundary),
-            dopts.iterations, dopts.iterations == 1 ? "" : "s", start_text(&dopts, buf, sizeof buf),
-            extra);
+  if ((rc = cli_check_cancelled(decon_cmd)))
+    goto done;
+  if (cs.one_shot) {
+    rc = deconvolve_one_shot(&run, &dopts, iterative, &cs.plan, &out);
   } else {
-    fprintf(stderr, "%s: method wiener (one step), boundary %s, k %g relative to max|H|^2\n",
-            decon_cmd, lucy_boundary_name(dopts.boundary), dopts.wiener_k);
+    rc = deconvolve_planned(&run, plan, &img, &psf, &dopts, iterative, &out);
+    plan = NULL;
   }
-  size_t fft_shape[3];
-  lucy_decon_fft_shape(plan, fft_shape);
-  fprintf(stderr, "%s: image %s (z, y, x), FFT shape %s, origin %s, plan holds %s "
-          "(strategy %s)\n", decon_cmd,
-          cli_format_shape(img->shape, buf, sizeof buf),
-          cli_format_shape(fft_shape, buf2, sizeof buf2),
-          dopts.origin == LUCY_ORIGIN_SCIPY ? "scipy" : "center",
-          cli_format_bytes((double)lucy_decon_plan_bytes(plan), buf3, sizeof buf3),
-          lucy_strategy_name(lucy_decon_plan_strategy(plan)));
-
-  /* Restore in place: the image's array becomes the result (the core allows out == image and
-   * writes it only after the last iteration), so peak memory holds one image-sized array. */
-  run.executing = 1;
-  int done_iterations = 0;
-  double t_exec = cli_now();
-  s = lucy_decon_execute(plan, img->data, img->data, &done_iterations);
-  cli_progress_finish(&run.progress);
-  if (s != LUCY_OK) {
-    rc = cli_fail(s, "deconvolving '%s' with '%s'", img_path, psf_path);
+  if (rc != CLI_EXIT_OK)
     goto done;
-  }
-  out = img;
+  lucy_volume_free(img);
   img = NULL;
-  double t_iter = cli_now() - t_exec;
-  lucy_decon_plan_free(plan);
-  plan = NULL;
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
-  if (iterative) {
-    if (done_iterations < dopts.iterations)
-      fprintf(stderr, "%s: stopped after %d of %d iterations: change %.2e < %g (--stop-rel)\n",
-              decon_cmd, done_iterations, dopts.iterations, run.last_change, dopts.stop_rel);
-    if (done_iterations > 0)
-      fprintf(stderr, "%s: %d iteration%s in %.2f s (%.3f s each)\n", decon_cmd,
-              done_iterations, done_iterations == 1 ? "" : "s", t_iter,
-              t_iter / done_iterations);
-  }
 
   LucyTiffWriteOptions wopts;
   lucy_tiff_write_options_default(&wopts);

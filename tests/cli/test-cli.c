@@ -2342,24 +2342,43 @@ static double files_rel_diff(const char *a, const char *b) {
   return d / max_ref;
 }
 
-/* --strategy and --memory-limit of convolve and deconvolve: low-memory gives in-memory's result
- * to float precision, auto switches to it exactly at the budget lucy-cli memory predicts, and
- * strategies a single plan cannot honour are usage errors. */
-static void test_plan_strategies(Fixture *f, gconstpointer data) {
-  if (!have_cli())
-    return;
-  gchar *img = make_phantom(f, "cimg.tif", "16,20,24", "3"); /* decon_data has img, psf */
-  gchar *psf = make_psf(f, "cpsf.tif", "5,7,9", "1,1.5,2");
-  gchar *in = path_in(f, "in.tif"), *low = path_in(f, "low.tif"), *lim = path_in(f, "lim.tif");
-  double in_bytes = 0, low_bytes = 0;
-  memory_peaks("convolve", "16,20,24", "5,7,9", &in_bytes, &low_bytes);
-  char limit[32];
+/* The convolution both strategy tests use: an image and a PSF, the in-memory result, and the
+ * planner's whole-plan peaks for them. */
+typedef struct ConvData {
+  gchar *img, *psf, *in;
+  double in_bytes, low_bytes;
+} ConvData;
 
-  Run r = RUN("convolve", img, psf, "-o", in, "--strategy", "in-memory");
+static void conv_data(const Fixture *f, ConvData *c) {
+  c->img = make_phantom(f, "cimg.tif", "16,20,24", "3"); /* decon_data has img, psf */
+  c->psf = make_psf(f, "cpsf.tif", "5,7,9", "1,1.5,2");
+  c->in = path_in(f, "in.tif");
+  memory_peaks("convolve", "16,20,24", "5,7,9", &c->in_bytes, &c->low_bytes);
+  Run r = RUN("convolve", c->img, c->psf, "-o", c->in, "--strategy", "in-memory");
   ASSERT_STATUS(r, 0);
   assert_contains(r.err, "(strategy in-memory)");
   run_clear(&r);
-  r = RUN("convolve", img, psf, "-o", low, "--strategy", "low-memory");
+}
+
+static void conv_data_clear(ConvData *c) {
+  g_free(c->img);
+  g_free(c->psf);
+  g_free(c->in);
+}
+
+/* --strategy and --memory-limit of convolve and deconvolve: low-memory gives in-memory's result
+ * to float precision and auto switches to it exactly at the budget lucy-cli memory predicts. */
+static void test_plan_strategies(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  ConvData c;
+  conv_data(f, &c);
+  const char *img = c.img, *psf = c.psf, *in = c.in;
+  double in_bytes = c.in_bytes, low_bytes = c.low_bytes;
+  gchar *low = path_in(f, "low.tif"), *lim = path_in(f, "lim.tif");
+  char limit[32];
+
+  Run r = RUN("convolve", img, psf, "-o", low, "--strategy", "low-memory");
   ASSERT_STATUS(r, 0);
   assert_contains(r.err, "(strategy low-memory)");
   run_clear(&r);
@@ -2407,16 +2426,11 @@ static void test_plan_strategies(Fixture *f, gconstpointer data) {
   run_clear(&r);
   g_assert_cmpfloat(files_rel_diff(dlim, dlow), ==, 0.0); /* the same plan, the same numbers */
 
-  const char *const bad[][2] = {{"tiled", "not a strategy of one plan"},
-                                {"cpu", "not a strategy of one plan"},
-                                {"huge", "'huge' is not one of auto, in-memory, low-memory"}};
-  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-    r = RUN("convolve", img, psf, "-o", lim, "--force", "--strategy", bad[i][0]);
-    ASSERT_STATUS(r, 2);
-    assert_one_error_line(&r);
-    assert_contains(r.err, bad[i][1]);
-    run_clear(&r);
-  }
+  r = RUN("convolve", img, psf, "-o", lim, "--force", "--strategy", "huge");
+  ASSERT_STATUS(r, 2);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "'huge' is not one of auto, in-memory, low-memory, tiled, cpu");
+  run_clear(&r);
   r = RUN("deconvolve", d.img, d.psf, "-o", dlim, "--iterations", "2", "--memory-limit", "lots");
   ASSERT_STATUS(r, 2);
   assert_contains(r.err, "--memory-limit");
@@ -2425,11 +2439,189 @@ static void test_plan_strategies(Fixture *f, gconstpointer data) {
   g_free(din);
   g_free(dlow);
   g_free(dlim);
-  g_free(in);
   g_free(low);
   g_free(lim);
-  g_free(img);
-  g_free(psf);
+  conv_data_clear(&c);
+}
+
+/* Reads two TIFFs of one shape; returns ||s a - b|| / ||b|| with the least-squares scale s. */
+static double files_scaled_error(const char *a, const char *b) {
+  LucyVolume *va = read_volume(a), *vb = read_volume(b);
+  for (int i = 0; i < 3; i++) g_assert_cmpuint(va->shape[i], ==, vb->shape[i]);
+  const double e = scaled_error(va->data, vb->data, lucy_shape_count(va->shape));
+  lucy_volume_free(va);
+  lucy_volume_free(vb);
+  return e;
+}
+
+/* Tiles and the CPU: auto under a budget only tiles meet switches to them (convolution equal to
+ * the untiled result to float precision, deconvolution within a few percent), --strategy tiled
+ * and --tile force them, cpu is in-memory on the CPU device, a forced strategy is held to the
+ * budget, a budget nothing fits fails with the numbers and leaves no file, and Ctrl-C during
+ * the tiles leaves no file either. */
+static void test_tiled_strategies(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  ConvData c;
+  conv_data(f, &c);
+  const char *img = c.img, *psf = c.psf, *in = c.in;
+  double in_bytes = c.in_bytes, low_bytes = c.low_bytes;
+  gchar *tiled = path_in(f, "tiled.tif"), *out = path_in(f, "o.tif");
+  char limit[32];
+
+  /* Tiled runs use one thread (-j 1): many small FFTs on threads that spin-wait for each other
+   * (the CPU device's OpenMP) ran up to 1000 times slower on this shared 2-core machine under
+   * load (25 RL tiles: 392 s on 2 threads, 0.43 s on one). */
+  /* One byte below low-memory's peak: 2 x 2 tiles, with progress per tile. */
+  snprintf(limit, sizeof limit, "%.0f", low_bytes - 1);
+  Run r = run_env((const char *const[]){"LUCY_CLI_PROGRESS_DELAY=0", NULL},
+              (const char *const[]){"convolve", img, psf, "-o", tiled, "--memory-limit", limit,
+                                    "-j", "1", NULL});
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "one plan does not fit the budget");
+  assert_contains(r.err, "switching to the tiled strategy");
+  assert_contains(r.err, "strategy tiled: 4 tiles (2 x 2) of 12 x 12 (y, x)");
+  assert_contains(r.err, "predicted peak");
+  assert_contains(r.err, "output shape 16 x 20 x 24");
+  GRegex *re = g_regex_new("^convolve: tile [1-4]/4 [0-9]{1,3}%$", G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match(re, r.err, 0, NULL))
+    g_printerr("no tile progress line in: %s\\n", r.err);
+  g_assert_true(g_regex_match(re, r.err, 0, NULL));
+  g_regex_unref(re);
+  run_clear(&r);
+  double e = files_rel_diff(tiled, in);
+  g_test_message("convolve auto-tiled (2 x 2) vs untiled: %.3g of the maximum", e);
+  g_assert_cmpfloat(e, <=, 1e-5);
+
+  r = RUN("convolve", img, psf, "-o", tiled, "--force", "--strategy", "tiled", "--tile", "5,6",
+          "-j", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "strategy tiled: 16 tiles (4 x 4) of 5 x 6 (y, x)");
+  g_assert_null(strstr(r.err, "switching"));
+  run_clear(&r);
+  e = files_rel_diff(tiled, in);
+  g_test_message("convolve --strategy tiled --tile 5,6 vs untiled: %.3g of the maximum", e);
+  g_assert_cmpfloat(e, <=, 1e-5);
+
+  /* cpu: lucy-cli is on the CPU device already, so it is the in-memory plan. */
+  r = RUN("convolve", img, psf, "-o", out, "--strategy", "cpu");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "strategy cpu");
+  assert_contains(r.err, "(strategy in-memory)");
+  run_clear(&r);
+  g_assert_cmpfloat(files_rel_diff(out, in), ==, 0.0);
+  g_assert_cmpint(g_remove(out), ==, 0);
+
+  /* Held to the budget: a forced strategy that misses it, and a budget nothing fits. */
+  gchar *before = dir_listing(f->dir);
+  snprintf(limit, sizeof limit, "%.0f", in_bytes - 1);
+  r = RUN("convolve", img, psf, "-o", out, "--strategy", "in-memory", "--memory-limit", limit);
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "in-memory needs");
+  assert_contains(r.err, "free");
+  assert_contains(r.err, "the low-memory strategy would fit");
+  run_clear(&r);
+  r = RUN("convolve", img, psf, "-o", out, "--memory-limit", "1000");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "1000 free");
+  assert_contains(r.err, "no strategy fits");
+  run_clear(&r);
+  /* Ctrl-C between tiles. */
+  r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
+              (const char *const[]){"convolve", img, psf, "-o", out, "--strategy", "tiled",
+                                    "--tile", "5,6", NULL});
+  ASSERT_STATUS(r, 130);
+  assert_contains(r.err, "cancelled");
+  run_clear(&r);
+  gchar *after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(after);
+
+  const char *const bad_tiles[][2] = {{"0,5", "'0' is out of range"},
+                                      {"5", "expected 2"},
+                                      {"5,x", "not a non-negative integer"},
+                                      {"5,-2", "negative"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad_tiles); i++) {
+    r = RUN("convolve", img, psf, "-o", out, "--strategy", "tiled", "--tile", bad_tiles[i][0]);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "--tile");
+    assert_contains(r.err, bad_tiles[i][1]);
+    run_clear(&r);
+  }
+  r = RUN("convolve", img, psf, "-o", out, "--strategy", "low-memory", "--tile", "8,8");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "--tile applies only to --strategy tiled or auto");
+  run_clear(&r);
+
+  /* Deconvolution: tiles restored on their own and blended. */
+  DeconData d;
+  decon_data(f, &d);
+  memory_peaks("deconvolve", "16,40,40", "7,9,9", &in_bytes, &low_bytes);
+  gchar *din = path_in(f, "din.tif"), *dtiled = path_in(f, "dtiled.tif");
+  r = RUN("deconvolve", d.img, d.psf, "-o", din, "--iterations", "20");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  snprintf(limit, sizeof limit, "%.0f", low_bytes - 1);
+  r = RUN("deconvolve", d.img, d.psf, "-o", dtiled, "--iterations", "20", "--memory-limit",
+          limit, "-j", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "switching to the tiled strategy");
+  assert_contains(r.err, "strategy tiled: 25 tiles (5 x 5) of 9 x 9 (y, x)");
+  assert_contains(r.err, "no per-iteration lines when tiled");
+  assert_contains(r.err, "25 tiles of 20 iterations");
+  g_assert_null(strstr(r.err, "iteration 1/20"));
+  run_clear(&r);
+  e = files_scaled_error(dtiled, din);
+  double m = files_rel_diff(dtiled, din);
+  g_test_message("deconvolve auto-tiled (5 x 5 tiles of 9 x 9), 20 RL iterations vs untiled: "
+                 "%.3g relative L2 after scaling, %.3g of the maximum", e, m);
+  g_assert_cmpfloat(e, <, 0.05);
+  r = RUN("deconvolve", d.img, d.psf, "-o", dtiled, "--iterations", "20", "--force",
+          "--strategy", "tiled", "--tile", "20,20", "-j", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "strategy tiled: 4 tiles (2 x 2) of 20 x 20 (y, x)");
+  run_clear(&r);
+  e = files_scaled_error(dtiled, din);
+  m = files_rel_diff(dtiled, din);
+  g_test_message("deconvolve --strategy tiled --tile 20,20, 20 RL iterations vs untiled: "
+                 "%.3g relative L2 after scaling, %.3g of the maximum", e, m);
+  g_assert_cmpfloat(e, <, 0.05);
+  r = RUN("deconvolve", d.img, d.psf, "-o", out, "--iterations", "20", "--strategy", "cpu");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(strategy in-memory)");
+  run_clear(&r);
+  g_assert_cmpfloat(files_rel_diff(out, din), ==, 0.0);
+  g_assert_cmpint(g_remove(out), ==, 0);
+  g_free(before);
+  before = dir_listing(f->dir);
+  r = RUN("deconvolve", d.img, d.psf, "-o", out, "--iterations", "20", "--memory-limit", "1000");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "1000 free");
+  run_clear(&r);
+  r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
+              (const char *const[]){"deconvolve", d.img, d.psf, "-o", out, "--iterations", "20",
+                                    "--strategy", "tiled", "--tile", "20,20", NULL});
+  ASSERT_STATUS(r, 130);
+  assert_contains(r.err, "cancelled");
+  run_clear(&r);
+  r = RUN("deconvolve", d.img, d.psf, "-o", out, "--iterations", "2", "--tile", "0,5");
+  ASSERT_STATUS(r, 2);
+  assert_contains(r.err, "--tile");
+  run_clear(&r);
+  after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
+  g_free(after);
+  g_free(before);
+  decon_data_clear(&d);
+  g_free(din);
+  g_free(dtiled);
+  g_free(tiled);
+  g_free(out);
+  conv_data_clear(&c);
 }
 
 int main(int argc, char **argv) {
@@ -2461,6 +2653,7 @@ int main(int argc, char **argv) {
   ADD("deconvolve/cancel", test_deconvolve_cancel);
   ADD("deconvolve/errors", test_deconvolve_errors);
   ADD("strategies", test_plan_strategies);
+  ADD("strategies/tiled", test_tiled_strategies);
   ADD("project/png", test_project_png);
   ADD("points/convolve", test_points_convolve);
   ADD("points/fit", test_points_fit);
