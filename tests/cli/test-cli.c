@@ -2314,6 +2314,21 @@ static void test_memory_and_devices(void) {
   ASSERT_STATUS(r, 0);
   assert_contains(r.out, "cpu");
   assert_contains(r.out, "cuda");
+  /* A CUDA build opens its device module (lucy-cuda.so, from the build tree here) on this
+   * question: whatever it says about GPUs, it is not that the module is missing. */
+  const gboolean cuda_built = strstr(r.out, "built without CUDA") == NULL;
+  if (cuda_built) g_assert_null(strstr(r.out, "could not be opened"));
+  run_clear(&r);
+  /* ... and a module that is not there is a reason, not a crash; CPU work goes on without it */
+  const char *const missing[] = {"LUCY_CUDA_MODULE=/nonexistent/lucy-cuda.so", NULL};
+  r = run_env(missing, (const char *const[]){"info", "--devices", NULL});
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "cpu");
+  if (cuda_built) assert_contains(r.out, "the CUDA module could not be opened (/nonexistent/");
+  run_clear(&r);
+  r = run_env(missing, (const char *const[]){"memory", "--shape", "8,16,16", "--psf-shape",
+                                             "3,3,3", "--device", "cuda", NULL});
+  ASSERT_STATUS(r, 0);
   run_clear(&r);
 }
 
