@@ -534,3 +534,21 @@ int cli_img_psf_operands(const char *command, int argc, char **argv, int optind_
   *psf_path = argv[optind_now + 1];
   return CLI_EXIT_OK;
 }
+
+int cli_shared_option(const char *command, int c, const char *arg, CliShared *s) {
+  switch (c) {
+  case CLI_OPT_ORIGIN: return cli_opt_origin(command, arg, s->origin);
+  case CLI_OPT_NO_NORMALIZE: *s->normalize = 0; return CLI_EXIT_OK;
+  case 'j': return cli_opt_int(command, "--threads", arg, 1, 4096, s->threads);
+  case CLI_OPT_THOROUGH: *s->planning = LUCY_PLAN_THOROUGH; return CLI_EXIT_OK;
+  case CLI_OPT_UINT16: s->uint16 = 1; return CLI_EXIT_OK;
+  case CLI_OPT_STRATEGY: return cli_opt_strategy(command, arg, s->strategy);
+  case CLI_OPT_TILE:
+    s->have_tile = 1;
+    return cli_opt_tile(command, arg, s->tile);
+  case CLI_OPT_LIMIT:
+    return cli_opt_size(command, "--memory-limit", arg, 1, SIZE_MAX, s->memory_limit);
+  case 'f': s->force = 1; return CLI_EXIT_OK;
+  default: return CLI_NOT_SHARED;
+  }
+}

@@ -82,6 +82,33 @@ const char *cli_format_bytes(double bytes, char *buf, size_t size);
 int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out);
 /* --tile Y,X: the tiled strategy's tile size, two integers >= 1. */
 int cli_opt_tile(const char *command, const char *arg, size_t tile[2]);
+
+/* The options convolve and deconvolve share (--origin, --no-normalize, -j, --thorough,
+ * --uint16, --strategy, --tile, --memory-limit, -f), parsed into the matching fields of
+ * either command's options; their getopt codes are the CLI_OPT_* below and 'j', 'f'. */
+enum {
+  CLI_OPT_ORIGIN = 200, /* below the commands' own codes, which start at 256 */
+  CLI_OPT_NO_NORMALIZE,
+  CLI_OPT_THOROUGH,
+  CLI_OPT_UINT16,
+  CLI_OPT_STRATEGY,
+  CLI_OPT_LIMIT,
+  CLI_OPT_TILE,
+};
+typedef struct CliShared {
+  LucyOrigin *origin;
+  int *normalize;
+  int *threads;
+  LucyPlanning *planning;
+  LucyStrategy *strategy;
+  size_t *tile;          /* [2] */
+  size_t *memory_limit;
+  int uint16, force, have_tile;
+} CliShared;
+#define CLI_NOT_SHARED (-1)
+/* Handles getopt's c when it is a shared option: CLI_EXIT_OK, a usage error's exit status,
+ * or CLI_NOT_SHARED for the caller to handle. */
+int cli_shared_option(const char *command, int c, const char *arg, CliShared *shared);
 /* The memory strategy around one plan, for convolve and deconvolve. A plan honours in-memory
  * and low-memory; for tiles lucy-cli runs the one-shot lucy_convolve / lucy_deconvolve, which
  * follow the planner (lucy_memory_plan) on the CPU device lucy-cli runs on. */

@@ -55,16 +55,6 @@ static void convolve_help(void) {
          "  -h, --help           show this help\n");
 }
 
-enum {
-  OPT_ORIGIN = 256,
-  OPT_NO_NORMALIZE,
-  OPT_THOROUGH,
-  OPT_UINT16,
-  OPT_STRATEGY,
-  OPT_LIMIT,
-  OPT_TILE
-};
-
 static LucyStatus read_stack(const char *path, LucyVolume **out) {
   LucyTiffReadOptions ropts;
   lucy_tiff_read_options_default(&ropts);
@@ -154,14 +144,14 @@ int cli_convolve_main(int argc, char **argv) {
   static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
     {"mode", required_argument, NULL, 'm'},
-    {"origin", required_argument, NULL, OPT_ORIGIN},
-    {"no-normalize", no_argument, NULL, OPT_NO_NORMALIZE},
+    {"origin", required_argument, NULL, CLI_OPT_ORIGIN},
+    {"no-normalize", no_argument, NULL, CLI_OPT_NO_NORMALIZE},
     {"threads", required_argument, NULL, 'j'},
-    {"thorough", no_argument, NULL, OPT_THOROUGH},
-    {"uint16", no_argument, NULL, OPT_UINT16},
-    {"strategy", required_argument, NULL, OPT_STRATEGY},
-    {"memory-limit", required_argument, NULL, OPT_LIMIT},
-    {"tile", required_argument, NULL, OPT_TILE},
+    {"thorough", no_argument, NULL, CLI_OPT_THOROUGH},
+    {"uint16", no_argument, NULL, CLI_OPT_UINT16},
+    {"strategy", required_argument, NULL, CLI_OPT_STRATEGY},
+    {"memory-limit", required_argument, NULL, CLI_OPT_LIMIT},
+    {"tile", required_argument, NULL, CLI_OPT_TILE},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -170,6 +160,9 @@ int cli_convolve_main(int argc, char **argv) {
   int force = 0, uint16 = 0, have_tile = 0, rc;
   LucyConvOptions copts;
   lucy_conv_options_default(&copts);
+  CliShared shared = {.origin = &copts.origin, .normalize = &copts.normalize, .threads = &copts.threads,
+                      .planning = &copts.planning, .strategy = &copts.strategy, .tile = copts.tile,
+                      .memory_limit = &copts.memory_limit_bytes};
 
   opterr = 0;
   optind = 1;
@@ -182,36 +175,16 @@ int cli_convolve_main(int argc, char **argv) {
         return cli_usage_error(conv_cmd, "--mode: '%s' is not one of circular, same, full, valid",
                                optarg);
       break;
-    case OPT_ORIGIN:
-      if ((rc = cli_opt_origin(conv_cmd, optarg, &copts.origin)))
-        return rc;
-      break;
-    case OPT_NO_NORMALIZE: copts.normalize = 0; break;
-    case 'j':
-      if ((rc = cli_opt_int(conv_cmd, "--threads", optarg, 1, 4096, &copts.threads)))
-        return rc;
-      break;
-    case OPT_THOROUGH: copts.planning = LUCY_PLAN_THOROUGH; break;
-    case OPT_UINT16: uint16 = 1; break;
-    case OPT_STRATEGY:
-      if ((rc = cli_opt_strategy(conv_cmd, optarg, &copts.strategy)))
-        return rc;
-      break;
-    case OPT_TILE:
-      if ((rc = cli_opt_tile(conv_cmd, optarg, copts.tile)))
-        return rc;
-      have_tile = 1;
-      break;
-    case OPT_LIMIT:
-      if ((rc = cli_opt_size(conv_cmd, "--memory-limit", optarg, 1, SIZE_MAX,
-                             &copts.memory_limit_bytes)))
-        return rc;
-      break;
-    case 'f': force = 1; break;
     case 'h': convolve_help(); return CLI_EXIT_OK;
-    default: return cli_getopt_error(conv_cmd, c, argv);
+    default:
+      if ((rc = cli_shared_option(conv_cmd, c, optarg, &shared)) == CLI_NOT_SHARED)
+        return cli_getopt_error(conv_cmd, c, argv);
+      if (rc) return rc;
     }
   }
+  force = shared.force;
+  uint16 = shared.uint16;
+  have_tile = shared.have_tile;
   const char *img_path = NULL, *psf_path = NULL;
   if ((rc = cli_img_psf_operands(conv_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
     return rc;

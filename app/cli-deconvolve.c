@@ -84,14 +84,7 @@ enum {
   OPT_BACKGROUND,
   OPT_START,
   OPT_STOP_REL,
-  OPT_WIENER_K,
-  OPT_ORIGIN,
-  OPT_NO_NORMALIZE,
-  OPT_THOROUGH,
-  OPT_UINT16,
-  OPT_STRATEGY,
-  OPT_LIMIT,
-  OPT_TILE
+  OPT_WIENER_K
 };
 
 static LucyStatus read_stack(const char *path, LucyVolume **out) {
@@ -299,14 +292,14 @@ int cli_deconvolve_main(int argc, char **argv) {
     {"start", required_argument, NULL, OPT_START},
     {"stop-rel", required_argument, NULL, OPT_STOP_REL},
     {"wiener-k", required_argument, NULL, OPT_WIENER_K},
-    {"origin", required_argument, NULL, OPT_ORIGIN},
-    {"no-normalize", no_argument, NULL, OPT_NO_NORMALIZE},
+    {"origin", required_argument, NULL, CLI_OPT_ORIGIN},
+    {"no-normalize", no_argument, NULL, CLI_OPT_NO_NORMALIZE},
     {"threads", required_argument, NULL, 'j'},
-    {"thorough", no_argument, NULL, OPT_THOROUGH},
-    {"uint16", no_argument, NULL, OPT_UINT16},
-    {"strategy", required_argument, NULL, OPT_STRATEGY},
-    {"memory-limit", required_argument, NULL, OPT_LIMIT},
-    {"tile", required_argument, NULL, OPT_TILE},
+    {"thorough", no_argument, NULL, CLI_OPT_THOROUGH},
+    {"uint16", no_argument, NULL, CLI_OPT_UINT16},
+    {"strategy", required_argument, NULL, CLI_OPT_STRATEGY},
+    {"memory-limit", required_argument, NULL, CLI_OPT_LIMIT},
+    {"tile", required_argument, NULL, CLI_OPT_TILE},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -316,6 +309,9 @@ int cli_deconvolve_main(int argc, char **argv) {
   int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_tile = 0;
   LucyDeconOptions dopts;
   lucy_decon_options_default(&dopts);
+  CliShared shared = {.origin = &dopts.origin, .normalize = &dopts.normalize, .threads = &dopts.threads,
+                      .planning = &dopts.planning, .strategy = &dopts.strategy, .tile = dopts.tile,
+                      .memory_limit = &dopts.memory_limit_bytes};
 
   opterr = 0;
   optind = 1;
@@ -364,36 +360,16 @@ int cli_deconvolve_main(int argc, char **argv) {
         return rc;
       have_wiener_k = 1;
       break;
-    case OPT_ORIGIN:
-      if ((rc = cli_opt_origin(decon_cmd, optarg, &dopts.origin)))
-        return rc;
-      break;
-    case OPT_NO_NORMALIZE: dopts.normalize = 0; break;
-    case 'j':
-      if ((rc = cli_opt_int(decon_cmd, "--threads", optarg, 1, 4096, &dopts.threads)))
-        return rc;
-      break;
-    case OPT_THOROUGH: dopts.planning = LUCY_PLAN_THOROUGH; break;
-    case OPT_UINT16: uint16 = 1; break;
-    case OPT_STRATEGY:
-      if ((rc = cli_opt_strategy(decon_cmd, optarg, &dopts.strategy)))
-        return rc;
-      break;
-    case OPT_TILE:
-      if ((rc = cli_opt_tile(decon_cmd, optarg, dopts.tile)))
-        return rc;
-      have_tile = 1;
-      break;
-    case OPT_LIMIT:
-      if ((rc = cli_opt_size(decon_cmd, "--memory-limit", optarg, 1, SIZE_MAX,
-                             &dopts.memory_limit_bytes)))
-        return rc;
-      break;
-    case 'f': force = 1; break;
     case 'h': deconvolve_help(); return CLI_EXIT_OK;
-    default: return cli_getopt_error(decon_cmd, c, argv);
+    default:
+      if ((rc = cli_shared_option(decon_cmd, c, optarg, &shared)) == CLI_NOT_SHARED)
+        return cli_getopt_error(decon_cmd, c, argv);
+      if (rc) return rc;
     }
   }
+  force = shared.force;
+  uint16 = shared.uint16;
+  have_tile = shared.have_tile;
   const char *img_path = NULL, *psf_path = NULL;
   if ((rc = cli_img_psf_operands(decon_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
     return rc;
