@@ -203,12 +203,10 @@ int cli_memory_main(int argc, char **argv) {
     case O_FREE:
       if ((rc = cli_opt_u64(memory_cmd, "--free-bytes", optarg, &free_bytes))) return rc;
       break;
-    case O_TILE: {
-      const char *why = NULL;
-      if (!cli_parse_size_list(optarg, 2, 1, (size_t)1 << 30, tile, &why))
-        return cli_usage_error(memory_cmd, "--tile: '%s': %s", optarg, why);
+    case O_TILE:
+      if ((rc = cli_opt_tile(memory_cmd, optarg, tile)))
+        return rc;
       break;
-    }
     case 'j': json = 1; break;
     case 'h': memory_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(memory_cmd, c, argv);
