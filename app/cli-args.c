@@ -1,5 +1,6 @@
 /* lucy-cli: strict number parsing, usage errors and one-line failure reports. */
 #include "cli-args.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -551,4 +552,22 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *s)
   case 'f': s->force = 1; return CLI_EXIT_OK;
   default: return CLI_NOT_SHARED;
   }
+}
+
+int cli_write_result(const char *command, const char *path, const LucyVolume *out, int force,
+                     int uint16, double t0) {
+  LucyTiffWriteOptions wopts;
+  lucy_tiff_write_options_default(&wopts);
+  wopts.overwrite = force;
+  if (uint16) {
+    wopts.format = LUCY_TIFF_UINT16;
+    wopts.scale = 0.0; /* fit min..max to 0..65535 */
+  }
+  LucyStatus s = lucy_tiff_write(path, out, &wopts);
+  if (s != LUCY_OK) return cli_fail(s, "cannot write '%s'", path);
+  char buf[64];
+  fprintf(stderr, "%s: wrote %s (%s, %s) in %.2f s\n", command, path,
+          uint16 ? "uint16" : "float32", cli_format_shape(out->shape, buf, sizeof buf),
+          cli_now() - t0);
+  return CLI_EXIT_OK;
 }

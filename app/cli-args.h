@@ -109,6 +109,12 @@ typedef struct CliShared {
 /* Handles getopt's c when it is a shared option: CLI_EXIT_OK, a usage error's exit status,
  * or CLI_NOT_SHARED for the caller to handle. */
 int cli_shared_option(const char *command, int c, const char *arg, CliShared *shared);
+
+/* Writes a result stack (float32, or uint16 scaled min..max with the scaling in the ImageJ
+ * description), atomically, overwriting only when asked, and says so with the time since t0;
+ * CLI_EXIT_OK or the failure's exit status. */
+int cli_write_result(const char *command, const char *path, const LucyVolume *out, int force,
+                     int uint16, double t0);
 /* The memory strategy around one plan, for convolve and deconvolve. A plan honours in-memory
  * and low-memory; for tiles lucy-cli runs the one-shot lucy_convolve / lucy_deconvolve, which
  * follow the planner (lucy_memory_plan) on the CPU device lucy-cli runs on. */

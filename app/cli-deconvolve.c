@@ -404,7 +404,6 @@ int cli_deconvolve_main(int argc, char **argv) {
   LucyVolume *img = NULL, *psf = NULL, *out = NULL;
   LucyDeconPlan *plan = NULL;
   LucyStatus s;
-  char buf[64];
 
   if ((s = read_stack(img_path, &img)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
@@ -453,21 +452,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
-  LucyTiffWriteOptions wopts;
-  lucy_tiff_write_options_default(&wopts);
-  wopts.overwrite = force;
-  if (uint16) {
-    wopts.format = LUCY_TIFF_UINT16;
-    wopts.scale = 0.0; /* fit min..max to 0..65535 */
-  }
-  if ((s = lucy_tiff_write(out_path, out, &wopts)) != LUCY_OK) {
-    rc = cli_fail(s, "cannot write '%s'", out_path);
-    goto done;
-  }
-  fprintf(stderr, "%s: wrote %s (%s, %s) in %.2f s\n", decon_cmd, out_path,
-          uint16 ? "uint16" : "float32", cli_format_shape(out->shape, buf, sizeof buf),
-          cli_now() - t0);
-  rc = CLI_EXIT_OK;
+  rc = cli_write_result(decon_cmd, out_path, out, force, uint16, t0);
 
 done:
   cli_progress_finish(&run.progress);
