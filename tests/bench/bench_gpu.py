@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Lucy's CUDA device against the tutorial's CuPy pipeline, in one run on a GPU machine.
 
-    python3 tests/bench/bench_gpu.py [--build build] [--reps 7] [--quick] [--skip-rl]
+    python3 tests/bench/bench_gpu.py [--build build] [--no-build] [--reps 7] [--quick] [--skip-rl]
                                      [--skip-tiled]
 
 1. Convolution, 128x512x512 (*) 64x128x128 `same`, warm: Lucy (bench-gpu conv: upload, r2c,
@@ -131,8 +131,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="smaller shapes (a smoke run)")
     ap.add_argument("--skip-rl", action="store_true")
     ap.add_argument("--skip-tiled", action="store_true")
+    ap.add_argument("--no-build", action="store_true",
+                    help="use BUILD's bench-gpu as it is (a pack from tests/gpu/device-pack.sh)")
     a = ap.parse_args()
-    subprocess.run(["ninja", "-C", a.build, "tests/bench/bench-gpu"], check=True)
+    if not a.no_build:
+        subprocess.run(["ninja", "-C", a.build, "tests/bench/bench-gpu"], check=True)
     exe = os.path.join(a.build, "tests", "bench", "bench-gpu")
     try:
         import cupy as cp

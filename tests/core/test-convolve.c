@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "device-impl.h"
+#include "test-target.h"
 #include "lucy/convolve.h"
 #include "lucy/volume.h"
 
@@ -128,6 +129,7 @@ static LucyConvOptions options(LucyPadMode mode, LucyOrigin org, int normalize) 
   o.normalize = normalize;
   o.threads = 2;
   o.strategy = plan_strategy;
+  o.device = test_target_device();
   return o;
 }
 
@@ -679,6 +681,9 @@ static void test_progress_cancel(void) {
 /* ---- plans: reuse, FFT counts, memory, devices ---------------------------------------------- */
 
 static void test_plan_reuse(void) {
+  if (test_target_skip_on_cuda("counts the CPU device's FFTs and bytes; test-gpu checks the "
+                               "CUDA device's bytes against the planner"))
+    return;
   GRand *rng = g_rand_new_with_seed(31);
   const size_t N[3] = {6, 10, 12}, M[3] = {3, 5, 4};
   LucyVolume *psf = random_volume(rng, M, 0, 1);
@@ -813,6 +818,7 @@ static void test_threads(void) {
   LucyDeviceOptions dopts;
   lucy_device_options_default(&dopts);
   dopts.threads = 2;
+  dopts.kind = test_target_kind();
   LucyDevice *dev = NULL;
   g_assert_cmpint(lucy_device_new(&dopts, &dev), ==, LUCY_OK);
   ThreadJob jobs[6];
@@ -924,6 +930,7 @@ static void run_low_memory(gconstpointer data) {
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
+  test_target_init();
   for (int m = 0; m < 4; m++) {
     char *path = g_strdup_printf("/convolve/direct/%s", mode_name[m]);
     g_test_add_data_func(path, GINT_TO_POINTER(m), test_direct);
