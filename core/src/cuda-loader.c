@@ -31,6 +31,8 @@ static void fail_load(const char *detail) {
   snprintf(module_why, sizeof module_why, "the CUDA module could not be opened (%s)", detail);
 }
 
+static char module_path[256]; /* the module that opened, for the messages below */
+
 static void *open_module(void) {
   const char *env = getenv("LUCY_CUDA_MODULE");
   const char *paths[] = {env && env[0] ? env : NULL, LUCY_CUDA_MODULE_PATH,
@@ -40,7 +42,10 @@ static void *open_module(void) {
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
     if (!paths[i]) continue;
     void *handle = dlopen(paths[i], RTLD_NOW | RTLD_LOCAL);
-    if (handle) return handle;
+    if (handle) {
+      snprintf(module_path, sizeof module_path, "%s", paths[i]);
+      return handle;
+    }
     const char *e = dlerror();
     snprintf(errors + used, sizeof errors - used, "%s%s", used ? "; " : "", e ? e : paths[i]);
     used = strnlen(errors, sizeof errors);
@@ -55,12 +60,15 @@ static void load(void) {
   if (!handle) return;
   LucyCudaModuleEntry entry = (LucyCudaModuleEntry)dlsym(handle, LUCY_CUDA_MODULE_ENTRY);
   if (!entry) {
-    fail_load("it has no " LUCY_CUDA_MODULE_ENTRY);
+    char detail[400];
+    snprintf(detail, sizeof detail, "%s has no " LUCY_CUDA_MODULE_ENTRY, module_path);
+    fail_load(detail);
     return;
   }
   const LucyCudaHost host = {
       .abi = LUCY_CUDA_MODULE_ABI,
       .device_size = sizeof(LucyDevice),
+      .ops_size = sizeof(LucyDeviceOps),
       .fail = host_fail,
       .fail_context = host_fail_context,
       .account = lucy__device_account,
@@ -69,7 +77,9 @@ static void load(void) {
   };
   const char *why = NULL;
   if (entry(&host, &module, &why) != 0) {
-    fail_load(why ? why : "it refused to load");
+    char detail[400];
+    snprintf(detail, sizeof detail, "%s: %s", module_path, why ? why : "it refused to load");
+    fail_load(detail);
     return;
   }
   module_ok = 1;

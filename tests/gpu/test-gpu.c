@@ -182,7 +182,9 @@ static size_t gpu_free(LucyDevice *dev) {
 }
 
 static void test_planner(void) {
-  const size_t ishape[3] = {64, 256, 256}, pshape[3] = {16, 32, 32};
+  /* Large enough (P = 345 MB at 140x784x784) that cudaMemGetInfo's granularity (allocations
+   * are rounded to 2 MiB pages) and cuFFT's own small allocations stay well inside 5 %. */
+  const size_t ishape[3] = {128, 768, 768}, pshape[3] = {16, 32, 32};
   LucyVolume *img = random_volume(ishape, 7, 0.0), *psf = gaussian_psf(pshape, 2.0);
   for (int op = 0; op < 2; op++)
   for (int low = 0; low < 2; low++) {
@@ -284,7 +286,8 @@ static void test_tiled(void) {
 static void test_huge_allocation(void) {
   LucyMemoryInfo mi;
   g_assert_cmpint(lucy_device_memory_info(gpu, &mi), ==, LUCY_OK);
-  /* A convolution whose in-memory plan needs more than the card has, forced in memory. */
+  /* 1. A convolution whose FFT buffer alone is larger than the card, forced in memory: the
+   * device refuses the FFT plan before cuFFT plans it. */
   const size_t side = (size_t)cbrt((double)mi.total_bytes / 4.0) + 64;
   const size_t ishape[3] = {side, side, side}, pshape[3] = {3, 3, 3};
   LucyVolume *psf = gaussian_psf(pshape, 1.0);
@@ -302,6 +305,37 @@ static void test_huge_allocation(void) {
   g_assert_cmpint(lucy_device_memory_info(gpu, &mi), ==, LUCY_OK);
   /* Only cached FFT plans' work areas and the staging buffer may remain. */
   g_test_message("held after the failure: %zu bytes", mi.lucy_bytes);
+
+  /* 2. cudaMalloc itself failing: accelerated RL-TV holds about 9 P-sized buffers (the FFT's
+   * work area, OTF, work, observed image, estimate, weights, TV term, previous estimate and
+   * step), each of which fits, but not all. x is 2048 (even) and every size 2,3,5,7-smooth:
+   * what cuFFT's 64-bit planner needs for a real transform above 2^32 elements. On a fresh
+   * device, whose cached FFT plan (and its work area) goes with it. */
+  {
+    const size_t want_p = mi.total_bytes / 8 + ((size_t)1 << 30); /* P over an eighth */
+    const size_t l0 = lucy_fft_good_size(want_p / ((size_t)2048 * 2050 * sizeof(float)) + 1);
+    /* + 3 - 1 (the 3x3x3 PSF): FFT l0 x 2048 x 2048 */
+    const size_t dshape[3] = {l0 - 2, 2046, 2046};
+    LucyDevice *fresh = new_device(LUCY_DEVICE_CUDA);
+    LucyDeconOptions d;
+    lucy_decon_options_default(&d);
+    d.device = fresh;
+    d.method = LUCY_DECON_RLTV;
+    d.accelerate = 1;
+    d.strategy = LUCY_STRATEGY_IN_MEMORY;
+    LucyDeconPlan *dp = NULL;
+    st = lucy_decon_plan_new(dshape, NULL, psf, &d, &dp);
+    g_test_message("accelerated RL-TV plan of %zux%zux%zu (FFT %zux2048x2048): %s: %s",
+                   dshape[0], dshape[1], dshape[2], l0, lucy_status_name(st),
+                   lucy_error_message());
+    g_assert_cmpint(st, ==, LUCY_ERR_DEVICE_MEMORY);
+    g_assert_null(dp);
+    g_assert_nonnull(strstr(lucy_error_message(), "bytes"));
+    LucyMemoryInfo fi;
+    g_assert_cmpint(lucy_device_memory_info(fresh, &fi), ==, LUCY_OK);
+    g_test_message("held by the fresh device after the failure: %zu bytes", fi.lucy_bytes);
+    lucy_device_unref(fresh);
+  }
   /* The process and the device are still usable. */
   const size_t small[3] = {8, 32, 32};
   LucyVolume *img = random_volume(small, 9, 0.0), *a = NULL, *b = NULL;

@@ -34,9 +34,10 @@ void lucy__device_unaccount(LucyDevice *dev, size_t bytes) { host.unaccount(dev,
 void lucy__device_count_fft(void) { host.count_fft(); }
 
 int lucy_cuda_module_entry(const LucyCudaHost *h, LucyCudaModule *out, const char **why) {
-  if (h->abi != LUCY_CUDA_MODULE_ABI || h->device_size != sizeof(LucyDevice)) {
-    *why = "the CUDA module was built from another version of Lucy (ABI or LucyDevice layout "
-           "differs): rebuild it with the library";
+  if (h->abi != LUCY_CUDA_MODULE_ABI || h->device_size != sizeof(LucyDevice) ||
+      h->ops_size != sizeof(LucyDeviceOps)) {
+    *why = "the CUDA module was built from another version of Lucy (ABI, LucyDevice or "
+           "LucyDeviceOps layout differs): rebuild it with the library";
     return -1;
   }
   host = *h;

@@ -1,8 +1,9 @@
 /* The CUDA device lives in a module (lucy-cuda.so) that liblucy opens on first use, so that a
  * process which never asks for a GPU neither needs the CUDA libraries installed nor pays for
  * loading them (libcudart + libcufft make ~8 MiB resident at load). The module and the library
- * are built from the same tree; the ABI number and sizeof(LucyDevice) guard against a stale
- * module next to a newer library. */
+ * are built from the same tree; the ABI number, sizeof(LucyDevice) and sizeof(LucyDeviceOps)
+ * (the table the module fills and the library calls through) guard against a stale module
+ * next to a newer library. Bump the ABI number when LucyCudaHost or LucyCudaModule change. */
 #ifndef LUCY_CUDA_MODULE_H
 #define LUCY_CUDA_MODULE_H
 
@@ -10,13 +11,14 @@
 
 #include "device-impl.h"
 
-#define LUCY_CUDA_MODULE_ABI 1
+#define LUCY_CUDA_MODULE_ABI 2
 #define LUCY_CUDA_MODULE_ENTRY "lucy_cuda_module_entry"
 
 /* What the module needs from liblucy: its error state and the device accounting. */
 typedef struct LucyCudaHost {
   int abi;
   size_t device_size; /* sizeof(LucyDevice) in the library */
+  size_t ops_size;    /* sizeof(LucyDeviceOps) in the library */
   LucyStatus (*fail)(LucyStatus status, const char *message);
   LucyStatus (*fail_context)(LucyStatus status, const char *prefix);
   void (*account)(LucyDevice *dev, size_t bytes);

@@ -1,6 +1,6 @@
 /* The CUDA device: buffers from cudaMalloc (accounted like the CPU device's), cuFFT in-place
  * r2c/c2r plans cached per shape with work areas Lucy allocates itself
- * (cufftSetAutoAllocation(0), the size from cufftMakePlan3d/cufftGetSize, cufftSetWorkArea;
+ * (cufftSetAutoAllocation(0), the size from cufftMakePlanMany64/cufftGetSize, cufftSetWorkArea;
  * one area shared by the r2c and c2r plans of a shape), and the fused kernels of
  * cuda-kernels.cu. Everything runs in order on one stream per device; calls that return
  * results to the host (download, reductions) synchronise it.
@@ -55,7 +55,8 @@ typedef struct Block {
 typedef struct CudaState {
   int ordinal;
   cudaStream_t stream;
-  pthread_mutex_t lock; /* blocks list, plan cache, staging */
+  pthread_mutex_t lock;    /* the blocks list (raw_alloc and raw_release) */
+  pthread_mutex_t op_lock; /* one host thread at a time in the ops: see enter() */
   Block *blocks;
   LucyFftPlan *plans;
   float *staging;
@@ -147,23 +148,104 @@ int lucy__cuda_device_count(const char **reason) {
   return avail_count;
 }
 
-/* cufftEstimate2d/3d need a driver: without one (checked with the cuFFT 12 of CUDA 13 on a
- * machine with no GPU) they return CUFFT_INTERNAL_ERROR for every shape, so they are asked
- * only when a device is present. Their answer is an estimate of what cufftMakePlan reports
- * (make_plan below allocates that), not the exact figure. */
+/* The r2c and c2r plans of a shape, auto-allocation off, through the 64-bit planner: a
+ * shape's product may pass 2^31 elements (an 8.6 GB buffer, well within an H200), and cuFFT
+ * documents such sizes for cufftMakePlanMany64 only (above 2^32 with every factor <= 127 and
+ * an even x, which 2,3,5,7-smooth sizes with even x satisfy). A z or y of 1 is
+ * dropped (a {1, Y, X} shape is a 2-D plan, as the low-memory OTF's PSF planes are): the padded
+ * layout is the same. *work = the larger work area of the two (one area serves both).
+ * On failure *call names the cuFFT call and the result is returned; the handles made so far are
+ * flagged in have[] for the caller to destroy. */
+static cufftResult plan_pair(const size_t s[3], cufftHandle h[2], int have[2], size_t *work,
+                             const char **call) {
+  long long n[3];
+  int rank = 0;
+  for (int a = 0; a < 3; a++)
+    if (s[a] != 1 || a == 2) n[rank++] = (long long)s[a]; /* z, y of 1: same layout without */
+  static const cufftType types[2] = {CUFFT_R2C, CUFFT_C2R};
+  size_t w[2] = {0, 0};
+  *work = 0;
+  for (int k = 0; k < 2; k++) {
+    cufftResult r;
+    if ((r = cufftCreate(&h[k])) != CUFFT_SUCCESS) {
+      *call = "cufftCreate";
+      return r;
+    }
+    have[k] = 1;
+    if ((r = cufftSetAutoAllocation(h[k], 0)) != CUFFT_SUCCESS) {
+      *call = "cufftSetAutoAllocation";
+      return r;
+    }
+    /* NULL embeds: the basic layout, which for in-place real transforms is the padded one. */
+    if ((r = cufftMakePlanMany64(h[k], rank, n, NULL, 1, 0, NULL, 1, 0, types[k], 1, &w[k])) !=
+        CUFFT_SUCCESS) {
+      *call = k ? "cufftMakePlanMany64 (c2r)" : "cufftMakePlanMany64 (r2c)";
+      return r;
+    }
+    size_t g = 0;
+    if ((r = cufftGetSize(h[k], &g)) != CUFFT_SUCCESS) {
+      *call = "cufftGetSize";
+      return r;
+    }
+    if (g > w[k]) w[k] = g;
+  }
+  *work = w[0] > w[1] ? w[0] : w[1];
+  return CUFFT_SUCCESS;
+}
+
+/* The current GPU's total memory in bytes, or 0 when unknown. */
+static size_t gpu_total_bytes(void) {
+  size_t fr = 0, tot = 0;
+  if (cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return tot;
+}
+
+/* The work area make_plan will allocate for a shape, exactly: the same two plans are made
+ * (auto-allocation off: nothing P-sized is allocated) and destroyed. cufftEstimate* is only
+ * documented as an estimate (the figure after planning is the exact one), and the planner is
+ * held to 5 % of the measured peak; a plan costs milliseconds, so answers are cached (the
+ * planner asks for the same few shapes many times while it searches tile sizes). cuFFT needs
+ * a driver: without a device (or for a shape whose buffer alone exceeds the card, which no
+ * plan will serve) this answers 0 and the planner uses its bound. */
+#define ESTIMATE_CACHE 64
+static struct {
+  size_t shape[3], bytes;
+} estimates[ESTIMATE_CACHE];
+static size_t n_estimates;
+static pthread_mutex_t estimate_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int lucy__cuda_fft_estimate(const size_t s[3], size_t *bytes) {
   if (lucy__cuda_device_count(NULL) <= 0) return 0;
   for (int a = 0; a < 3; a++)
     if (s[a] == 0 || s[a] > INT_MAX) return 0;
-  size_t w1 = 0, w2 = 0;
-  const int n0 = (int)s[0], n1 = (int)s[1], n2 = (int)s[2];
-  const cufftResult r1 = n0 == 1 ? cufftEstimate2d(n1, n2, CUFFT_R2C, &w1)
-                                 : cufftEstimate3d(n0, n1, n2, CUFFT_R2C, &w1);
-  if (r1 != CUFFT_SUCCESS) return 0;
-  const cufftResult r2 = n0 == 1 ? cufftEstimate2d(n1, n2, CUFFT_C2R, &w2)
-                                 : cufftEstimate3d(n0, n1, n2, CUFFT_C2R, &w2);
-  if (r2 != CUFFT_SUCCESS) return 0;
-  *bytes = w1 > w2 ? w1 : w2; /* one area serves both plans (make_plan) */
+  pthread_mutex_lock(&estimate_lock);
+  for (size_t i = 0; i < n_estimates && i < ESTIMATE_CACHE; i++)
+    if (memcmp(estimates[i].shape, s, sizeof estimates[i].shape) == 0) {
+      *bytes = estimates[i].bytes;
+      pthread_mutex_unlock(&estimate_lock);
+      return 1;
+    }
+  pthread_mutex_unlock(&estimate_lock);
+  const size_t total = gpu_total_bytes();
+  if (total == 0 || lucy__padded_count(s) > total / sizeof(float)) return 0;
+  cufftHandle h[2];
+  int have[2] = {0, 0};
+  size_t w = 0;
+  const char *call = NULL;
+  const cufftResult r = plan_pair(s, h, have, &w, &call);
+  for (int k = 0; k < 2; k++)
+    if (have[k]) (void)cufftDestroy(h[k]);
+  (void)cudaGetLastError();
+  if (r != CUFFT_SUCCESS) return 0;
+  pthread_mutex_lock(&estimate_lock);
+  const size_t slot = n_estimates++ % ESTIMATE_CACHE;
+  memcpy(estimates[slot].shape, s, sizeof estimates[slot].shape);
+  estimates[slot].bytes = w;
+  pthread_mutex_unlock(&estimate_lock);
+  *bytes = w;
   return 1;
 }
 
@@ -215,7 +297,9 @@ static void raw_release(LucyDevice *dev, void *p) {
       break;
     }
   pthread_mutex_unlock(&cs->lock);
-  /* cudaFree synchronises: no kernel still uses the buffer. */
+  /* Nothing queued on the device's stream may still use the buffer. (cudaFree synchronises in
+   * practice, but a non-blocking stream is not ordered with it by any documented rule.) */
+  (void)cudaStreamSynchronize(cs->stream);
   (void)cudaFree(p);
   (void)cudaGetLastError();
   lucy__device_unaccount(dev, bytes);
@@ -333,29 +417,28 @@ static void destroy_plan(LucyDevice *dev, LucyFftPlan *p) {
 
 static LucyStatus make_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan *p) {
   CudaState *cs = state(dev);
-  const int n0 = (int)s[0], n1 = (int)s[1], n2 = (int)s[2];
-  size_t w1 = 0, w2 = 0;
-  CKFFT(cufftCreate(&p->r2c), "(r2c %zux%zux%zu)", s[0], s[1], s[2]);
-  p->have_r2c = 1;
-  CKFFT(cufftCreate(&p->c2r), "(c2r %zux%zux%zu)", s[0], s[1], s[2]);
-  p->have_c2r = 1;
-  CKFFT(cufftSetAutoAllocation(p->r2c, 0), "(r2c %zux%zux%zu)", s[0], s[1], s[2]);
-  CKFFT(cufftSetAutoAllocation(p->c2r, 0), "(c2r %zux%zux%zu)", s[0], s[1], s[2]);
-  if (n0 == 1) { /* one plane (the low-memory OTF's PSF planes): a 2-D transform */
-    CKFFT(cufftMakePlan2d(p->r2c, n1, n2, CUFFT_R2C, &w1), "(r2c %zux%zu)", s[1], s[2]);
-    CKFFT(cufftMakePlan2d(p->c2r, n1, n2, CUFFT_C2R, &w2), "(c2r %zux%zu)", s[1], s[2]);
-  } else {
-    CKFFT(cufftMakePlan3d(p->r2c, n0, n1, n2, CUFFT_R2C, &w1), "(r2c %zux%zux%zu)", s[0], s[1],
-          s[2]);
-    CKFFT(cufftMakePlan3d(p->c2r, n0, n1, n2, CUFFT_C2R, &w2), "(c2r %zux%zux%zu)", s[0], s[1],
-          s[2]);
+  /* An in-place plan is useless without its P-byte buffer: a shape whose buffer alone exceeds
+   * the card fails here, as the allocation would, rather than in cuFFT's planner (which
+   * refuses some such shapes with CUFFT_INVALID_SIZE). */
+  const size_t total = gpu_total_bytes(), P = lucy__padded_count(s) * sizeof(float);
+  if (total && P > total)
+    return lucy__fail(LUCY_ERR_DEVICE_MEMORY,
+                      "an FFT of %zux%zux%zu transforms a %zu-byte buffer in place, more than "
+                      "GPU %d has (%zu bytes)", s[0], s[1], s[2], P, cs->ordinal, total);
+  cufftHandle h[2];
+  int have[2] = {0, 0};
+  const char *call = NULL;
+  const cufftResult r = plan_pair(s, h, have, &p->work_bytes, &call);
+  p->r2c = h[0];
+  p->have_r2c = have[0];
+  p->c2r = h[1];
+  p->have_c2r = have[1];
+  if (r != CUFFT_SUCCESS) {
+    (void)cudaGetLastError();
+    return lucy__fail(r == CUFFT_ALLOC_FAILED ? LUCY_ERR_DEVICE_MEMORY : LUCY_ERR_FFT,
+                      "%s failed: %s (%d) planning the in-place r2c/c2r pair of %zux%zux%zu",
+                      call, cufft_name(r), (int)r, s[0], s[1], s[2]);
   }
-  size_t g1 = 0, g2 = 0;
-  CKFFT(cufftGetSize(p->r2c, &g1), "(r2c %zux%zux%zu)", s[0], s[1], s[2]);
-  CKFFT(cufftGetSize(p->c2r, &g2), "(c2r %zux%zux%zu)", s[0], s[1], s[2]);
-  if (g1 > w1) w1 = g1;
-  if (g2 > w2) w2 = g2;
-  p->work_bytes = w1 > w2 ? w1 : w2;
   if (p->work_bytes) {
     LucyStatus st = raw_alloc(dev, p->work_bytes, &p->work);
     if (st)
@@ -602,7 +685,6 @@ static LucyStatus cuda_cfft_plan_strided(LucyDevice *dev, size_t n, ptrdiff_t st
 
 static LucyStatus cuda_memory_info(LucyDevice *dev, LucyMemoryInfo *info) {
   size_t fr = 0, tot = 0;
-  CK(cudaSetDevice(state(dev)->ordinal), "(GPU %d)", state(dev)->ordinal);
   CK(cudaMemGetInfo(&fr, &tot), "(GPU %d)", state(dev)->ordinal);
   info->total_bytes = tot;
   info->free_bytes = fr;
@@ -612,6 +694,7 @@ static LucyStatus cuda_memory_info(LucyDevice *dev, LucyMemoryInfo *info) {
 static void cuda_destroy(LucyDevice *dev) {
   CudaState *cs = state(dev);
   if (!cs) return;
+  (void)cudaSetDevice(cs->ordinal); /* the last unref may come from any thread */
   (void)cudaStreamSynchronize(cs->stream);
   while (cs->plans) {
     LucyFftPlan *next = cs->plans->next;
@@ -630,37 +713,118 @@ static void cuda_destroy(LucyDevice *dev) {
   if (cs->stream) (void)cudaStreamDestroy(cs->stream);
   (void)cudaGetLastError();
   pthread_mutex_destroy(&cs->lock);
+  pthread_mutex_destroy(&cs->op_lock);
   free(cs);
   dev->impl = NULL;
+}
+
+/* ---- entry: one host thread at a time ------------------------------------------------------ */
+
+/* Every op runs under the device's op_lock: the staging buffer, the reduction scratch and the
+ * cached cuFFT plans (cuFFT allows concurrent use of distinct plans only) are shared by all the
+ * plans on a device, and its one stream orders their GPU work anyway. Each entry also makes the
+ * device's GPU current, which a thread other than the creator's need not have (multi-GPU). */
+static LucyStatus enter(CudaState *cs) {
+  pthread_mutex_lock(&cs->op_lock);
+  cudaError_t e = cudaSetDevice(cs->ordinal);
+  if (e == cudaSuccess) return LUCY_OK;
+  pthread_mutex_unlock(&cs->op_lock);
+  return cuda_fail(e, "cudaSetDevice", "(GPU %d)", cs->ordinal);
+}
+
+static void leave(CudaState *cs) { pthread_mutex_unlock(&cs->op_lock); }
+
+#define LOCKED(op, params, args)                                                               \
+  static LucyStatus locked_##op params {                                                       \
+    CudaState *cs = state(dev);                                                                \
+    LucyStatus st = enter(cs);                                                                 \
+    if (st) return st;                                                                         \
+    st = cuda_##op args;                                                                       \
+    leave(cs);                                                                                 \
+    return st;                                                                                 \
+  }
+
+LOCKED(alloc, (LucyDevice *dev, size_t bytes, float **out), (dev, bytes, out))
+LOCKED(upload, (LucyDevice *dev, float *dst, const float *src, size_t n), (dev, dst, src, n))
+LOCKED(download, (LucyDevice *dev, float *dst, const float *src, size_t n), (dev, dst, src, n))
+LOCKED(embed, (LucyDevice *dev, float *dst, const size_t L[3], const float *src, const size_t M[3],
+               const ptrdiff_t shift[3], int on_host), (dev, dst, L, src, M, shift, on_host))
+LOCKED(extract, (LucyDevice *dev, float *dst, const size_t N[3], const float *src,
+                 const size_t L[3], const ptrdiff_t off[3], float scale, int on_host),
+       (dev, dst, N, src, L, off, scale, on_host))
+LOCKED(fft_plan, (LucyDevice *dev, const size_t s[3], LucyFftPlan **out), (dev, s, out))
+LOCKED(fft_r2c, (LucyDevice *dev, LucyFftPlan *p, float *buf), (dev, p, buf))
+LOCKED(fft_c2r, (LucyDevice *dev, LucyFftPlan *p, float *buf), (dev, p, buf))
+LOCKED(cmul, (LucyDevice *dev, float *a, const float *b, size_t n, int conj, float scale),
+       (dev, a, b, n, conj, scale))
+LOCKED(cscale, (LucyDevice *dev, float *a, size_t n, float scale), (dev, a, n, scale))
+LOCKED(zotf_apply, (LucyDevice *dev, LucyZOtfOp op, float *a, const LucyZOtf *h, float k_abs,
+                    float scale, double *max_abs2), (dev, op, a, h, k_abs, scale, max_abs2))
+LOCKED(memory_info, (LucyDevice *dev, LucyMemoryInfo *info), (dev, info))
+LOCKED(fill, (LucyDevice *dev, float *buf, size_t n, float value), (dev, buf, n, value))
+LOCKED(reduce, (LucyDevice *dev, const float *buf, size_t n, double out[3]), (dev, buf, n, out))
+LOCKED(cmax_abs2, (LucyDevice *dev, const float *a, size_t n, double *out), (dev, a, n, out))
+LOCKED(wiener, (LucyDevice *dev, float *a, const float *h, size_t n, float k_abs, float scale),
+       (dev, a, h, n, k_abs, scale))
+LOCKED(embed_smooth, (LucyDevice *dev, float *dst, const size_t L[3], const float *src,
+                      const size_t N[3], float lo), (dev, dst, L, src, N, lo))
+LOCKED(rl_ratio, (LucyDevice *dev, float *hx, const size_t L[3], const float *obs,
+                  const size_t N[3], float bg, float eps, double *idiv),
+       (dev, hx, L, obs, N, bg, eps, idiv))
+LOCKED(rl_update, (LucyDevice *dev, float *x, float *corr, const size_t L[3], const float *w,
+                   const LucyBoxWeights *box, float wv, float wmin, const float *tv, float *copy,
+                   float *step, double sums[4]), (dev, x, corr, L, w, box, wv, wmin, tv, copy,
+                                                   step, sums))
+LOCKED(rl_extrapolate, (LucyDevice *dev, float *x, float *prev, float *copy, const size_t L[3],
+                        float alpha, double sums[2]), (dev, x, prev, copy, L, alpha, sums))
+LOCKED(tv_term, (LucyDevice *dev, float *tv, const float *x, const size_t L[3],
+                 const float spacing[3], float lambda, float eps),
+       (dev, tv, x, L, spacing, lambda, eps))
+#undef LOCKED
+
+static void locked_release(LucyDevice *dev, float *buf) {
+  CudaState *cs = state(dev);
+  pthread_mutex_lock(&cs->op_lock);
+  (void)cudaSetDevice(cs->ordinal); /* a release cannot fail: cudaFree reports nothing here */
+  cuda_release(dev, buf);
+  pthread_mutex_unlock(&cs->op_lock);
+}
+
+static size_t locked_fft_work_bytes(LucyDevice *dev, LucyFftPlan *p) {
+  CudaState *cs = state(dev);
+  pthread_mutex_lock(&cs->op_lock);
+  const size_t bytes = cuda_fft_work_bytes(dev, p);
+  pthread_mutex_unlock(&cs->op_lock);
+  return bytes;
 }
 
 static const LucyDeviceOps cuda_ops = {
   .name = "cuda",
   .host_memory = 0,
   .destroy = cuda_destroy,
-  .alloc = cuda_alloc,
-  .release = cuda_release,
-  .upload = cuda_upload,
-  .download = cuda_download,
-  .embed = cuda_embed,
-  .extract = cuda_extract,
-  .fft_plan = cuda_fft_plan,
-  .fft_r2c = cuda_fft_r2c,
-  .fft_c2r = cuda_fft_c2r,
-  .fft_work_bytes = cuda_fft_work_bytes,
-  .cmul = cuda_cmul,
-  .cscale = cuda_cscale,
-  .zotf_apply = cuda_zotf_apply,
-  .memory_info = cuda_memory_info,
-  .fill = cuda_fill,
-  .reduce = cuda_reduce,
-  .cmax_abs2 = cuda_cmax_abs2,
-  .wiener = cuda_wiener,
-  .embed_smooth = cuda_embed_smooth,
-  .rl_ratio = cuda_rl_ratio,
-  .rl_update = cuda_rl_update,
-  .rl_extrapolate = cuda_rl_extrapolate,
-  .tv_term = cuda_tv_term,
+  .alloc = locked_alloc,
+  .release = locked_release,
+  .upload = locked_upload,
+  .download = locked_download,
+  .embed = locked_embed,
+  .extract = locked_extract,
+  .fft_plan = locked_fft_plan,
+  .fft_r2c = locked_fft_r2c,
+  .fft_c2r = locked_fft_c2r,
+  .fft_work_bytes = locked_fft_work_bytes,
+  .cmul = locked_cmul,
+  .cscale = locked_cscale,
+  .zotf_apply = locked_zotf_apply,
+  .memory_info = locked_memory_info,
+  .fill = locked_fill,
+  .reduce = locked_reduce,
+  .cmax_abs2 = locked_cmax_abs2,
+  .wiener = locked_wiener,
+  .embed_smooth = locked_embed_smooth,
+  .rl_ratio = locked_rl_ratio,
+  .rl_update = locked_rl_update,
+  .rl_extrapolate = locked_rl_extrapolate,
+  .tv_term = locked_tv_term,
   .cfft_plan = cuda_cfft_plan,
   .cfft_execute = cuda_cfft_execute,
   .cfft_plan_free = cuda_cfft_plan_free,
@@ -683,6 +847,7 @@ LucyStatus lucy__device_cuda_init(LucyDevice *dev) {
   if (!cs) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory creating the CUDA device");
   cs->ordinal = ord;
   pthread_mutex_init(&cs->lock, NULL);
+  pthread_mutex_init(&cs->op_lock, NULL);
   dev->impl = cs;
   dev->ops = &cuda_ops;
   cudaError_t e = cudaStreamCreateWithFlags(&cs->stream, cudaStreamNonBlocking);
