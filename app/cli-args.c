@@ -491,10 +491,11 @@ void cli_report_memory_plan(const char *command, const LucyMemoryPlan *mp) {
   if (mp->strategy == LUCY_STRATEGY_TILED) {
     const size_t n = mp->tiles[0] * mp->tiles[1] * mp->tiles[2];
     fprintf(stderr, "%s: strategy tiled: %zu tile%s (%zu x %zu) of %zu x %zu (y, x), input "
-            "blocks %s, FFT shape %s; predicted peak %s (plan) + %s (host)\n", command, n,
-            n == 1 ? "" : "s", mp->tiles[1], mp->tiles[2], mp->tile_shape[1], mp->tile_shape[2],
+            "blocks %s, FFT shape %s (%.4gx the untiled FFT work); predicted peak %s (plan) + "
+            "%s (host)\n", command, n, n == 1 ? "" : "s", mp->tiles[1], mp->tiles[2],
+            mp->tile_shape[1], mp->tile_shape[2],
             cli_format_shape(mp->tile_input_shape, s1, sizeof s1),
-            cli_format_shape(mp->padded_shape, s2, sizeof s2),
+            cli_format_shape(mp->padded_shape, s2, sizeof s2), mp->tiled_work_ratio,
             cli_format_bytes((double)mp->peak_device_bytes, b1, sizeof b1),
             cli_format_bytes((double)mp->peak_host_bytes, b2, sizeof b2));
   } else {

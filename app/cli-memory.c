@@ -24,7 +24,10 @@ static void memory_help(void) {
          "z-planes, its z-transform done in each multiply, and RL's noncirculant weights summed\n"
          "from the PSF's prefix sums instead of a P-sized array: the same results to float\n"
          "precision, slower); tiled (x/y tiles with halos, each an in-memory plan); cpu (host\n"
-         "memory). auto takes the first that fits --free-bytes in that order.\n"
+         "memory). auto takes the first that fits --free-bytes in that order, but not tiles\n"
+         "whose FFT work (every tile transforms its block with its halos) exceeds %.0fx the\n"
+         "untiled plan's on the CPU (then it fails, naming the budget that would do) or %.0fx\n"
+         "on CUDA (then the cpu strategy); --strategy tiled or --tile has no such limit.\n"
          "\n"
          "Options:\n"
          "  --op OP           convolve (default) or deconvolve\n"
@@ -40,12 +43,14 @@ static void memory_help(void) {
          "  --tile Y,X        tiled: the tile size (default: the largest that fits)\n"
          "  -j, --json        one JSON object: op, device, strategy, fits, peak_device_bytes,\n"
          "                    peak_host_bytes, padded_shape, padded_bytes, peak_device_P,\n"
-         "                    out_shape, tile_shape, tile_input_shape, tiles, free_bytes,\n"
+         "                    out_shape, tile_shape, tile_input_shape, tiles,\n"
+         "                    tiled_work_ratio, free_bytes,\n"
          "                    in_memory_device_bytes, low_memory_device_bytes, note,\n"
          "                    items [{name, bytes, where, transient}]\n"
          "  -h, --help        show this help\n"
          "\n"
-         "Exit status 1 (with the plan still printed) when nothing fits --free-bytes.\n");
+         "Exit status 1 (with the plan still printed) when nothing fits --free-bytes.\n",
+         LUCY_TILED_WORK_LIMIT_CPU, LUCY_TILED_WORK_LIMIT_CUDA);
 }
 
 static void json_shape(FILE *f, const char *key, const size_t s[3]) {
@@ -83,6 +88,7 @@ static void print_json(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
   json_shape(f, "tile_input_shape", p->tile_input_shape);
   fputs(", ", f);
   json_shape(f, "tiles", p->tiles);
+  fprintf(f, ", \"tiled_work_ratio\": %.6g", p->tiled_work_ratio);
   fprintf(f, ",\n \"free_bytes\": %zu, \"in_memory_device_bytes\": %zu, "
           "\"low_memory_device_bytes\": %zu, \"note\": ", p->free_bytes,
           p->in_memory_device_bytes, p->low_memory_device_bytes);
@@ -119,9 +125,9 @@ static void print_text(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
             (double)p->in_memory_device_bytes / (double)p->padded_bytes,
             (double)p->low_memory_device_bytes / (double)p->padded_bytes);
   if (p->strategy == LUCY_STRATEGY_TILED)
-    fprintf(f, "tiles %zu x %zu of %zu x %zu (input block %s)\n", p->tiles[1], p->tiles[2],
-            p->tile_shape[1], p->tile_shape[2],
-            cli_format_shape(p->tile_input_shape, s1, sizeof s1));
+    fprintf(f, "tiles %zu x %zu of %zu x %zu (input block %s), FFT work %.4g x untiled\n",
+            p->tiles[1], p->tiles[2], p->tile_shape[1], p->tile_shape[2],
+            cli_format_shape(p->tile_input_shape, s1, sizeof s1), p->tiled_work_ratio);
   for (size_t i = 0; i < p->n_items; i++) {
     const LucyMemoryItem *it = &p->items[i];
     fprintf(f, "  %-30s %12zu bytes  %s%s\n", it->name, it->bytes,

@@ -43,8 +43,9 @@ void lucy__memory_request_for(LucyMemoryOp op, const size_t image_shape[3],
  * can honour) low-memory exactly when in-memory's predicted peak exceeds the budget (limit, or
  * the device's free memory when 0) and low-memory's does not. req holds the operation and
  * shapes. Fails on an unknown strategy value, and with LUCY_ERR_DEVICE_MEMORY (naming what
- * would fit) when neither fits the budget there, or when a forced strategy exceeds an explicit
- * limit. */
+ * would fit) when neither fits the budget there, when the planner refuses (tiles over the CPU
+ * work limit: its message, with the least budget), or when a forced strategy exceeds an
+ * explicit limit. */
 LucyStatus lucy__plan_strategy(LucyDevice *dev, const LucyMemoryRequest *req,
                                LucyStrategy strategy, size_t limit, int *low_memory);
 

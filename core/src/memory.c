@@ -60,11 +60,14 @@ void lucy__memory_request_for(LucyMemoryOp op, const size_t image_shape[3],
 }
 
 size_t lucy_cuda_fft_work_estimate(const size_t shape[3], int *exact) {
-  if (exact) *exact = 0; /* neither figure is cufftMakePlan's own */
+  if (exact) *exact = 0;
   if (!shape) return 0;
 #ifdef LUCY_HAVE_CUDA
   size_t w = 0;
-  if (lucy__cuda_fft_estimate(shape, &w)) return w;
+  if (lucy__cuda_fft_estimate(shape, &w)) { /* the module made the plans and asked cuFFT */
+    if (exact) *exact = 1;
+    return w;
+  }
 #endif
   /* Without a driver cuFFT cannot estimate (device-cuda.c): the bound seen for multi-
    * dimensional r2c/c2r plans of 2,3,5,7-smooth sizes, one complex array at the shape. */
@@ -218,9 +221,10 @@ void lucy__tiling_make(LucyMemoryOp op, const size_t image_shape[3], const size_
 }
 
 /* The tiled plan for output/core tiles (ty, tx): one in-memory plan of the block shape (a
- * `valid` convolution, or the deconvolution itself), plus the host blocks. */
-static LucyStatus tiled_plan(const LucyMemoryRequest *r, const size_t out[3], size_t ty,
-                             size_t tx, LucyMemoryPlan *p) {
+ * `valid` convolution, or the deconvolution itself), plus the host blocks. whole_fft is the
+ * untiled plan's padded shape, for the work ratio. */
+static LucyStatus tiled_plan(const LucyMemoryRequest *r, const size_t out[3],
+                             const size_t whole_fft[3], size_t ty, size_t tx, LucyMemoryPlan *p) {
   LucyTiling t;
   lucy__tiling_make(r->op, r->image_shape, r->psf_shape, out, ty, tx, &t);
   LucyMemoryRequest sub = *r;
@@ -234,6 +238,10 @@ static LucyStatus tiled_plan(const LucyMemoryRequest *r, const size_t out[3], si
   memcpy(p->tile_input_shape, t.block, sizeof t.block);
   memcpy(p->tiles, t.count, sizeof t.count);
   memcpy(p->halo, t.halo, sizeof t.halo);
+  /* Every tile transforms its own padded block (uniform: edge tiles shift inward). */
+  p->tiled_work_ratio = (double)lucy_shape_count(t.count) *
+                        (double)lucy_shape_count(p->padded_shape) /
+                        (double)lucy_shape_count(whole_fft);
   const size_t nblock = lucy_shape_count(t.block), nout = lucy_shape_count(out);
   add_item(p, "input block (host)", nblock * sizeof(float), 0, 0);
   if (r->op == LUCY_MEMORY_CONVOLVE) {
@@ -249,20 +257,54 @@ static LucyStatus tiled_plan(const LucyMemoryRequest *r, const size_t out[3], si
   return LUCY_OK;
 }
 
-/* The largest tiles whose plan fits the budget: shrink the longer tile axis by ~20% a step. */
-static LucyStatus choose_tiles(const LucyMemoryRequest *r, const size_t out[3], size_t budget,
-                               LucyMemoryPlan *p) {
+/* AUTO's limit on tiles' FFT work (memory.h says why these numbers). */
+static double auto_work_limit(LucyDeviceKind device) {
+  return device == LUCY_DEVICE_CUDA ? LUCY_TILED_WORK_LIMIT_CUDA : LUCY_TILED_WORK_LIMIT_CPU;
+}
+
+/* What choose_tiles found. */
+typedef struct TileSearch {
+  int fits;          /* the plan returned fits the budget */
+  int within;        /* ... and its work ratio is within the limit */
+  size_t min_budget; /* the least peak among tiles within the limit (0: no tiles are) */
+} TileSearch;
+
+/* The next, smaller tile: the longer axis shrinks by ~20%; 0 at 1x1. */
+static int shrink_tile(size_t *ty, size_t *tx) {
+  if (*ty <= 1 && *tx <= 1) return 0;
+  if (*ty >= *tx && *ty > 1)
+    *ty -= (*ty + 4) / 5;
+  else
+    *tx -= (*tx + 4) / 5;
+  return 1;
+}
+
+/* The largest tiles whose plan fits the budget and whose work ratio is within limit (0: any),
+ * shrinking the longer tile axis by ~20% a step; explicit tiles, or no budget, as they are.
+ * When none meet both, *p is the largest tiles that fit (else the smallest plan), and the walk
+ * went down to 1x1 so s->min_budget is the least budget at which AUTO finds tiles. */
+static LucyStatus choose_tiles(const LucyMemoryRequest *r, const LucyMemoryPlan *whole,
+                               size_t budget, double limit, LucyMemoryPlan *p, TileSearch *s) {
+  const size_t *out = whole->out_shape;
   size_t ty = r->tile[0] ? r->tile[0] : (r->op == LUCY_MEMORY_CONVOLVE ? out[1] : r->image_shape[1]);
   size_t tx = r->tile[1] ? r->tile[1] : (r->op == LUCY_MEMORY_CONVOLVE ? out[2] : r->image_shape[2]);
-  LucyStatus st = tiled_plan(r, out, ty, tx, p);
-  if (st || (r->tile[0] && r->tile[1]) || budget == 0) return st;
-  while (p->peak_device_bytes > budget && (ty > 1 || tx > 1)) {
-    if (ty >= tx && ty > 1)
-      ty = ty - (ty + 4) / 5;
-    else
-      tx = tx - (tx + 4) / 5;
-    if ((st = tiled_plan(r, out, ty, tx, p))) return st;
-  }
+  const int one = (r->tile[0] && r->tile[1]) || budget == 0;
+  memset(s, 0, sizeof *s);
+  LucyMemoryPlan step;
+  do {
+    LucyStatus st = tiled_plan(r, out, whole->padded_shape, ty, tx, &step);
+    if (st) return st;
+    const int fits = budget == 0 || step.peak_device_bytes <= budget;
+    const int within = one || limit <= 0 || step.tiled_work_ratio <= limit;
+    if (within && (!s->min_budget || step.peak_device_bytes < s->min_budget))
+      s->min_budget = step.peak_device_bytes;
+    if ((fits && within) || one || !s->fits) *p = step;
+    s->fits |= fits;
+    if (fits && within) {
+      s->within = 1;
+      break;
+    }
+  } while (!one && shrink_tile(&ty, &tx));
   return LUCY_OK;
 }
 
@@ -278,7 +320,83 @@ static LucyStatus whole_plan(const LucyMemoryRequest *req, int low, LucyMemoryPl
   memcpy(p->tile_shape, p->out_shape, sizeof p->out_shape);
   memcpy(p->tile_input_shape, req->image_shape, sizeof p->tile_input_shape);
   p->tiles[0] = p->tiles[1] = p->tiles[2] = 1;
+  p->tiled_work_ratio = 1.0;
   return LUCY_OK;
+}
+
+/* From a CUDA request: in memory on a CPU device, where every byte is host memory and the GPU
+ * budget does not apply. */
+static LucyStatus cpu_fallback(const LucyMemoryRequest *req, LucyMemoryPlan *p) {
+  LucyMemoryRequest cpu = *req;
+  cpu.device = LUCY_DEVICE_CPU;
+  LucyStatus st = whole_plan(&cpu, 0, p);
+  if (st) return st;
+  p->strategy = LUCY_STRATEGY_CPU;
+  p->peak_host_bytes += p->peak_device_bytes;
+  p->peak_device_bytes = 0;
+  return LUCY_OK;
+}
+
+/* The refusal of tiles over the CPU work limit, with the least budget that runs within it,
+ * in t's note. */
+static void over_limit_note(LucyMemoryPlan *t, const TileSearch *s, size_t budget,
+                            size_t need_low) {
+  const int tiles = s->min_budget && s->min_budget < need_low;
+  snprintf(t->note, sizeof t->note, "%zu bytes allow only %zux%zu tiles of %zux%zu: %.4gx the "
+           "untiled FFT work, over auto's CPU limit of %.0fx; %s from %zu bytes; --strategy "
+           "tiled or --tile Y,X forces tiles", budget, t->tiles[1], t->tiles[2],
+           t->tile_shape[1], t->tile_shape[2], t->tiled_work_ratio, LUCY_TILED_WORK_LIMIT_CPU,
+           tiles ? "tiles within it fit" : "low-memory fits", tiles ? s->min_budget : need_low);
+}
+
+/* AUTO when not even low-memory fits: tiles within the device's work limit, else from a GPU
+ * the CPU; on the CPU device tiles over the limit are refused (*refused, the reason in the
+ * note). */
+static LucyStatus auto_tiles(const LucyMemoryRequest *req, const LucyMemoryPlan *mem,
+                             size_t need_low, size_t budget, LucyMemoryPlan *p, int *refused) {
+  const double limit = auto_work_limit(req->device);
+  TileSearch ts;
+  LucyStatus st = choose_tiles(req, mem, budget, limit, p, &ts);
+  if (st) return st;
+  const size_t need_in = mem->peak_device_bytes;
+  if (ts.within) {
+    snprintf(p->note, sizeof p->note, "in-memory needs %zu bytes, low-memory %zu, but %zu are "
+             "free: %zux%zu tiles of %zux%zu (%.4gx the untiled FFT work)", need_in, need_low,
+             budget, p->tiles[1], p->tiles[2], p->tile_shape[1], p->tile_shape[2],
+             p->tiled_work_ratio);
+  } else if (req->device == LUCY_DEVICE_CUDA) {
+    const double ratio = p->tiled_work_ratio;
+    if ((st = cpu_fallback(req, p))) return st;
+    if (ts.fits)
+      snprintf(p->note, sizeof p->note, "tiles that fit %zu free bytes on the GPU would do "
+               "%.4gx the untiled FFT work (over %.0fx; in-memory needs %zu, low-memory %zu): "
+               "CPU fallback", budget, ratio, limit, need_in, need_low);
+    else
+      snprintf(p->note, sizeof p->note, "nothing fits %zu free bytes on the GPU (in-memory "
+               "needs %zu, low-memory %zu): CPU fallback", budget, need_in, need_low);
+  } else if (ts.fits) {
+    *refused = 1;
+    over_limit_note(p, &ts, budget, need_low);
+  }
+  return LUCY_OK;
+}
+
+/* When the chosen plan does not fit: what would, with the numbers (low memory, else tiles
+ * with their work ratio, else the CPU). */
+static void would_fit(const LucyMemoryRequest *req, const LucyMemoryPlan *mem, size_t need_low,
+                      size_t budget, char *would, size_t size) {
+  LucyMemoryPlan t;
+  TileSearch ts;
+  snprintf(would, size, "no strategy fits this budget");
+  if (req->strategy != LUCY_STRATEGY_LOW_MEMORY && need_low <= budget)
+    snprintf(would, size, "the low-memory strategy would fit (%zu bytes)", need_low);
+  else if (req->strategy != LUCY_STRATEGY_TILED &&
+           choose_tiles(req, mem, budget, 0, &t, &ts) == LUCY_OK && ts.fits)
+    snprintf(would, size, "the tiled strategy would fit (%zux%zu tiles of %zux%zu, %zu bytes, "
+             "%.4gx the untiled FFT work)", t.tiles[1], t.tiles[2], t.tile_shape[1],
+             t.tile_shape[2], t.peak_device_bytes, t.tiled_work_ratio);
+  else if (req->device == LUCY_DEVICE_CUDA)
+    snprintf(would, size, "the cpu strategy would run it in host memory");
 }
 
 LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
@@ -299,6 +417,8 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
 #define FITS(bytes) (budget == 0 || (bytes) <= budget)
 
   LucyMemoryPlan chosen = mem;
+  TileSearch ts;
+  int refused = 0;
   switch (req.strategy) {
   case LUCY_STRATEGY_IN_MEMORY:
   case LUCY_STRATEGY_CPU:
@@ -310,10 +430,11 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
     snprintf(chosen.note, sizeof chosen.note, "low-memory as asked (in-memory would need %zu "
              "bytes)", need_in_memory);
     break;
-  case LUCY_STRATEGY_TILED:
-    if ((st = choose_tiles(&req, mem.out_shape, budget, &chosen))) return st;
-    snprintf(chosen.note, sizeof chosen.note, "tiled as asked: %zux%zu tiles of %zux%zu",
-             chosen.tiles[1], chosen.tiles[2], chosen.tile_shape[1], chosen.tile_shape[2]);
+  case LUCY_STRATEGY_TILED: /* no work limit: whoever forces tiles has chosen the cost */
+    if ((st = choose_tiles(&req, &mem, budget, 0, &chosen, &ts))) return st;
+    snprintf(chosen.note, sizeof chosen.note, "tiled as asked: %zux%zu tiles of %zux%zu, %.4gx "
+             "the untiled FFT work", chosen.tiles[1], chosen.tiles[2], chosen.tile_shape[1],
+             chosen.tile_shape[2], chosen.tiled_work_ratio);
     break;
   default: /* AUTO: in memory, else low memory, else tiles, else (from a GPU) the CPU */
     if (budget == 0) {
@@ -326,46 +447,20 @@ LucyStatus lucy_memory_plan(const LucyMemoryRequest *r, LucyMemoryPlan *out) {
       snprintf(chosen.note, sizeof chosen.note,
                "in-memory needs %zu bytes but %zu are free: low-memory fits (%zu bytes)",
                need_in_memory, budget, need_low);
-    } else {
-      if ((st = choose_tiles(&req, mem.out_shape, budget, &chosen))) return st;
-      if (chosen.peak_device_bytes <= budget) {
-        snprintf(chosen.note, sizeof chosen.note,
-                 "in-memory needs %zu bytes, low-memory %zu, but %zu are free: %zux%zu tiles "
-                 "of %zux%zu", need_in_memory, need_low, budget, chosen.tiles[1],
-                 chosen.tiles[2], chosen.tile_shape[1], chosen.tile_shape[2]);
-      } else if (req.device == LUCY_DEVICE_CUDA) {
-        LucyMemoryRequest cpu = req;
-        cpu.device = LUCY_DEVICE_CPU;
-        if ((st = whole_plan(&cpu, 0, &chosen))) return st;
-        chosen.strategy = LUCY_STRATEGY_CPU;
-        /* On the CPU device every byte is host memory: the GPU budget does not apply. */
-        chosen.peak_host_bytes += chosen.peak_device_bytes;
-        chosen.peak_device_bytes = 0;
-        snprintf(chosen.note, sizeof chosen.note,
-                 "nothing fits %zu free bytes on the GPU (in-memory needs %zu, low-memory %zu): "
-                 "CPU fallback", budget, need_in_memory, need_low);
-      }
+    } else if ((st = auto_tiles(&req, &mem, need_low, budget, &chosen, &refused))) {
+      return st;
     }
     break;
   }
   chosen.free_bytes = budget;
   chosen.in_memory_device_bytes = need_in_memory;
   chosen.low_memory_device_bytes = need_low;
-  chosen.fits = FITS(chosen.peak_device_bytes);
+  chosen.fits = FITS(chosen.peak_device_bytes) && !refused;
   *out = chosen;
+  if (refused) return lucy__fail(LUCY_ERR_DEVICE_MEMORY, "%s", out->note);
   if (!chosen.fits) {
-    /* What would work, with the numbers: low memory, else tiles, else the CPU. */
-    LucyMemoryPlan t;
-    char would[160] = "no strategy fits this budget";
-    if (req.strategy != LUCY_STRATEGY_LOW_MEMORY && FITS(need_low))
-      snprintf(would, sizeof would, "the low-memory strategy would fit (%zu bytes)", need_low);
-    else if (req.strategy != LUCY_STRATEGY_TILED &&
-             choose_tiles(&req, mem.out_shape, budget, &t) == LUCY_OK &&
-             t.peak_device_bytes <= budget)
-      snprintf(would, sizeof would, "the tiled strategy would fit (%zux%zu tiles of %zux%zu, %zu bytes)",
-               t.tiles[1], t.tiles[2], t.tile_shape[1], t.tile_shape[2], t.peak_device_bytes);
-    else if (req.device == LUCY_DEVICE_CUDA)
-      snprintf(would, sizeof would, "the cpu strategy would run it in host memory");
+    char would[192];
+    would_fit(&req, &mem, need_low, budget, would, sizeof would);
     snprintf(out->note, sizeof out->note, "%s needs %zu bytes of device memory, %zu free; %s",
              lucy_strategy_name(chosen.strategy), chosen.peak_device_bytes, budget, would);
     return lucy__fail(LUCY_ERR_DEVICE_MEMORY, "%s", out->note);

@@ -2253,8 +2253,9 @@ static void test_compare_png(Fixture *f, gconstpointer data) {
   g_free(png);
 }
 
-/* lucy-cli memory: the planner's JSON (keys, exact CPU figures), tiles under a budget, the
- * exit status when nothing fits; info --devices lists the CPU and says why there is no GPU. */
+/* lucy-cli memory: the planner's JSON (keys, exact CPU figures), tiles under a budget and their
+ * work ratio, auto's refusal of tiles over the CPU work limit, the exit status when nothing
+ * fits; info --devices lists the CPU and says why there is no GPU. */
 static void test_memory_and_devices(void) {
   if (!have_cli())
     return;
@@ -2266,6 +2267,30 @@ static void test_memory_and_devices(void) {
                                                    "\"strategy\": \"in-memory\"", "\"items\"", NULL};
        *k; k++)
     assert_contains(r.out, *k);
+  g_assert_cmpfloat(json_number(r.out, "tiled_work_ratio"), ==, 1.0); /* untiled */
+  run_clear(&r);
+
+  /* Tiles' FFT work over the untiled plan's: auto refuses 1600 tiles of 1x1 (24x27x27 each
+   * against 24x48x48: 506.25x) and names the least budget; --strategy tiled plans them. */
+  r = RUN("memory", "--op", "deconvolve", "--shape", "16,40,40", "--psf-shape", "9,9,9",
+          "--free-bytes", "300000", "--json");
+  ASSERT_STATUS(r, 1);
+  g_assert_true(json_is_valid(r.out));
+  g_assert_cmpfloat(json_number(r.out, "tiled_work_ratio"), ==, 506.25);
+  assert_contains(r.out, "\"fits\": false");
+  assert_contains(r.err, "over auto's CPU limit of 16x; tiles within it fit from 483840 bytes");
+  run_clear(&r);
+  r = RUN("memory", "--op", "deconvolve", "--shape", "16,40,40", "--psf-shape", "9,9,9",
+          "--free-bytes", "483840");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "tiles 5 x 5 of 9 x 9 (input block 16 x 27 x 27), FFT work 13.29 x untiled");
+  run_clear(&r);
+  r = RUN("memory", "--op", "deconvolve", "--shape", "16,40,40", "--psf-shape", "9,9,9",
+          "--free-bytes", "300000", "--strategy", "tiled", "--json");
+  ASSERT_STATUS(r, 0);
+  g_assert_cmpfloat(json_number(r.out, "tiled_work_ratio"), ==, 506.25);
+  assert_contains(r.out, "\"tiles\": [1, 40, 40]");
+  assert_contains(r.out, "506.2x the untiled FFT work");
   run_clear(&r);
 
   r = RUN("memory", "--op", "deconvolve", "--shape", "128,512,512", "--psf-shape", "64,128,128",
@@ -2585,6 +2610,7 @@ static void test_tiled_strategies(Fixture *f, gconstpointer data) {
   ASSERT_STATUS(r, 0);
   assert_contains(r.err, "switching to the tiled strategy");
   assert_contains(r.err, "strategy tiled: 25 tiles (5 x 5) of 9 x 9 (y, x)");
+  assert_contains(r.err, "(13.29x the untiled FFT work)");
   assert_contains(r.err, "no per-iteration lines when tiled");
   assert_contains(r.err, "25 tiles of 20 iterations");
   g_assert_null(strstr(r.err, "iteration 1/20"));
@@ -2616,6 +2642,15 @@ static void test_tiled_strategies(Fixture *f, gconstpointer data) {
   ASSERT_STATUS(r, 1);
   assert_one_error_line(&r);
   assert_contains(r.err, "1000 free");
+  run_clear(&r);
+  /* Tiles that fit only far over the CPU work limit: refused, with the budget that would do. */
+  r = RUN("deconvolve", d.img, d.psf, "-o", out, "--iterations", "20", "--memory-limit",
+          "300000");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "300000 bytes allow only 40x40 tiles of 1x1");
+  assert_contains(r.err, "tiles within it fit from");
+  assert_contains(r.err, "--strategy tiled or --tile Y,X forces tiles");
   run_clear(&r);
   r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
               (const char *const[]){"deconvolve", d.img, d.psf, "-o", out, "--iterations", "20",

@@ -37,8 +37,10 @@
  *               not zero);
  *   cpu         run on a CPU device instead of the accelerator (host RAM).
  * LUCY_STRATEGY_AUTO picks in-memory when its peak fits the free bytes, else low-memory, else
- * tiles, else (from a CUDA device) the CPU; when nothing fits, LUCY_ERR_DEVICE_MEMORY with the
- * numbers and the strategy that would work. */
+ * the largest tiles that fit and whose work ratio is within the device's limit (below), else
+ * (from a CUDA device) the CPU; when nothing fits, LUCY_ERR_DEVICE_MEMORY with the numbers and
+ * the strategy that would work. Tiles that fit only over the CPU limit fail the same way,
+ * naming the least budget that would do and that forcing tiles runs them. */
 #ifndef LUCY_MEMORY_H
 #define LUCY_MEMORY_H
 
@@ -51,6 +53,25 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The most FFT work AUTO accepts from tiles, as a multiple of the untiled plan's
+ * (LucyMemoryPlan.tiled_work_ratio). Time follows the ratio or worse: every tile runs the whole
+ * plan, and small tiles add per-tile costs (lucy-cli RL, 32x128x128 (*) 9x15x15, 10 iterations,
+ * 1 thread: ratio 11.1 took 11.0x the untiled wall time, ratio 36 took 47.6x).
+ *   CPU: the alternative is failing, so the limit is the slowdown AUTO may impose unasked;
+ *     beyond it the user is better told the budget that avoids it, or forces tiles. 16x: for
+ *     noncirculant RL (block = tile + 2 M, padded by M - 1 more) that is tiles about the PSF's
+ *     size ((t + 3M) / t squared with t = M, for N >> M); the 16x40x40 (*) 9x9x9 RL under
+ *     300 kB that used to run 1600 tiles of 1x1 (506x; 10 iterations took 11.5 s instead of
+ *     0.01 s) now fails, naming 483840 bytes.
+ *   CUDA: the alternative is the CPU fallback, untiled, and GPU FFT throughput is about two
+ *     orders above a 2-core CPU's, so tiles win up to roughly 100x. 64x leaves room for what
+ *     the ratio misses (per-tile host<->device copies and launches). The issue's case, a
+ *     problem twice the free GPU memory, 128x512x512 (*) 64x128x128 under half its in-memory
+ *     need, tiles at 2.86x (`same` convolution) and 31.6x (RL noncirculant, 8x8 tiles of 67x67
+ *     with halos of 128): within 64x with a factor 2 to spare. */
+#define LUCY_TILED_WORK_LIMIT_CPU 16.0
+#define LUCY_TILED_WORK_LIMIT_CUDA 64.0
 
 typedef enum LucyMemoryOp { LUCY_MEMORY_CONVOLVE = 0, LUCY_MEMORY_DECONVOLVE } LucyMemoryOp;
 
@@ -92,29 +113,37 @@ typedef struct LucyMemoryPlan {
   size_t tile_input_shape[3];/* tiled: the input block each tile reads (tile + halos) */
   size_t tiles[3];           /* tiled: tiles per axis; else 1, 1, 1 */
   size_t halo[3];            /* tiled: halo voxels per side */
-  int fits;                  /* 1 when peak_device_bytes <= free_bytes (or no budget) */
+  int fits;                  /* 1 when peak_device_bytes <= free_bytes (or no budget) and the
+                                plan is not refused (0 exactly when LUCY_ERR_DEVICE_MEMORY) */
   size_t free_bytes;         /* the budget the choice was made against */
   size_t in_memory_device_bytes;  /* what in-memory would need (for messages) */
   size_t low_memory_device_bytes; /* what low-memory would need */
   size_t n_items;
   LucyMemoryItem items[LUCY_MEMORY_MAX_ITEMS];
   char note[256];            /* why this strategy, in a sentence */
+  /* tiled: the FFT work of all tiles over the untiled plan's, each plan's padded voxels:
+   * tiles * |tile padded_shape| / |untiled padded_shape| (halos are transformed again in every
+   * tile, and each tile pads its block again); 1 when untiled. */
+  double tiled_work_ratio;
 } LucyMemoryPlan;
 
 void lucy_memory_request_default(LucyMemoryRequest *req);
 /* Predicts an operation's memory. Invalid shapes (e.g. valid with M > N, circular
  * deconvolution with M > N) fail like planning would; a budget nothing fits fails with
  * LUCY_ERR_DEVICE_MEMORY ("needs X bytes, Y free; ...") and still fills *out with the smallest
- * plan found (fits = 0). */
+ * plan found (fits = 0). AUTO on the CPU device under a budget only tiles over
+ * LUCY_TILED_WORK_LIMIT_CPU meet fails the same way ("... tiles within it fit from B bytes"),
+ * *out holding those tiles (fits = 0). */
 LucyStatus lucy_memory_plan(const LucyMemoryRequest *req, LucyMemoryPlan *out);
 
 const char *lucy_strategy_name(LucyStrategy strategy); /* "auto", "in-memory", "low-memory", "tiled", "cpu" */
 LucyStatus lucy_strategy_parse(const char *name, LucyStrategy *strategy);
 
 /* The cuFFT work area of an in-place r2c + c2r pair at a real shape (what the CUDA device
- * allocates, shared by both directions; a shape {1, Y, X} is a 2-D plan): cufftEstimate's
- * figure when it answers (it needs a driver and a GPU), else a bound of one complex array at
- * the shape. *exact is always 0: neither is the figure cufftMakePlan reports. */
+ * allocates, shared by both directions; a shape {1, Y, X} is a 2-D plan). With a GPU the CUDA
+ * module makes the two plans, without a work area, and reports cuFFT's own figure (*exact = 1);
+ * without one (no driver, no CUDA build, or a buffer larger than the card) a bound of one
+ * complex array at the shape (*exact = 0). */
 size_t lucy_cuda_fft_work_estimate(const size_t shape[3], int *exact);
 
 #ifdef __cplusplus
