@@ -283,6 +283,7 @@ void lucy_conv_plan_free(LucyConvPlan *plan) {
   if (!plan) return;
   if (plan->dev) {
     lucy__otf_free(plan->dev, &plan->otf);
+    lucy__dev_fft_plan_release(plan->dev, plan->fft);
     lucy__dev_release(plan->dev, plan->work);
     lucy_device_unref(plan->dev); /* the FFT plan stays cached in the device */
   }

@@ -618,10 +618,11 @@ void lucy_decon_plan_free(LucyDeconPlan *plan) {
   if (!plan) return;
   if (plan->dev) {
     lucy__otf_free(plan->dev, &plan->otf);
+    lucy__dev_fft_plan_release(plan->dev, plan->fft);
     float *const bufs[] = {plan->work, plan->est, plan->obs,  plan->weight,
                            plan->sat,  plan->tv,  plan->prev, plan->step};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lucy__dev_release(plan->dev, bufs[i]);
-    lucy_device_unref(plan->dev); /* the FFT plan stays cached in the device */
+    lucy_device_unref(plan->dev);
   }
   free(plan->preview);
   free(plan);

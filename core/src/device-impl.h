@@ -117,6 +117,11 @@ typedef struct LucyDeviceOps {
   LucyStatus (*fft_r2c)(LucyDevice *dev, LucyFftPlan *plan, float *buf);
   LucyStatus (*fft_c2r)(LucyDevice *dev, LucyFftPlan *plan, float *buf);
   size_t (*fft_work_bytes)(LucyDevice *dev, LucyFftPlan *plan);
+  /* Gives back a plan fft_plan returned: every fft_plan call is matched by one release, after
+   * the plan's last use. May be NULL (the CPU device: FFTW plans hold no large memory and stay
+   * cached). The CUDA device frees a shape's work area when no plan holds it, so that memory
+   * is not held, out of the planner's sight, after the operation that needed it is freed. */
+  void (*fft_plan_release)(LucyDevice *dev, LucyFftPlan *plan);
   /* Optional out-of-place forward transform (NULL when a device lacks it: algorithms then copy
    * and transform in place): dst (padded layout) = r2c(src), src (padded layout, distinct from
    * dst) preserved. fft_plan_r2c_out (may be NULL when nothing needs preparing) readies it once
@@ -264,6 +269,9 @@ static inline LucyStatus lucy__dev_alloc(LucyDevice *dev, size_t bytes, float **
 }
 static inline void lucy__dev_release(LucyDevice *dev, float *buf) {
   if (buf) dev->ops->release(dev, buf);
+}
+static inline void lucy__dev_fft_plan_release(LucyDevice *dev, LucyFftPlan *plan) {
+  if (plan && dev->ops->fft_plan_release) dev->ops->fft_plan_release(dev, plan);
 }
 
 #pragma GCC visibility pop

@@ -166,7 +166,9 @@ void lucy__otf_free(LucyDevice *dev, LucyOtf *otf) {
   lucy__dev_release(dev, otf->full);
   lucy__dev_release(dev, otf->planes);
   lucy__dev_release(dev, otf->twiddle);
+  lucy__dev_fft_plan_release(dev, otf->plane_fft);
   otf->full = otf->planes = otf->twiddle = NULL;
+  otf->plane_fft = NULL;
 }
 
 size_t lucy__otf_bytes(LucyDevice *dev, const LucyOtf *otf) {

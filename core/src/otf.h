@@ -60,7 +60,7 @@ typedef struct LucyOtf {
   float *planes;   /* low-memory */
   float *twiddle;  /* low-memory */
   LucyZOtf z;      /* low-memory: what zotf_apply reads (planes, twiddle) */
-  LucyFftPlan *plane_fft; /* low-memory: the {1, L1, L2} plan (cached by the device) */
+  LucyFftPlan *plane_fft; /* low-memory: the {1, L1, L2} plan, released by lucy__otf_free */
 } LucyOtf;
 
 /* Plans (the plane FFT when zpartial: before any other buffer, as its planning scratch is

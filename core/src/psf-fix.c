@@ -83,6 +83,7 @@ LucyStatus lucy_volume_shift_fft(const LucyVolume *vol, const double shift[3], L
     goto done;
 done:
   free(ramp_host);
+  lucy__dev_fft_plan_release(dev, plan);
   lucy__dev_release(dev, buf);
   lucy__dev_release(dev, ramp_dev);
   lucy_device_unref(dev);

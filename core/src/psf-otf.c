@@ -64,6 +64,7 @@ static LucyStatus transform(LucyDevice *dev, const LucyVolume *psf, float *spec)
   if (!st) st = ops->fft_r2c(dev, plan, buf);
   if (!st) st = ops->download(dev, spec, buf, 2 * lucy__spectrum_count(N));
   lucy__dev_release(dev, buf);
+  lucy__dev_fft_plan_release(dev, plan);
   return st;
 }
 

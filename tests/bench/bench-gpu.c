@@ -162,6 +162,7 @@ static int bench_rl(LucyVolume *img, LucyVolume *psf, int iterations, int reps) 
          lucy_device_name(dev), L[0], L[1], L[2], best, floor_s, best / floor_s,
          mi.lucy_peak_bytes);
   lucy__dev_release(dev, buf);
+  lucy__dev_fft_plan_release(dev, fp);
   free(ft);
   free(s);
   lucy_volume_free(out);

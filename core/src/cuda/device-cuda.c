@@ -41,8 +41,9 @@ struct LucyFftPlan {
   size_t shape[3];
   cufftHandle r2c, c2r;
   int have_r2c, have_c2r;
-  void *work;
+  void *work; /* NULL while no plan holds the shape (users == 0) */
   size_t work_bytes;
+  int users;  /* fft_plan calls not yet matched by fft_plan_release */
   LucyFftPlan *next;
 };
 
@@ -415,6 +416,19 @@ static void destroy_plan(LucyDevice *dev, LucyFftPlan *p) {
   free(p);
 }
 
+/* The work area, allocated when the first user takes the shape (fft_plan) and freed when the
+ * last one gives it back (fft_plan_release); the cuFFT handles stay cached without it. */
+static LucyStatus attach_work(LucyDevice *dev, LucyFftPlan *p) {
+  if (p->work || !p->work_bytes) return LUCY_OK;
+  LucyStatus st = raw_alloc(dev, p->work_bytes, &p->work);
+  if (st)
+    return lucy__fail_context(st, "cuFFT work area for a %zux%zux%zu plan: ", p->shape[0],
+                              p->shape[1], p->shape[2]);
+  CKFFT(cufftSetWorkArea(p->r2c, p->work), "(r2c %zu bytes)", p->work_bytes);
+  CKFFT(cufftSetWorkArea(p->c2r, p->work), "(c2r %zu bytes)", p->work_bytes);
+  return LUCY_OK;
+}
+
 static LucyStatus make_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan *p) {
   CudaState *cs = state(dev);
   /* An in-place plan is useless without its P-byte buffer: a shape whose buffer alone exceeds
@@ -439,13 +453,8 @@ static LucyStatus make_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan *p) 
                       "%s failed: %s (%d) planning the in-place r2c/c2r pair of %zux%zux%zu",
                       call, cufft_name(r), (int)r, s[0], s[1], s[2]);
   }
-  if (p->work_bytes) {
-    LucyStatus st = raw_alloc(dev, p->work_bytes, &p->work);
-    if (st)
-      return lucy__fail_context(st, "cuFFT work area for a %zux%zux%zu plan: ", s[0], s[1], s[2]);
-    CKFFT(cufftSetWorkArea(p->r2c, p->work), "(r2c %zu bytes)", p->work_bytes);
-    CKFFT(cufftSetWorkArea(p->c2r, p->work), "(c2r %zu bytes)", p->work_bytes);
-  }
+  LucyStatus st = attach_work(dev, p);
+  if (st) return st;
   CKFFT(cufftSetStream(p->r2c, cs->stream), "(r2c)");
   CKFFT(cufftSetStream(p->c2r, cs->stream), "(c2r)");
   return LUCY_OK;
@@ -463,6 +472,9 @@ static LucyStatus cuda_fft_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan 
   while (p && memcmp(p->shape, s, sizeof p->shape) != 0) p = p->next;
   pthread_mutex_unlock(&cs->lock);
   if (p) {
+    LucyStatus st = attach_work(dev, p);
+    if (st) return st;
+    p->users++;
     *out = p;
     return LUCY_OK;
   }
@@ -474,12 +486,21 @@ static LucyStatus cuda_fft_plan(LucyDevice *dev, const size_t s[3], LucyFftPlan 
     destroy_plan(dev, p);
     return st;
   }
+  p->users = 1;
   pthread_mutex_lock(&cs->lock);
   p->next = cs->plans;
   cs->plans = p;
   pthread_mutex_unlock(&cs->lock);
   *out = p;
   return LUCY_OK;
+}
+
+static void cuda_fft_plan_release(LucyDevice *dev, LucyFftPlan *p) {
+  if (!p || p->users <= 0) return;
+  if (--p->users == 0) { /* raw_release waits for the stream: no queued FFT still uses it */
+    raw_release(dev, p->work);
+    p->work = NULL;
+  }
 }
 
 static LucyStatus cuda_fft_r2c(LucyDevice *dev, LucyFftPlan *p, float *buf) {
@@ -790,6 +811,14 @@ static void locked_release(LucyDevice *dev, float *buf) {
   pthread_mutex_unlock(&cs->op_lock);
 }
 
+static void locked_fft_plan_release(LucyDevice *dev, LucyFftPlan *p) {
+  CudaState *cs = state(dev);
+  pthread_mutex_lock(&cs->op_lock);
+  (void)cudaSetDevice(cs->ordinal);
+  cuda_fft_plan_release(dev, p);
+  pthread_mutex_unlock(&cs->op_lock);
+}
+
 static size_t locked_fft_work_bytes(LucyDevice *dev, LucyFftPlan *p) {
   CudaState *cs = state(dev);
   pthread_mutex_lock(&cs->op_lock);
@@ -812,6 +841,7 @@ static const LucyDeviceOps cuda_ops = {
   .fft_r2c = locked_fft_r2c,
   .fft_c2r = locked_fft_c2r,
   .fft_work_bytes = locked_fft_work_bytes,
+  .fft_plan_release = locked_fft_plan_release,
   .cmul = locked_cmul,
   .cscale = locked_cscale,
   .zotf_apply = locked_zotf_apply,
