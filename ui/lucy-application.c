@@ -248,7 +248,8 @@ static gboolean psf_qa_busy(GtkWindow *w, const char **error) {
   LucyPsfPanel *p = LUCY_PSF_PANEL(gtk_window_get_child(w));
   LucyOtfView *otf = lucy_psf_panel_get_otf_view(p);
   *error = lucy_otf_view_get_last_error(otf);
-  return lucy_otf_view_is_busy(otf) || lucy_psf_panel_is_fixing(p);
+  return lucy_otf_view_is_busy(otf) || lucy_psf_panel_is_measuring(p) ||
+         lucy_psf_panel_is_fixing(p);
 }
 
 static gboolean points_busy(GtkWindow *w, const char **error) {

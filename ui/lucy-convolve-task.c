@@ -1,7 +1,7 @@
 /* The convolution worker. */
 #include "lucy-convolve-task.h"
 
-#include "lucy-error.h"
+#include "lucy-plan-or-tile.h"
 
 typedef struct {
   LucyStack *image;
@@ -20,8 +20,9 @@ static void task_data_free(gpointer data) {
 }
 
 /* One plan kept on the device (in-memory or low-memory, as the budget allows): the usual case. */
-static LucyStatus convolve_planned(TaskData *d, const LucyVolume *img, const LucyVolume *psf,
+static LucyStatus convolve_planned(gpointer op, const LucyVolume *img, const LucyVolume *psf,
                                    LucyVolume **out, const char **what) {
+  TaskData *d = op;
   LucyConvPlan *plan = NULL;
   *what = "Could not plan the convolution";
   LucyStatus st = lucy_conv_plan_new(img->shape, psf, &d->opts, &plan);
@@ -39,54 +40,25 @@ static LucyStatus convolve_planned(TaskData *d, const LucyVolume *img, const Luc
   return st;
 }
 
+static LucyStatus convolve_tiled(gpointer op, const LucyVolume *img, const LucyVolume *psf,
+                                 LucyVolume **out) {
+  TaskData *d = op;
+  return lucy_convolve(img, psf, &d->opts, out);
+}
+
+static char *convolve_title(gpointer op, gboolean tiled, double seconds) {
+  TaskData *d = op;
+  return g_strdup_printf("convolved, %s%s, %.2f s", lucy_pad_mode_name(d->opts.mode),
+                         tiled ? ", tiled" : "", seconds);
+}
+
+static const LucyPlanOrTile convolve_steps = {
+    convolve_planned, convolve_tiled, "Tiled convolution failed", convolve_title};
+
 static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
                             GCancellable *cancellable) {
   TaskData *d = task_data;
-  const LucyVolume *img = lucy_stack_get_volume(d->image);
-  const LucyVolume *psf = lucy_stack_get_volume(d->psf);
-  GError *error = NULL;
-  LucyVolume *out = NULL;
-  gint64 t0 = g_get_monotonic_time();
-  const char *what = NULL;
-  gboolean tiled = FALSE;
-
-  lucy_task_relay_stage(d->relay, 0.0, "planning", TRUE);
-  LucyStatus st = convolve_planned(d, img, psf, &out, &what);
-  if (st == LUCY_ERR_DEVICE_MEMORY) {
-    /* No single plan fits the budget: lucy_convolve cuts the work into tiles with halos
-     * (equal to the untiled result to float precision). */
-    g_clear_pointer(&out, lucy_volume_free);
-    tiled = TRUE;
-    what = "Tiled convolution failed";
-    lucy_task_relay_stage(d->relay, 0.0, "tiles", TRUE);
-    st = lucy_convolve(img, psf, &d->opts, &out);
-  }
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, what);
-    goto fail;
-  }
-  if (g_task_return_error_if_cancelled(task)) {
-    lucy_volume_free(out);
-    return;
-  }
-  lucy_task_relay_stage(d->relay, 1.0, "projecting", TRUE);
-  double seconds = (g_get_monotonic_time() - t0) / 1e6;
-  char *title;
-  title = g_strdup_printf("convolved, %s%s, %.2f s", lucy_pad_mode_name(d->opts.mode),
-                          tiled ? ", tiled" : "", seconds);
-  LucyStack *result = lucy_stack_new_take(out, title);
-  g_free(title);
-  if (!lucy_stack_ensure_projections(result, &error)) {
-    g_object_unref(result);
-    g_task_return_error(task, error);
-    return;
-  }
-  g_task_return_pointer(task, result, g_object_unref);
-  return;
-
-fail:
-  if (out) lucy_volume_free(out);
-  g_task_return_error(task, error);
+  lucy_plan_or_tile_run(task, &convolve_steps, d, d->relay, d->image, d->psf);
 }
 
 void lucy_convolve_task_run_async(LucyStack *image, LucyStack *psf, const LucyConvOptions *opts,

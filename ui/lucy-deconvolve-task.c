@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "lucy-error.h"
+#include "lucy-plan-or-tile.h"
 
 #define PREVIEW_INTERVAL_US (200 * 1000) /* at most ~5 previews a second */
 
@@ -103,8 +103,9 @@ static const char *method_title(LucyDeconMethod m) {
 
 /* One plan kept on the device (in-memory or low-memory, as the budget allows): the usual case,
  * with per-iteration reports and previews. */
-static LucyStatus deconvolve_planned(TaskData *d, const LucyVolume *img, const LucyVolume *psf,
+static LucyStatus deconvolve_planned(gpointer op, const LucyVolume *img, const LucyVolume *psf,
                                      LucyVolume **out, const char **what) {
+  TaskData *d = op;
   LucyDeconPlan *plan = NULL;
   *what = "Could not plan the deconvolution";
   LucyStatus st = lucy_decon_plan_new(img->shape, img->voxel_um, psf, &d->opts, &plan);
@@ -125,67 +126,32 @@ static LucyStatus deconvolve_planned(TaskData *d, const LucyVolume *img, const L
   return st;
 }
 
+/* Progress per tile; no previews, since no whole estimate exists until the end. */
+static LucyStatus deconvolve_tiled(gpointer op, const LucyVolume *img, const LucyVolume *psf,
+                                   LucyVolume **out) {
+  TaskData *d = op;
+  return lucy_deconvolve(img, psf, &d->opts, out, &d->iterations_done);
+}
+
+static char *deconvolve_title(gpointer op, gboolean tiled, double seconds) {
+  TaskData *d = op;
+  const char *edges = lucy_boundary_name(d->opts.boundary);
+  if (d->opts.method == LUCY_DECON_WIENER)
+    return g_strdup_printf("Wiener (k %g), %s%s, %.2f s", d->opts.wiener_k, edges,
+                           tiled ? ", tiled" : "", seconds);
+  return g_strdup_printf("%s%s, %d iteration%s, %s%s, %.2f s", method_title(d->opts.method),
+                         d->opts.accelerate ? " accelerated" : "", d->iterations_done,
+                         d->iterations_done == 1 ? "" : "s", edges, tiled ? ", tiled" : "",
+                         seconds);
+}
+
+static const LucyPlanOrTile deconvolve_steps = {
+    deconvolve_planned, deconvolve_tiled, "Tiled deconvolution failed", deconvolve_title};
+
 static void deconvolve_thread(GTask *task, gpointer source, gpointer task_data,
                               GCancellable *cancellable) {
   TaskData *d = task_data;
-  const LucyVolume *img = lucy_stack_get_volume(d->image);
-  const LucyVolume *psf = lucy_stack_get_volume(d->psf);
-  GError *error = NULL;
-  LucyVolume *out = NULL;
-  gint64 t0 = g_get_monotonic_time();
-  const char *what = NULL;
-  gboolean tiled = FALSE;
-
-  lucy_task_relay_stage(d->relay, 0.0, "Planning", TRUE);
-  LucyStatus st = deconvolve_planned(d, img, psf, &out, &what);
-  if (st == LUCY_ERR_DEVICE_MEMORY) {
-    /* No single plan fits the budget: lucy_deconvolve restores overlapping tiles and blends
-     * them (progress per tile; no previews, since no whole estimate exists until the end). */
-    g_clear_pointer(&out, lucy_volume_free);
-    tiled = TRUE;
-    what = "Tiled deconvolution failed";
-    lucy_task_relay_stage(d->relay, 0.0, "tiles", TRUE);
-    st = lucy_deconvolve(img, psf, &d->opts, &out, &d->iterations_done);
-  }
-  if (st != LUCY_OK) {
-    lucy_set_error_from_status(&error, st, what);
-    goto fail;
-  }
-  if (g_task_return_error_if_cancelled(task)) {
-    lucy_volume_free(out);
-    return;
-  }
-  lucy_task_relay_stage(d->relay, 1.0, "Projecting", TRUE);
-  double seconds = (g_get_monotonic_time() - t0) / 1e6;
-  char *title;
-  if (d->opts.method == LUCY_DECON_WIENER)
-    title = g_strdup_printf("Wiener (k %g), %s%s, %.2f s", d->opts.wiener_k,
-                            lucy_boundary_name(d->opts.boundary), tiled ? ", tiled" : "",
-                            seconds);
-  else
-    title = g_strdup_printf("%s%s, %d iteration%s, %s%s, %.2f s",
-                            method_title(d->opts.method), d->opts.accelerate ? " accelerated" : "",
-                            d->iterations_done, d->iterations_done == 1 ? "" : "s",
-                            lucy_boundary_name(d->opts.boundary), tiled ? ", tiled" : "",
-                            seconds);
-  LucyStack *result = lucy_stack_new_take(out, title);
-  g_free(title);
-  if (!lucy_stack_ensure_projections(result, &error)) {
-    g_object_unref(result);
-    g_task_return_error(task, error);
-    return;
-  }
-  g_task_return_pointer(task, result, g_object_unref);
-  return;
-
-fail:
-  if (out) lucy_volume_free(out);
-  /* the core's LUCY_ERR_CANCELLED is reported as G_IO_ERROR_CANCELLED like GTask's own */
-  if (st == LUCY_ERR_CANCELLED || lucy_task_relay_is_cancelled(d->relay)) {
-    g_clear_error(&error);
-    g_set_error_literal(&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "Cancelled");
-  }
-  g_task_return_error(task, error);
+  lucy_plan_or_tile_run(task, &deconvolve_steps, d, d->relay, d->image, d->psf);
 }
 
 void lucy_deconvolve_task_run_async(LucyStack *image, LucyStack *psf,

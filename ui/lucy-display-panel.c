@@ -72,7 +72,7 @@ static void log_toggled_cb(LucyDisplayPanel *self) {
 
 static void slice_mode_toggled_cb(LucyDisplayPanel *self) {
   gboolean slice = !gtk_toggle_button_get_active(self->max_button);
-  gtk_widget_set_sensitive(self->z_box, slice);
+  gtk_widget_set_visible(self->z_box, slice);
   emit_changed(self);
 }
 
@@ -134,7 +134,7 @@ void lucy_display_panel_set_slice(LucyDisplayPanel *self, gboolean slice, guint 
   self->blocked++;
   gtk_range_set_value(GTK_RANGE(self->z_scale), z);
   gtk_toggle_button_set_active(slice ? self->slice_button : self->max_button, TRUE);
-  gtk_widget_set_sensitive(self->z_box, slice);
+  gtk_widget_set_visible(self->z_box, slice);
   self->blocked--;
   emit_changed(self);
 }

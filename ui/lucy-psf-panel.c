@@ -23,6 +23,7 @@ struct _LucyPsfPanel {
   LucyWindow *window; /* weak */
   LucyStack *stack;   /* the PSF measured (a ref) */
   GCancellable *fix_cancel; /* the running fix's; NULL when none runs */
+  GCancellable *measure_cancel; /* the running measurement's; cancelled when superseded */
   gboolean disposed;
   gboolean measured;
   LucyPsfMeasure m;
@@ -32,9 +33,14 @@ struct _LucyPsfPanel {
   gboolean updating;
 };
 
+enum { MEASURED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE(LucyPsfPanel, lucy_psf_panel, GTK_TYPE_BOX)
 
 static const char *axis_names[3] = {"z", "y", "x"};
+
+#define MEASURING "measuring…"
 
 static void set_text(LucyPsfPanel *self, const char *field, const char *text) {
   GtkLabel *l = g_hash_table_lookup(self->labels, field);
@@ -66,11 +72,12 @@ gboolean lucy_psf_panel_get_measure(LucyPsfPanel *self, LucyPsfMeasure *m) {
   return TRUE;
 }
 
-static void clear_fields(LucyPsfPanel *self) {
+/* text: "—" (nothing to show) or MEASURING */
+static void clear_fields(LucyPsfPanel *self, const char *text) {
   GHashTableIter it;
   gpointer value;
   g_hash_table_iter_init(&it, self->labels);
-  while (g_hash_table_iter_next(&it, NULL, &value)) gtk_label_set_label(value, "—");
+  while (g_hash_table_iter_next(&it, NULL, &value)) gtk_label_set_label(value, text);
   for (int a = 0; a < 3; a++) g_clear_pointer(&self->profile[a], g_free);
 }
 
@@ -155,41 +162,110 @@ static void extract_profiles(LucyPsfPanel *self, const LucyVolume *v) {
   }
 }
 
+/* ---- measuring (lucy_psf_measure in a worker thread) ---------------------------------------- */
+
+typedef struct {
+  LucyStack *stack; /* the PSF being measured */
+  LucyPsfMeasureOptions opts;
+} MeasureJob; /* the task's result is the LucyPsfMeasure */
+
+static void measure_job_free(gpointer data) {
+  MeasureJob *j = data;
+  g_clear_object(&j->stack);
+  g_free(j);
+}
+
+/* A core call's failure as the task's error; on the worker thread, where the core's detailed
+ * message lives. */
+static void return_core_error(GTask *task, LucyStatus st, const char *what) {
+  GError *error = NULL;
+  lucy_set_error_from_status(&error, st, what);
+  g_task_return_error(task, error);
+}
+
+static void measure_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel) {
+  MeasureJob *j = data;
+  if (g_task_return_error_if_cancelled(task)) return;
+  LucyPsfMeasure m;
+  LucyStatus st = lucy_psf_measure(lucy_stack_get_volume(j->stack), &j->opts, &m);
+  if (st == LUCY_OK) g_task_return_pointer(task, g_memdup2(&m, sizeof m), g_free);
+  else return_core_error(task, st, "Could not measure the PSF");
+}
+
+/* m: the measurement of stack, or NULL with error. */
+static void show_measure(LucyPsfPanel *self, LucyStack *stack, const LucyPsfMeasure *m,
+                         const GError *error) {
+  clear_fields(self, "—");
+  if (m) {
+    self->m = *m;
+    self->measured = TRUE;
+    update_fields(self);
+    extract_profiles(self, lucy_stack_get_volume(stack));
+  } else {
+    gtk_label_set_label(self->warning_label, error->message);
+    gtk_widget_set_visible(GTK_WIDGET(self->warning_label), TRUE);
+  }
+  for (int a = 0; a < 3; a++) gtk_widget_queue_draw(self->plot[a]);
+}
+
+static void measure_done(GObject *source, GAsyncResult *res, gpointer data) {
+  LucyPsfPanel *self = LUCY_PSF_PANEL(source);
+  MeasureJob *j = g_task_get_task_data(G_TASK(res));
+  GError *error = NULL;
+  LucyPsfMeasure *m = g_task_propagate_pointer(G_TASK(res), &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    g_error_free(error); /* superseded by another PSF or other optics, or the panel is gone */
+    return;
+  }
+  g_clear_object(&self->measure_cancel);
+  show_measure(self, j->stack, m, error);
+  g_signal_emit(self, signals[MEASURED], 0, m != NULL);
+  g_clear_error(&error);
+  g_free(m);
+}
+
+static void measure_options(LucyPsfPanel *self, LucyPsfMeasureOptions *o) {
+  lucy_psf_measure_options_default(o);
+  o->na = gtk_spin_button_get_value(self->na_spin);
+  o->wavelength_um = gtk_spin_button_get_value(self->wl_spin);
+  o->ni = gtk_spin_button_get_value(self->n_spin);
+}
+
+/* Cancels the measurement on its way (its result is dropped) and starts one of stack (NULL:
+ * none). */
+static void start_measure(LucyPsfPanel *self, LucyStack *stack, const LucyPsfMeasureOptions *o) {
+  if (self->measure_cancel) g_cancellable_cancel(self->measure_cancel);
+  g_clear_object(&self->measure_cancel);
+  if (!stack) return;
+  MeasureJob *j = g_new0(MeasureJob, 1);
+  j->stack = g_object_ref(stack);
+  j->opts = *o;
+  self->measure_cancel = g_cancellable_new();
+  GTask *task = g_task_new(self, self->measure_cancel, measure_done, NULL);
+  g_task_set_task_data(task, j, measure_job_free);
+  g_task_run_in_thread(task, measure_thread);
+  g_object_unref(task);
+}
+
 void lucy_psf_panel_refresh(LucyPsfPanel *self) {
   g_return_if_fail(LUCY_IS_PSF_PANEL(self));
   LucyStack *stack = self->window ? lucy_window_get_stack(self->window, LUCY_VIEW_PSF) : NULL;
   g_set_object(&self->stack, stack);
   self->measured = FALSE;
-  clear_fields(self);
+  clear_fields(self, stack ? MEASURING : "—");
   gtk_widget_set_sensitive(self->fix_box, stack != NULL && !self->fix_cancel);
   LucyPsfMeasureOptions o;
-  lucy_psf_measure_options_default(&o);
-  o.na = gtk_spin_button_get_value(self->na_spin);
-  o.wavelength_um = gtk_spin_button_get_value(self->wl_spin);
-  o.ni = gtk_spin_button_get_value(self->n_spin);
+  measure_options(self, &o);
   lucy_otf_view_set_psf(self->otf_view, stack);
   lucy_otf_view_set_optics(self->otf_view, o.na, o.wavelength_um, o.ni);
-  if (!stack) {
-    gtk_label_set_label(self->title_label, "No PSF — open or generate one");
-    gtk_widget_set_visible(GTK_WIDGET(self->warning_label), FALSE);
-  } else {
-    gtk_label_set_label(self->title_label, lucy_stack_get_title(stack));
-    const LucyVolume *v = lucy_stack_get_volume(stack);
-    LucyStatus st = lucy_psf_measure(v, &o, &self->m);
-    if (st != LUCY_OK) {
-      GError *error = NULL;
-      lucy_set_error_from_status(&error, st, "Could not measure the PSF");
-      gtk_label_set_label(self->warning_label, error->message);
-      gtk_widget_set_visible(GTK_WIDGET(self->warning_label), TRUE);
-      g_error_free(error);
-    } else {
-      self->measured = TRUE;
-      update_fields(self);
-      extract_profiles(self, v);
-    }
-  }
+  gtk_widget_set_visible(GTK_WIDGET(self->warning_label), FALSE);
+  gtk_label_set_label(self->title_label,
+                      stack ? lucy_stack_get_title(stack) : "No PSF — open or generate one");
+  start_measure(self, stack, &o);
   for (int a = 0; a < 3; a++) gtk_widget_queue_draw(self->plot[a]);
 }
+
+gboolean lucy_psf_panel_is_measuring(LucyPsfPanel *self) { return self->measure_cancel != NULL; }
 
 void lucy_psf_panel_set_theory(LucyPsfPanel *self, double na, double wavelength_um, double n) {
   self->updating = TRUE;
@@ -253,13 +329,8 @@ static void fix_job_free(gpointer data) {
 static void fix_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancel) {
   FixJob *j = data;
   LucyStatus st = lucy_psf_fix(lucy_stack_get_volume(j->stack), &j->opts, &j->out, &j->report);
-  if (st != LUCY_OK) {
-    GError *error = NULL;
-    lucy_set_error_from_status(&error, st, "Could not fix the PSF");
-    g_task_return_error(task, error);
-    return;
-  }
-  g_task_return_boolean(task, TRUE);
+  if (st == LUCY_OK) g_task_return_boolean(task, TRUE);
+  else return_core_error(task, st, "Could not fix the PSF");
 }
 
 #define FIX_DROPPED "The PSF changed while the fix ran; the fix was dropped"
@@ -396,7 +467,7 @@ static void draw_profile(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpoint
   if (!self->measured || !self->profile[a] || pw < 10 || ph < 10) {
     cairo_set_source_rgba(cr, fg.red, fg.green, fg.blue, 0.6);
     cairo_move_to(cr, l + 6, t + 16);
-    cairo_show_text(cr, "no profile");
+    cairo_show_text(cr, self->measure_cancel ? MEASURING : "no profile");
     return;
   }
   const LucyPsfMeasure *m = &self->m;
@@ -485,6 +556,8 @@ static void lucy_psf_panel_dispose(GObject *object) {
   LucyPsfPanel *self = LUCY_PSF_PANEL(object);
   self->disposed = TRUE;
   if (self->fix_cancel) g_cancellable_cancel(self->fix_cancel); /* its result is dropped */
+  if (self->measure_cancel) g_cancellable_cancel(self->measure_cancel); /* likewise */
+  g_clear_object(&self->measure_cancel);
   if (self->window) {
     g_object_remove_weak_pointer(G_OBJECT(self->window), (gpointer *)&self->window);
     self->window = NULL;
@@ -506,6 +579,8 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   G_OBJECT_CLASS(klass)->dispose = lucy_psf_panel_dispose;
   G_OBJECT_CLASS(klass)->finalize = lucy_psf_panel_finalize;
   g_type_ensure(LUCY_TYPE_OTF_VIEW);
+  signals[MEASURED] = g_signal_new("measured", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
+                                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   gtk_widget_class_set_template_from_resource(wc, "/org/lucy/Lucy/lucy-psf-panel.ui");
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, title_label);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, warning_label);

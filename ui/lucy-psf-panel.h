@@ -2,9 +2,9 @@
  * (FWHM from Gaussian fits with R², theory and ratio for a given NA and wavelength, peak,
  * centroid and offset from the origin M//2, background, SBR, sum, lateral asymmetry, axial
  * symmetry, flags), the three profiles through the peak with their fits, the OTF (LucyOtfView),
- * and the fixes (centre, subtract background, crop to odd, normalise, in a worker thread) that
- * replace the window's PSF and say what changed. It follows the window's PSF while open, through
- * the window's "psf" property notifications. */
+ * and the fixes (centre, subtract background, crop to odd, normalise) that replace the window's
+ * PSF and say what changed; measuring, the OTF and the fixes run in worker threads. It follows
+ * the window's PSF while open, through the window's "psf" property notifications. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -28,15 +28,21 @@ LucyPsfPanel *lucy_psf_panel_new(LucyWindow *window);
 /* A window ("PSF QA") holding a new panel, transient for window. */
 GtkWindow *lucy_psf_panel_new_window(LucyWindow *window, LucyPsfPanel **panel);
 
-/* Measures the window's PSF again (done by itself when the PSF changes). */
+/* Measures the window's PSF again (done by itself when the PSF or the theory changes), in a
+ * worker thread: the fields read "measuring…" until "measured" (gboolean ok) is emitted. A
+ * measurement still running for another PSF or other optics is cancelled and its result
+ * dropped (no "measured" for it), as it is when the panel goes away. */
 void lucy_psf_panel_refresh(LucyPsfPanel *self);
+/* TRUE from a refresh until its "measured". */
+gboolean lucy_psf_panel_is_measuring(LucyPsfPanel *self);
 /* NA <= 0: no theoretical FWHM. */
 void lucy_psf_panel_set_theory(LucyPsfPanel *self, double na, double wavelength_um, double n);
 /* The text shown for a field: "fwhm-x", "fwhm-y", "fwhm-z", "theory-x", ..., "peak",
  * "centroid", "offset", "background", "sbr", "sum", "lateral", "axial", "flags", "shape",
  * "warning", "report"; NULL for an unknown name. */
 const char *lucy_psf_panel_get_text(LucyPsfPanel *self, const char *field);
-/* The last measurement; FALSE when there is no PSF or it could not be measured. */
+/* The last measurement; FALSE when there is no PSF, while it is measured, or when it could
+ * not be measured. */
 gboolean lucy_psf_panel_get_measure(LucyPsfPanel *self, LucyPsfMeasure *m);
 /* Applies one fix (lucy_psf_fix) to the window's PSF in a worker thread, then replaces the
  * window's PSF with the result; the "report" text says what changed. The fix is cancelled, and

@@ -566,6 +566,40 @@ static GtkWidget *find_descendant(GtkWidget *root, GType type) {
   return NULL;
 }
 
+/* w lies wholly inside what its scrolled window (or else the window) shows now. */
+static void assert_in_view(LucyWindow *win, GtkWidget *w) {
+  GtkWidget *frame = gtk_widget_get_ancestor(w, GTK_TYPE_SCROLLED_WINDOW);
+  if (!frame) frame = GTK_WIDGET(win);
+  graphene_rect_t r;
+  g_assert_true(gtk_widget_compute_bounds(w, frame, &r));
+  g_test_message("%s: y %.0f to %.0f of %d", G_OBJECT_TYPE_NAME(w), r.origin.y,
+                 r.origin.y + r.size.height, gtk_widget_get_height(frame));
+  g_assert_cmpfloat(r.origin.y, >=, 0);
+  g_assert_cmpfloat(r.origin.y + r.size.height, <=, gtk_widget_get_height(frame));
+}
+
+/* At 1280x820 the gauge is in view on both operations' pages: a footer under the sidebar's
+ * scrolled controls, so no page can push it below the fold; and the controls above it (Run,
+ * progress, the plan's strategy) fit without scrolling. */
+static void test_memory_gauge_in_view(void) {
+  LucyWindow *win = demo_window();
+  GtkWidget *gauge = GTK_WIDGET(lucy_window_get_memory_gauge(win));
+  g_assert_null(gtk_widget_get_ancestor(gauge, GTK_TYPE_SCROLLED_WINDOW));
+  GtkWidget *ops = GTK_WIDGET(lucy_window_get_operations_panel(win));
+  GtkWidget *sw = gtk_widget_get_ancestor(ops, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(sw));
+  /* Convolve last: the choice is remembered (GSettings) and later tests start from it */
+  static const LucyOperation pages[2] = {LUCY_OPERATION_DECONVOLVE, LUCY_OPERATION_CONVOLVE};
+  for (int i = 0; i < 2; i++) {
+    lucy_window_set_operation(win, pages[i]);
+    spin(100);
+    assert_in_view(win, gauge);
+    assert_in_view(win, find_descendant(ops, GTK_TYPE_PROGRESS_BAR));
+    g_assert_cmpfloat(gtk_adjustment_get_upper(adj), <=, gtk_adjustment_get_page_size(adj));
+  }
+  close_window(win);
+}
+
 /* The "what if" row: for every budget, growing the deconvolution set up in y and x moves the
  * plan from in-memory to low-memory to tiles (never back), each step the plan lucy_memory_plan
  * gives for the scaled problem, with its strategy, peak and tiles in the text, and for some
@@ -1720,14 +1754,24 @@ static void offset_shown(LucyPsfPanel *panel, double off[3]) {
 
 static void count_notify_cb(GObject *obj, GParamSpec *pspec, guint *count) { (*count)++; }
 
-static void otf_computed_cb(LucyOtfView *view, gboolean ok, gboolean *done) { *done = TRUE; }
+static void done_cb(gpointer obj, gboolean ok, gboolean *done) { *done = TRUE; }
+
+/* Iterates the main loop until obj emits its "done" signal (one gboolean ok argument) for the
+ * work in its worker thread; at once when it was not busy. */
+static void wait_for_done(gpointer obj, const char *signal, gboolean busy) {
+  gboolean done = !busy;
+  const gulong id = g_signal_connect(obj, signal, G_CALLBACK(done_cb), &done);
+  g_assert_true(wait_for_flag(&done, 120000));
+  g_signal_handler_disconnect(obj, id);
+}
 
 static void otf_wait(LucyOtfView *view) {
-  gboolean done = !lucy_otf_view_is_busy(view);
-  const gulong id = g_signal_connect(view, "computed", G_CALLBACK(otf_computed_cb), &done);
-  g_assert_true(wait_for_flag(&done, 120000));
-  g_signal_handler_disconnect(view, id);
+  wait_for_done(view, "computed", lucy_otf_view_is_busy(view));
   spin(50);
+}
+
+static void measure_wait(LucyPsfPanel *panel) {
+  wait_for_done(panel, "measured", lucy_psf_panel_is_measuring(panel));
 }
 
 /* The sections of lucy_psf_otf, and where they are drawn: 0 (|OTF| = 1) at DC, the floor far
@@ -1887,6 +1931,7 @@ static void test_psf_qa(void) {
   /* the QA panel shows lucy_psf_measure's numbers, theory from the generating optics */
   GtkWindow *qa = NULL;
   LucyPsfPanel *panel = psf_qa_open(win, &qa);
+  measure_wait(panel);
   LucyPsfMeasureOptions mo;
   lucy_psf_measure_options_default(&mo);
   mo.na = 1.0;
@@ -1919,8 +1964,12 @@ static void test_psf_qa(void) {
   guint notified = 0;
   const gulong nid = g_signal_connect(win, "notify::psf", G_CALLBACK(count_notify_cb), &notified);
   lucy_window_set_psf(win, sstack);
-  /* the panel follows the window's "psf" notification at once, with no main loop turn */
+  /* the panel follows the window's "psf" notification at once, with no main loop turn: it
+   * starts measuring in its worker thread and says so meanwhile */
   g_assert_cmpuint(notified, ==, 1);
+  g_assert_true(lucy_psf_panel_is_measuring(panel));
+  g_assert_cmpstr(lucy_psf_panel_get_text(panel, "offset"), ==, "measuring…");
+  measure_wait(panel);
   double off[3];
   offset_shown(panel, off);
   for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a] - shift[a]), <, 0.05);
@@ -1930,6 +1979,7 @@ static void test_psf_qa(void) {
   g_assert_no_error(error);
   g_assert_cmpuint(notified, ==, 2); /* the fixed PSF replaced the window's */
   g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) != sstack);
+  measure_wait(panel);
   offset_shown(panel, off);
   for (int a = 0; a < 3; a++) g_assert_cmpfloat(fabs(off[a]), <, 0.05);
   g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "report"), "centred the centroid"));
@@ -1945,6 +1995,7 @@ static void test_psf_qa(void) {
   g_assert_cmpint(lucy_volume_new(zshape, &zero), ==, LUCY_OK);
   LucyStack *zstack = lucy_stack_new_take(zero, "zeros");
   lucy_window_set_psf(win, zstack);
+  measure_wait(panel);
   g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Could not measure"));
   g_assert_false(lucy_psf_panel_get_measure(panel, &m));
   LucyOtfView *otf = lucy_psf_panel_get_otf_view(panel);
@@ -1958,6 +2009,117 @@ static void test_psf_qa(void) {
   g_object_unref(gen.stack);
   g_free(gen.error);
   gtk_window_destroy(qa);
+  close_window(win);
+}
+
+/* ---- PSF QA: lucy_psf_measure in the panel's worker thread -------------------------------- */
+
+static LucyStack *gaussian_stack(const size_t shape[3], double sigma_xy, const char *title) {
+  const double sigma[3] = {1.6 * sigma_xy, sigma_xy, sigma_xy};
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_psf_gaussian(shape, sigma, &v), ==, LUCY_OK);
+  const double voxel[3] = {0.2, 0.08, 0.08};
+  memcpy(v->voxel_um, voxel, sizeof voxel);
+  return lucy_stack_new_take(v, title);
+}
+
+/* What the panel shows is lucy_psf_measure's result on psf, called here directly with the
+ * panel's optics (a new panel: NA 0, so no theory). */
+static void check_measure_of(LucyPsfPanel *panel, LucyStack *psf) {
+  LucyPsfMeasureOptions mo;
+  lucy_psf_measure_options_default(&mo);
+  mo.wavelength_um = 0.52;
+  LucyPsfMeasure want, got;
+  g_assert_cmpint(lucy_psf_measure(lucy_stack_get_volume(psf), &mo, &want), ==, LUCY_OK);
+  g_assert_true(lucy_psf_panel_get_measure(panel, &got));
+  for (int a = 0; a < 3; a++) {
+    g_assert_cmpuint(got.shape[a], ==, want.shape[a]);
+    g_assert_cmpuint(got.peak[a], ==, want.peak[a]);
+    g_assert_cmpfloat_with_epsilon(got.centroid[a], want.centroid[a], 1e-9);
+    g_assert_cmpfloat_with_epsilon(got.fit[a].fwhm_px, want.fit[a].fwhm_px, 1e-9);
+  }
+  g_assert_cmpfloat_with_epsilon(got.sum, want.sum, 1e-9);
+  char *fwhm = g_strdup_printf("%.3f µm · %.2f px", want.fit[2].fwhm_um, want.fit[2].fwhm_px);
+  g_assert_true(g_str_has_prefix(lucy_psf_panel_get_text(panel, "fwhm-x"), fwhm));
+  g_test_message("measured in the panel's thread: FWHM x %s", fwhm);
+  g_free(fwhm);
+}
+
+static void count_cb(gpointer obj, gboolean ok, guint *count) { (*count)++; }
+
+static void gone_cb(gpointer flag, GObject *where_it_was) { *(gboolean *)flag = TRUE; }
+
+/* A big PSF replaced before its measurement could be delivered: only the current one (b)
+ * shows, also once the stale work has ended (its stack is freed only after its task is
+ * done); *measured counts "measured". */
+static void check_stale_dropped(LucyWindow *win, LucyPsfPanel *panel, LucyStack *b,
+                                const guint *measured) {
+  const size_t big[3] = {127, 255, 255}; /* ~0.1 s to measure */
+  const guint before = *measured;
+  LucyStack *a = gaussian_stack(big, 3.0, "big Gaussian");
+  gboolean a_gone = FALSE;
+  g_object_weak_ref(G_OBJECT(a), gone_cb, &a_gone);
+  lucy_window_set_psf(win, a);
+  g_object_unref(a);
+  g_assert_true(lucy_psf_panel_is_measuring(panel));
+  g_usleep(20000); /* let its thread start measuring */
+  lucy_window_set_psf(win, b);
+  measure_wait(panel);
+  g_assert_cmpuint(*measured, ==, before + 1);
+  check_measure_of(panel, b);
+  g_assert_true(wait_for_flag(&a_gone, 60000));
+  spin(50);
+  g_assert_cmpuint(*measured, ==, before + 1);
+  g_assert_false(lucy_psf_panel_is_measuring(panel));
+  check_measure_of(panel, b);
+}
+
+/* Disposed mid-measure: no result, no "measured". (Closing the QA window alone does not
+ * dispose the panel in GTK 4 while a task still holds it as its source; the result then lands
+ * on the orphaned panel, harmlessly. Disposing is what cancels.) */
+static void check_disposed_mid_measure(LucyWindow *win, GtkWindow *qa, LucyPsfPanel *panel,
+                                       const guint *measured) {
+  const size_t big[3] = {127, 255, 255};
+  const guint before = *measured;
+  LucyStack *c = gaussian_stack(big, 2.5, "another big Gaussian");
+  lucy_window_set_psf(win, c);
+  g_object_unref(c);
+  g_assert_true(lucy_psf_panel_is_measuring(panel));
+  gboolean panel_gone = FALSE;
+  g_object_weak_ref(G_OBJECT(panel), gone_cb, &panel_gone);
+  g_object_ref(panel);
+  gtk_window_destroy(qa);
+  g_object_run_dispose(G_OBJECT(panel));
+  g_object_unref(panel);
+  g_assert_true(wait_for_flag(&panel_gone, 60000));
+  g_assert_cmpuint(*measured, ==, before);
+}
+
+/* The panel measures off the main thread: "measuring…" until the result arrives, which is
+ * lucy_psf_measure's; a PSF replaced mid-measure, or a panel disposed mid-measure, never shows
+ * (or signals) the stale result. */
+static void test_psf_measure_thread(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(win));
+  const size_t small[3] = {33, 65, 65};
+  LucyStack *b = gaussian_stack(small, 1.5, "small Gaussian");
+  lucy_window_set_psf(win, b);
+  LucyPsfPanel *panel = NULL;
+  GtkWindow *qa = lucy_psf_panel_new_window(win, &panel);
+  gtk_window_present(qa);
+  guint measured = 0;
+  g_signal_connect(panel, "measured", G_CALLBACK(count_cb), &measured);
+  /* asynchronous: nothing yet, then the direct call's numbers */
+  g_assert_true(lucy_psf_panel_is_measuring(panel));
+  LucyPsfMeasure m;
+  g_assert_false(lucy_psf_panel_get_measure(panel, &m));
+  g_assert_cmpstr(lucy_psf_panel_get_text(panel, "fwhm-x"), ==, "measuring…");
+  measure_wait(panel);
+  g_assert_cmpuint(measured, ==, 1);
+  check_measure_of(panel, b);
+  check_stale_dropped(win, panel, b, &measured);
+  check_disposed_mid_measure(win, qa, panel, &measured);
+  g_object_unref(b);
   close_window(win);
 }
 
@@ -1983,6 +2145,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/real-files", test_real_files);
   g_test_add_func("/gui/cancel", test_cancel);
   g_test_add_func("/gui/memory-gauge", test_memory_gauge);
+  g_test_add_func("/gui/memory-gauge/in-view", test_memory_gauge_in_view);
   g_test_add_func("/gui/memory-what-if", test_memory_what_if);
   g_test_add_func("/gui/corrupt", test_corrupt);
   g_test_add_func("/gui/screenshot", test_screenshot);
@@ -1997,6 +2160,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/points/action", test_points_action);
   g_test_add_func("/gui/compare", test_compare);
   g_test_add_func("/gui/psf-qa", test_psf_qa);
+  g_test_add_func("/gui/psf-qa/measure-thread", test_psf_measure_thread);
   int status = g_test_run();
   g_object_unref(app);
   return status;
