@@ -567,6 +567,15 @@ static void lucy_psf_panel_dispose(GObject *object) {
   G_OBJECT_CLASS(lucy_psf_panel_parent_class)->dispose(object);
 }
 
+/* Closing the QA window is the panel going away for its user, though a worker's GTask may keep
+ * the object alive a while: a fix still running must not replace the PSF afterwards. */
+static void lucy_psf_panel_unroot(GtkWidget *widget) {
+  LucyPsfPanel *self = LUCY_PSF_PANEL(widget);
+  if (self->fix_cancel) g_cancellable_cancel(self->fix_cancel);
+  if (self->measure_cancel) g_cancellable_cancel(self->measure_cancel);
+  GTK_WIDGET_CLASS(lucy_psf_panel_parent_class)->unroot(widget);
+}
+
 static void lucy_psf_panel_finalize(GObject *object) {
   LucyPsfPanel *self = LUCY_PSF_PANEL(object);
   for (int a = 0; a < 3; a++) g_free(self->profile[a]);
@@ -578,6 +587,7 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   GtkWidgetClass *wc = GTK_WIDGET_CLASS(klass);
   G_OBJECT_CLASS(klass)->dispose = lucy_psf_panel_dispose;
   G_OBJECT_CLASS(klass)->finalize = lucy_psf_panel_finalize;
+  wc->unroot = lucy_psf_panel_unroot;
   g_type_ensure(LUCY_TYPE_OTF_VIEW);
   signals[MEASURED] = g_signal_new("measured", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
                                    NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);

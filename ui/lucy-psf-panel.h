@@ -47,7 +47,7 @@ gboolean lucy_psf_panel_get_measure(LucyPsfPanel *self, LucyPsfMeasure *m);
 /* Applies one fix (lucy_psf_fix) to the window's PSF in a worker thread, then replaces the
  * window's PSF with the result; the "report" text says what changed. The fix is cancelled, and
  * its result dropped (G_IO_ERROR_CANCELLED), when the window's PSF changes meanwhile or the
- * panel goes away. One fix at a time: the buttons are insensitive while one runs, and another
+ * panel goes away (its QA window is closed, or it is disposed). One fix at a time: the buttons are insensitive while one runs, and another
  * call fails at once. */
 void lucy_psf_panel_fix_async(LucyPsfPanel *self, LucyPsfPanelFix fix,
                               GAsyncReadyCallback callback, gpointer user_data);

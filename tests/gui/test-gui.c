@@ -2123,6 +2123,32 @@ static void test_psf_measure_thread(void) {
   close_window(win);
 }
 
+/* Closing the QA window while a fix runs drops the fix: the window's PSF stays the one the
+ * user had, although the fix's thread ends after the close. */
+static void test_psf_closed_mid_fix(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(win));
+  const size_t big[3] = {127, 255, 255};
+  LucyStack *b = gaussian_stack(big, 2.5, "big Gaussian");
+  lucy_window_set_psf(win, b);
+  LucyPsfPanel *panel = NULL;
+  GtkWindow *qa = lucy_psf_panel_new_window(win, &panel);
+  gtk_window_present(qa);
+  measure_wait(panel);
+  FixResult r = {0};
+  lucy_psf_panel_fix_async(panel, LUCY_PSF_FIX_CENTRE_CENTROID, fix_done_cb, &r);
+  g_assert_true(lucy_psf_panel_is_fixing(panel));
+  gtk_window_destroy(qa); /* before the main loop can see the fix end */
+  g_assert_true(wait_for_flag(&r.done, 60000));
+  g_assert_false(r.ok);
+  g_assert_error(r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_error_free(r.error);
+  spin(100);
+  g_assert_true(lucy_window_get_stack(win, LUCY_VIEW_PSF) == b);
+  g_object_unref(b);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -2161,6 +2187,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/compare", test_compare);
   g_test_add_func("/gui/psf-qa", test_psf_qa);
   g_test_add_func("/gui/psf-qa/measure-thread", test_psf_measure_thread);
+  g_test_add_func("/gui/psf-qa/closed-mid-fix", test_psf_closed_mid_fix);
   int status = g_test_run();
   g_object_unref(app);
   return status;
