@@ -2095,18 +2095,28 @@ static void check_disposed_mid_measure(LucyWindow *win, GtkWindow *qa, LucyPsfPa
   g_assert_cmpuint(*measured, ==, before);
 }
 
+/* A main window whose PSF is a Gaussian of the given shape and sigma (*psf, owned by the
+ * caller), and its PSF QA window, presented. */
+static GtkWindow *open_psf_qa(const size_t shape[3], double sigma, LucyWindow **win,
+                              LucyStack **psf, LucyPsfPanel **panel) {
+  *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_present(GTK_WINDOW(*win));
+  *psf = gaussian_stack(shape, sigma, "Gaussian PSF");
+  lucy_window_set_psf(*win, *psf);
+  GtkWindow *qa = lucy_psf_panel_new_window(*win, panel);
+  gtk_window_present(qa);
+  return qa;
+}
+
 /* The panel measures off the main thread: "measuring…" until the result arrives, which is
  * lucy_psf_measure's; a PSF replaced mid-measure, or a panel disposed mid-measure, never shows
  * (or signals) the stale result. */
 static void test_psf_measure_thread(void) {
-  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
-  gtk_window_present(GTK_WINDOW(win));
   const size_t small[3] = {33, 65, 65};
-  LucyStack *b = gaussian_stack(small, 1.5, "small Gaussian");
-  lucy_window_set_psf(win, b);
+  LucyWindow *win = NULL;
+  LucyStack *b = NULL;
   LucyPsfPanel *panel = NULL;
-  GtkWindow *qa = lucy_psf_panel_new_window(win, &panel);
-  gtk_window_present(qa);
+  GtkWindow *qa = open_psf_qa(small, 1.5, &win, &b, &panel);
   guint measured = 0;
   g_signal_connect(panel, "measured", G_CALLBACK(count_cb), &measured);
   /* asynchronous: nothing yet, then the direct call's numbers */
@@ -2126,14 +2136,11 @@ static void test_psf_measure_thread(void) {
 /* Closing the QA window while a fix runs drops the fix: the window's PSF stays the one the
  * user had, although the fix's thread ends after the close. */
 static void test_psf_closed_mid_fix(void) {
-  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
-  gtk_window_present(GTK_WINDOW(win));
   const size_t big[3] = {127, 255, 255};
-  LucyStack *b = gaussian_stack(big, 2.5, "big Gaussian");
-  lucy_window_set_psf(win, b);
+  LucyWindow *win = NULL;
+  LucyStack *b = NULL;
   LucyPsfPanel *panel = NULL;
-  GtkWindow *qa = lucy_psf_panel_new_window(win, &panel);
-  gtk_window_present(qa);
+  GtkWindow *qa = open_psf_qa(big, 2.5, &win, &b, &panel);
   measure_wait(panel);
   FixResult r = {0};
   lucy_psf_panel_fix_async(panel, LUCY_PSF_FIX_CENTRE_CENTROID, fix_done_cb, &r);
