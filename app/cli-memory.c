@@ -108,7 +108,9 @@ static void print_text(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
   char b1[64], b2[64], s1[64];
   fprintf(f, "%s on %s: strategy %s%s\n", r->op == LUCY_MEMORY_CONVOLVE ? "convolve" : "deconvolve",
           p->device == LUCY_DEVICE_CUDA ? "cuda" : "cpu", lucy_strategy_name(p->strategy),
-          p->fits ? "" : " (does NOT fit)");
+          p->fits ? ""
+          : p->free_bytes && p->peak_device_bytes <= p->free_bytes ? " (refused: see below)"
+                                                                   : " (does NOT fit)");
   fprintf(f, "padded shape %s, P = %s\n", cli_format_shape(p->padded_shape, s1, sizeof s1),
           cli_format_bytes((double)p->padded_bytes, b1, sizeof b1));
   fprintf(f, "peak device %s (%zu bytes, %.2f P), host %s (%zu bytes)\n",

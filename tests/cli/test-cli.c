@@ -2281,6 +2281,11 @@ static void test_memory_and_devices(void) {
   assert_contains(r.err, "over auto's CPU limit of 16x; tiles within it fit from 483840 bytes");
   run_clear(&r);
   r = RUN("memory", "--op", "deconvolve", "--shape", "16,40,40", "--psf-shape", "9,9,9",
+          "--free-bytes", "300000");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.out, "strategy tiled (refused: see below)"); /* its peak is under the budget */
+  run_clear(&r);
+  r = RUN("memory", "--op", "deconvolve", "--shape", "16,40,40", "--psf-shape", "9,9,9",
           "--free-bytes", "483840");
   ASSERT_STATUS(r, 0);
   assert_contains(r.out, "tiles 5 x 5 of 9 x 9 (input block 16 x 27 x 27), FFT work 13.29 x untiled");
