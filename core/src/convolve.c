@@ -13,7 +13,9 @@
  *
  * The plan holds two padded buffers: the OTF, transformed once and pre-scaled by
  * 1/(L0*L1*L2) (and 1/sum when normalising), and one work buffer. Execute is embed, forward
- * FFT, multiply, inverse FFT, extract, with no allocation. The low-memory strategy keeps the
+ * FFT, multiply, inverse FFT, extract, with no allocation; where the device can, the forward
+ * FFT skips the zero padding around the image and the inverse one computes only the box that
+ * holds the output window (fft_r2c_box / fft_c2r_box). The low-memory strategy keeps the
  * OTF as the PSF's z-planes transformed along y and x (M0/L0 of P, otf.h) and does the z-axis
  * DFT inside the multiply. */
 #include <math.h>
@@ -130,6 +132,17 @@ static LucyStatus report(LucyConvPlan *plan, double fraction, const char *stage)
   return LUCY_OK;
 }
 
+/* The box [0, box) of the periodic domain L that holds a window of `shape` at `offset`, for
+ * the pruned transforms (fft_r2c_box): per axis offset + shape, or all of L where the window
+ * wraps (negative offsets: full's). */
+static void window_box(const ptrdiff_t offset[3], const size_t shape[3], const size_t L[3],
+                       size_t box[3]) {
+  for (int a = 0; a < 3; a++)
+    box[a] = offset[a] >= 0 && (size_t)offset[a] + shape[a] <= L[a]
+                 ? (size_t)offset[a] + shape[a]
+                 : L[a];
+}
+
 LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf,
                               const LucyConvOptions *opts, LucyConvPlan **out) {
   if (!out) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "lucy_conv_plan_new: out is NULL");
@@ -198,6 +211,14 @@ LucyStatus lucy_conv_plan_new(const size_t image_shape[3], const LucyVolume *psf
   }
   plan->buffer_bytes = lucy__padded_count(fft_shape) * sizeof(float);
   if (!st) st = lucy__dev_alloc(dev, plan->buffer_bytes, &plan->work);
+  /* The two boxes apply() prunes to, in execute and adjoint: the image's and the output
+   * window's (planned on the work buffer while it holds nothing). */
+  static const ptrdiff_t zero[3] = {0, 0, 0};
+  size_t box[3];
+  window_box(zero, image_shape, fft_shape, box);
+  if (!st) st = lucy__dev_fft_plan_box(dev, plan->fft, plan->work, fft_shape, box);
+  window_box(plan->out_offset, out_shape, fft_shape, box);
+  if (!st) st = lucy__dev_fft_plan_box(dev, plan->fft, plan->work, fft_shape, box);
   if (st) {
     lucy__fail_context(st, "planning %s convolution of %zux%zux%zu with a %zux%zux%zu PSF: ",
                        lucy_pad_mode_name(o.mode), image_shape[0], image_shape[1],
@@ -217,10 +238,14 @@ static LucyStatus apply(LucyConvPlan *plan, const float *src, const size_t src_s
                         const size_t dst_shape[3], const ptrdiff_t offset[3], const char *what) {
   LucyDevice *dev = plan->dev;
   const LucyDeviceOps *ops = dev->ops;
+  const size_t *L = plan->fft_shape;
+  size_t in_box[3], out_box[3];
+  window_box(shift, src_shape, L, in_box);
+  window_box(offset, dst_shape, L, out_box);
   LucyStatus st;
-  if ((st = ops->embed(dev, plan->work, plan->fft_shape, src, src_shape, shift, 1))) return st;
+  if ((st = ops->embed(dev, plan->work, L, src, src_shape, shift, 1))) return st;
   if ((st = report(plan, 0.05, "forward FFT"))) return st;
-  if ((st = ops->fft_r2c(dev, plan->fft, plan->work))) return st;
+  if ((st = lucy__dev_fft_r2c_box(dev, plan->fft, plan->work, L, in_box))) return st;
   /* The zero-frequency term is the sum of the input: it is NaN or infinite exactly when the
    * input holds a NaN or an infinity (or its sum overflows), so this costs no extra pass. Only
    * then is the input scanned, for the count and the first position. */
@@ -234,8 +259,8 @@ static LucyStatus apply(LucyConvPlan *plan, const float *src, const size_t src_s
   if ((st = report(plan, 0.45, "multiply"))) return st;
   if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, conjugate))) return st;
   if ((st = report(plan, 0.5, "inverse FFT"))) return st;
-  if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) return st;
-  if ((st = ops->extract(dev, dst, dst_shape, plan->work, plan->fft_shape, offset, 1.0f, 1)))
+  if ((st = lucy__dev_fft_c2r_box(dev, plan->fft, plan->work, L, out_box))) return st;
+  if ((st = ops->extract(dev, dst, dst_shape, plan->work, L, offset, 1.0f, 1)))
     return st;
   if (plan->progress) (void)plan->progress(plan->progress_user, 1.0, "done");
   return LUCY_OK;

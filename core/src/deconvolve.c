@@ -34,7 +34,9 @@
  * estimate -> work, where the device has fft_r2c_out), multiply, inverse FFT, ratio
  * (+ I-divergence) fused with zeroing outside the box, forward FFT, conjugate multiply, inverse
  * FFT, update fused with the L1 change (and, without fft_r2c_out, with the copy of the new
- * estimate into the work buffer: one more pass over P).
+ * estimate into the work buffer: one more pass over P). The inverse FFT before the ratio and
+ * the forward one after it are pruned to the observed box where the device can
+ * (fft_c2r_box / fft_r2c_box: only the box of H x is read, the ratio is zero outside it).
  *
  * Low-memory (memory.h): the same iterations with two P-sized buffers gone. The OTF is kept as
  * the PSF's z-planes transformed along y and x (M0/L0 of P, otf.h), its z-axis DFT done inside
@@ -339,6 +341,9 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
     if (ops->fft_plan_r2c_out) st = ops->fft_plan_r2c_out(dev, plan->fft, plan->est, plan->work);
     plan->r2c_out = !st;
   }
+  /* The data term lives on the observed box: its transforms skip the padding (also planned on
+   * the idle work buffer). */
+  if (!st) st = lucy__dev_fft_plan_box(dev, plan->fft, plan->work, L, image_shape);
   if (!st && rl && o.monitor && o.preview_every > 0) {
     plan->preview = malloc(nimg * sizeof(float));
     if (!plan->preview)
@@ -352,7 +357,7 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
     /* The work buffer (>= N floats, idle until execute) holds the compact mask. */
     st = ops->fill(dev, plan->work, nimg, 1.0f);
     if (!st) st = ops->embed(dev, plan->weight, L, plan->work, image_shape, zero, 0);
-    if (!st) st = ops->fft_r2c(dev, plan->fft, plan->weight);
+    if (!st) st = lucy__dev_fft_r2c_box(dev, plan->fft, plan->weight, L, image_shape);
     if (!st) st = lucy__otf_apply(dev, &plan->otf, plan->weight, 1);
     if (!st) st = ops->fft_c2r(dev, plan->fft, plan->weight);
   }
@@ -420,7 +425,7 @@ static LucyStatus run_wiener(LucyDeconPlan *plan, float *out) {
     st = lucy__otf_wiener(dev, &plan->otf, plan->work, (float)kabs, (float)(1.0 / (n * n)));
   }
   if (!st) st = report(plan, 0, 0.6, "inverse FFT");
-  if (!st) st = ops->fft_c2r(dev, plan->fft, plan->work);
+  if (!st) st = lucy__dev_fft_c2r_box(dev, plan->fft, plan->work, L, plan->N);
   static const ptrdiff_t zero[3] = {0, 0, 0};
   if (!st) st = ops->extract(dev, out, plan->N, plan->work, L, zero, 1.0f, 1);
   return st;
@@ -468,11 +473,12 @@ static LucyStatus run_rl(LucyDeconPlan *plan, double mean, float *out, int *done
       break;
     if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, 0))) break;
     if ((st = report(plan, k, 0.25, "inverse FFT"))) break;
-    if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) break;
+    /* Only the observed box of H x is read, and the ratio is zero outside it. */
+    if ((st = lucy__dev_fft_c2r_box(dev, plan->fft, plan->work, L, N))) break;
     if ((st = ops->rl_ratio(dev, plan->work, L, plan->y, N, b, eps, want_idiv ? &idiv : NULL)))
       break;
     if ((st = report(plan, k, 0.5, "back-projection"))) break;
-    if ((st = ops->fft_r2c(dev, plan->fft, plan->work))) break;
+    if ((st = lucy__dev_fft_r2c_box(dev, plan->fft, plan->work, L, N))) break;
     if ((st = lucy__otf_apply(dev, &plan->otf, plan->work, 1))) break;
     if ((st = report(plan, k, 0.75, "inverse FFT"))) break;
     if ((st = ops->fft_c2r(dev, plan->fft, plan->work))) break;
@@ -571,9 +577,9 @@ static LucyStatus apply_op(LucyDeconPlan *plan, const float *src, const size_t s
   const LucyDeviceOps *ops = dev->ops;
   static const ptrdiff_t zero[3] = {0, 0, 0};
   LucyStatus st = ops->embed(dev, plan->work, plan->L, src, src_shape, zero, 1);
-  if (!st) st = ops->fft_r2c(dev, plan->fft, plan->work);
+  if (!st) st = lucy__dev_fft_r2c_box(dev, plan->fft, plan->work, plan->L, src_shape);
   if (!st) st = lucy__otf_apply(dev, &plan->otf, plan->work, conjugate);
-  if (!st) st = ops->fft_c2r(dev, plan->fft, plan->work);
+  if (!st) st = lucy__dev_fft_c2r_box(dev, plan->fft, plan->work, plan->L, dst_shape);
   if (!st) st = ops->extract(dev, dst, dst_shape, plan->work, plan->L, zero, 1.0f, 1);
   return st;
 }

@@ -49,12 +49,27 @@
  * SIMD alignment fftwf_malloc gives. */
 #define HEADER 64
 
+/* The pruned transforms of one box (cpu_fft_plan_box): 2-D (y, x) transforms of the first nz
+ * z-planes. Immutable once published on its plan's list. */
+typedef struct BoxPlan {
+  size_t nz;
+  fftwf_plan r2c_xy, c2r_xy;
+  int alignment;
+  struct BoxPlan *next;
+} BoxPlan;
+
 struct LucyFftPlan {
   size_t shape[3];
   fftwf_plan r2c, c2r;
   int alignment; /* fftwf_alignment_of the planning buffer; execute buffers must match */
   fftwf_plan r2c_out; /* out-of-place forward, made by cpu_fft_plan_r2c_out (fftw_lock) */
   int out_alignment[2]; /* its source's and destination's alignment */
+  /* Pruned transforms: the z passes over every column, shared by all boxes, made with the
+   * first box; the boxes are prepended under fftw_lock and read without it (execute must not
+   * wait for a planner that may be measuring for seconds). */
+  fftwf_plan z_fwd, z_bwd;
+  int z_alignment;
+  _Atomic(BoxPlan *) boxes;
   LucyFftPlan *next;
 };
 
@@ -308,10 +323,22 @@ static void wisdom_save(void) {
 
 /* ---- FFT plans -------------------------------------------------------------------------- */
 
+static void destroy_box(BoxPlan *b) {
+  if (b->r2c_xy) fftwf_destroy_plan(b->r2c_xy);
+  if (b->c2r_xy) fftwf_destroy_plan(b->c2r_xy);
+  free(b);
+}
+
 static void destroy_plan(LucyFftPlan *p) {
   if (p->r2c) fftwf_destroy_plan(p->r2c);
   if (p->c2r) fftwf_destroy_plan(p->c2r);
   if (p->r2c_out) fftwf_destroy_plan(p->r2c_out);
+  if (p->z_fwd) fftwf_destroy_plan(p->z_fwd);
+  if (p->z_bwd) fftwf_destroy_plan(p->z_bwd);
+  for (BoxPlan *b = atomic_load(&p->boxes), *next; b; b = next) {
+    next = b->next;
+    destroy_box(b);
+  }
   free(p);
 }
 
@@ -456,6 +483,177 @@ static LucyStatus cpu_fft_r2c_out(LucyDevice *dev, LucyFftPlan *p, const float *
                       "aligned like the %zux%zux%zu plan's", (const void *)src, (void *)dst,
                       p->shape[0], p->shape[1], p->shape[2]);
   fftwf_execute_dft_r2c(p->r2c_out, (float *)src, (fftwf_complex *)(void *)dst);
+  lucy__device_count_fft();
+  return LUCY_OK;
+}
+
+/* ---- pruned transforms (fft_r2c_box, fft_c2r_box) -------------------------------------
+ * A 3-D r2c whose input is zero past z-plane nz is, axis by axis, a 2-D (y, x) r2c of the
+ * first nz planes (the others transform to zero) and a 1-D c2c along z of every column; a c2r
+ * whose output is wanted only on those planes is the mirror image. Only whole z-planes are
+ * skipped: in a standalone test at 96x320x320 with a 64x256x256 box (2 threads) this pair took
+ * 0.81 (FFTW_ESTIMATE) and 0.83 (FFTW_MEASURE) of the time of FFTW's 3-D pair, and skipping
+ * the box's empty rows as well (a 1-D r2c of its rows and a c2c along y of its planes) was no
+ * faster: FFTW's 2-D plans outrun the split passes. */
+
+enum { GURU_R2C, GURU_C2R, GURU_FWD, GURU_BWD };
+
+typedef struct Guru {
+  int kind, rank;
+  fftwf_iodim64 dims[2], loop; /* one loop: planes or columns */
+  float *buf;                  /* in place */
+} Guru;
+
+static fftwf_plan guru_plan(const Guru *g, unsigned flags) {
+  fftwf_complex *c = (fftwf_complex *)(void *)g->buf;
+  switch (g->kind) {
+  case GURU_R2C: return fftwf_plan_guru64_dft_r2c(g->rank, g->dims, 1, &g->loop, g->buf, c, flags);
+  case GURU_C2R: return fftwf_plan_guru64_dft_c2r(g->rank, g->dims, 1, &g->loop, c, g->buf, flags);
+  default:
+    return fftwf_plan_guru64_dft(g->rank, g->dims, 1, &g->loop, c, c,
+                                 g->kind == GURU_FWD ? FFTW_FORWARD : FFTW_BACKWARD, flags);
+  }
+}
+
+/* make_plan's rigour: THOROUGH measures (the caller saves the wisdom), FAST takes measured
+ * wisdom or FFTW_ESTIMATE. fftw_lock held. */
+static fftwf_plan plan_rigour(const LucyDevice *dev, const Guru *g) {
+  if (dev->opts.planning == LUCY_PLAN_THOROUGH) return guru_plan(g, FFTW_MEASURE);
+  fftwf_plan p = guru_plan(g, FFTW_MEASURE | FFTW_WISDOM_ONLY);
+  return p ? p : guru_plan(g, FFTW_ESTIMATE);
+}
+
+/* The 1-D transform along z of every (y, kx) column, in complex units. */
+static Guru z_pass(const size_t s[3], int kind, float *buf) {
+  const ptrdiff_t cols = (ptrdiff_t)(s[1] * (s[2] / 2 + 1));
+  return (Guru){.kind = kind, .rank = 1, .dims = {{(ptrdiff_t)s[0], cols, cols}},
+                .loop = {cols, 1, 1}, .buf = buf};
+}
+
+/* The 2-D (y, x) real transform of the first nz planes; real strides in floats, complex ones
+ * in complex values. */
+static Guru xy_pass(const size_t s[3], size_t nz, int kind, float *buf) {
+  const ptrdiff_t cx = (ptrdiff_t)(s[2] / 2 + 1), row = 2 * cx, ny = (ptrdiff_t)s[1];
+  const ptrdiff_t is = kind == GURU_R2C ? row : cx, os = kind == GURU_R2C ? cx : row;
+  return (Guru){.kind = kind, .rank = 2,
+                .dims = {{ny, is, os}, {(ptrdiff_t)s[2], 1, 1}},
+                .loop = {(ptrdiff_t)nz, ny * is, ny * os}, .buf = buf};
+}
+
+static BoxPlan *find_box(LucyFftPlan *p, size_t nz) {
+  for (BoxPlan *b = atomic_load_explicit(&p->boxes, memory_order_acquire); b; b = b->next)
+    if (b->nz == nz) return b;
+  return NULL;
+}
+
+static LucyStatus box_fail(const LucyFftPlan *p, const size_t box[3], const char *what) {
+  return lucy__fail(LUCY_ERR_FFT, "%s the pruned FFTs of shape %zux%zux%zu for the box "
+                    "%zux%zux%zu", what, p->shape[0], p->shape[1], p->shape[2], box[0], box[1],
+                    box[2]);
+}
+
+/* Plans the z passes (once per shape) and the box's (y, x) passes on buf; fftw_lock held. */
+static LucyStatus plan_box_locked(LucyDevice *dev, LucyFftPlan *p, float *buf,
+                                  const size_t box[3]) {
+  const size_t *s = p->shape;
+  if (fftw_threads_ok) fftwf_plan_with_nthreads(fft_threads(dev, s));
+  if (dev->opts.use_wisdom) wisdom_import_once();
+  if (p->z_fwd && fftwf_alignment_of(buf) != p->z_alignment)
+    return box_fail(p, box, "the buffer is not aligned like the one that planned");
+  if (!p->z_fwd) {
+    Guru fwd = z_pass(s, GURU_FWD, buf), bwd = z_pass(s, GURU_BWD, buf);
+    fftwf_plan f = plan_rigour(dev, &fwd), b = f ? plan_rigour(dev, &bwd) : NULL;
+    if (!b) {
+      if (f) fftwf_destroy_plan(f);
+      return box_fail(p, box, "FFTW could not plan the z passes of");
+    }
+    p->z_fwd = f;
+    p->z_bwd = b;
+    p->z_alignment = fftwf_alignment_of(buf);
+  }
+  BoxPlan *bp = calloc(1, sizeof *bp);
+  if (!bp) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory planning a pruned FFT");
+  bp->nz = box[0];
+  bp->alignment = p->z_alignment;
+  Guru r2c = xy_pass(s, box[0], GURU_R2C, buf), c2r = xy_pass(s, box[0], GURU_C2R, buf);
+  bp->r2c_xy = plan_rigour(dev, &r2c);
+  bp->c2r_xy = bp->r2c_xy ? plan_rigour(dev, &c2r) : NULL;
+  if (!bp->c2r_xy) {
+    destroy_box(bp);
+    return box_fail(p, box, "FFTW could not plan the (y, x) passes of");
+  }
+  if (dev->opts.planning == LUCY_PLAN_THOROUGH && dev->opts.use_wisdom) wisdom_save();
+  bp->next = atomic_load_explicit(&p->boxes, memory_order_relaxed);
+  atomic_store_explicit(&p->boxes, bp, memory_order_release);
+  return LUCY_OK;
+}
+
+static LucyStatus check_box(const LucyFftPlan *p, const size_t box[3]) {
+  for (int a = 0; a < 3; a++)
+    if (!box || box[a] == 0 || box[a] > p->shape[a]) {
+      static const size_t none[3] = {0, 0, 0};
+      const size_t *b = box ? box : none;
+      return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "the box %zux%zux%zu does not fit the "
+                        "%zux%zux%zu FFT", b[0], b[1], b[2], p->shape[0], p->shape[1],
+                        p->shape[2]);
+    }
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_fft_plan_box(LucyDevice *dev, LucyFftPlan *p, float *buf,
+                                   const size_t box[3]) {
+  LucyStatus st = check_box(p, box);
+  if (st) return st;
+  if (!buf) return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "planning a pruned FFT: NULL buffer");
+  if (box[0] == p->shape[0]) return LUCY_OK; /* no whole plane to skip: the full transforms */
+  pthread_mutex_lock(&fftw_lock);
+  if (!find_box(p, box[0])) st = plan_box_locked(dev, p, buf, box);
+  pthread_mutex_unlock(&fftw_lock);
+  return st;
+}
+
+/* The box's plans for buf; *out NULL when the box spans every plane (run the full ones). */
+static LucyStatus box_for(LucyFftPlan *p, const float *buf, const size_t box[3], BoxPlan **out) {
+  *out = NULL;
+  LucyStatus st = check_box(p, box);
+  if (st || box[0] == p->shape[0]) return st;
+  BoxPlan *b = find_box(p, box[0]);
+  if (!b) return box_fail(p, box, "executing before planning");
+  if (fftwf_alignment_of((float *)buf) != b->alignment)
+    return box_fail(p, box, "a buffer not aligned like the planning one for");
+  *out = b;
+  return LUCY_OK;
+}
+
+/* The z passes read the planes past nz as complex values: their logical values are zero by
+ * contract, and the row padding (anything, by the layout's rules) is made zero too. */
+static void zero_padding_past(const size_t s[3], float *buf, size_t nz) {
+  const size_t row = lucy__padded_row(s[2]), pad = row - s[2];
+  for (size_t r = nz * s[1]; r < s[0] * s[1]; r++)
+    memset(buf + r * row + s[2], 0, pad * sizeof(float));
+}
+
+static LucyStatus cpu_fft_r2c_box(LucyDevice *dev, LucyFftPlan *p, float *buf,
+                                  const size_t box[3]) {
+  BoxPlan *b;
+  LucyStatus st = box_for(p, buf, box, &b);
+  if (st || !b) return st ? st : cpu_fft_r2c(dev, p, buf);
+  fftwf_complex *c = (fftwf_complex *)(void *)buf;
+  zero_padding_past(p->shape, buf, b->nz);
+  fftwf_execute_dft_r2c(b->r2c_xy, buf, c);
+  fftwf_execute_dft(p->z_fwd, c, c);
+  lucy__device_count_fft();
+  return LUCY_OK;
+}
+
+static LucyStatus cpu_fft_c2r_box(LucyDevice *dev, LucyFftPlan *p, float *buf,
+                                  const size_t box[3]) {
+  BoxPlan *b;
+  LucyStatus st = box_for(p, buf, box, &b);
+  if (st || !b) return st ? st : cpu_fft_c2r(dev, p, buf);
+  fftwf_complex *c = (fftwf_complex *)(void *)buf;
+  fftwf_execute_dft(p->z_bwd, c, c);
+  fftwf_execute_dft_c2r(b->c2r_xy, c, buf);
   lucy__device_count_fft();
   return LUCY_OK;
 }
@@ -1266,6 +1464,9 @@ static const LucyDeviceOps cpu_ops = {
   .fft_work_bytes = cpu_fft_work_bytes,
   .fft_plan_r2c_out = cpu_fft_plan_r2c_out,
   .fft_r2c_out = cpu_fft_r2c_out,
+  .fft_plan_box = cpu_fft_plan_box,
+  .fft_r2c_box = cpu_fft_r2c_box,
+  .fft_c2r_box = cpu_fft_c2r_box,
   .cmul = cpu_cmul,
   .cscale = cpu_cscale,
   .zotf_apply = cpu_zotf_apply,

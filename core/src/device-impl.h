@@ -130,6 +130,20 @@ typedef struct LucyDeviceOps {
    * like the planning ones (all alloc buffers are). */
   LucyStatus (*fft_plan_r2c_out)(LucyDevice *dev, LucyFftPlan *plan, float *src, float *dst);
   LucyStatus (*fft_r2c_out)(LucyDevice *dev, LucyFftPlan *plan, const float *src, float *dst);
+  /* Optional pruned transforms for data that fills only the box [0, box) of the plan's shape
+   * (1 <= box[a] <= shape[a]); NULL when a device lacks them. Algorithms call the
+   * lucy__dev_fft_*_box helpers below, which fall back to the full transforms.
+   * fft_r2c_box: buf's logical values are zero outside the box (its row padding may hold
+   *   anything); gives fft_r2c's spectrum without transforming the known zeros.
+   * fft_c2r_box: only the output inside the box is wanted: those values equal fft_c2r's; the
+   *   rest of buf is left undefined.
+   * fft_plan_box readies both for one box, planning on buf without allocating (buf may be
+   * overwritten: call it before buf holds data, like fft_plan_r2c_out); executing a box that
+   * was not readied fails. A device may prune less than the box asks (the CPU skips whole
+   * z-planes only) and run a box it cannot prune as the full transform. */
+  LucyStatus (*fft_plan_box)(LucyDevice *dev, LucyFftPlan *plan, float *buf, const size_t box[3]);
+  LucyStatus (*fft_r2c_box)(LucyDevice *dev, LucyFftPlan *plan, float *buf, const size_t box[3]);
+  LucyStatus (*fft_c2r_box)(LucyDevice *dev, LucyFftPlan *plan, float *buf, const size_t box[3]);
 
   /* a[k] = scale * a[k] * (conjugate ? conj(b[k]) : b[k]) over count complex values. */
   LucyStatus (*cmul)(LucyDevice *dev, float *a, const float *b, size_t count, int conjugate,
@@ -272,6 +286,32 @@ static inline void lucy__dev_release(LucyDevice *dev, float *buf) {
 }
 static inline void lucy__dev_fft_plan_release(LucyDevice *dev, LucyFftPlan *plan) {
   if (plan && dev->ops->fft_plan_release) dev->ops->fft_plan_release(dev, plan);
+}
+
+/* Pruned transforms (fft_r2c_box above) for the plan of shape L, or the full ones where the
+ * device has none or the box is all of L. */
+static inline int lucy__box_is_whole(const size_t L[3], const size_t box[3]) {
+  return box[0] >= L[0] && box[1] >= L[1] && box[2] >= L[2];
+}
+static inline LucyStatus lucy__dev_fft_plan_box(LucyDevice *dev, LucyFftPlan *plan,
+                                                float *buf, const size_t L[3],
+                                                const size_t box[3]) {
+  if (!dev->ops->fft_plan_box || lucy__box_is_whole(L, box)) return LUCY_OK;
+  return dev->ops->fft_plan_box(dev, plan, buf, box);
+}
+static inline LucyStatus lucy__dev_fft_r2c_box(LucyDevice *dev, LucyFftPlan *plan,
+                                               float *buf, const size_t L[3],
+                                               const size_t box[3]) {
+  if (!dev->ops->fft_r2c_box || lucy__box_is_whole(L, box))
+    return dev->ops->fft_r2c(dev, plan, buf);
+  return dev->ops->fft_r2c_box(dev, plan, buf, box);
+}
+static inline LucyStatus lucy__dev_fft_c2r_box(LucyDevice *dev, LucyFftPlan *plan,
+                                               float *buf, const size_t L[3],
+                                               const size_t box[3]) {
+  if (!dev->ops->fft_c2r_box || lucy__box_is_whole(L, box))
+    return dev->ops->fft_c2r(dev, plan, buf);
+  return dev->ops->fft_c2r_box(dev, plan, buf, box);
 }
 
 #pragma GCC visibility pop

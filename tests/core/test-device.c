@@ -1,7 +1,7 @@
 /* The CPU device: buffers and accounting, embed/extract against naive loops (wrap and
- * accumulation), FFT round trips (in place and out of place), the plan cache, element-wise
- * kernels (the RL ratio and its I-divergence against log1p in double), memory info, and FFTW
- * wisdom written atomically. */
+ * accumulation), FFT round trips (in place and out of place), the pruned (box) transforms
+ * against the full ones, the plan cache, element-wise kernels (the RL ratio and its
+ * I-divergence against log1p in double), memory info, and FFTW wisdom written atomically. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -426,6 +426,129 @@ static void test_fft_r2c_out(void) {
   lucy_device_unref(dev);
 }
 
+/* Fills the box [0, box) of a padded-layout buffer of shape s with random values and the rest
+ * of its logical values with zeros; the row padding gets `pad` (anything, for the op). */
+static void fill_box(GRand *rng, float *buf, const size_t s[3], const size_t box[3], float pad) {
+  const size_t row = lucy__padded_row(s[2]);
+  for (size_t z = 0; z < s[0]; z++)
+    for (size_t y = 0; y < s[1]; y++)
+      for (size_t x = 0; x < row; x++) {
+        const int in = z < box[0] && y < box[1] && x < box[2];
+        buf[(z * s[1] + y) * row + x] =
+            x >= s[2] ? pad : in ? (float)g_rand_double_range(rng, -1, 1) : 0.0f;
+      }
+}
+
+/* max |a - b| over the logical values inside the box, relative to max |b| there. */
+static double box_rel_diff(const float *a, const float *b, const size_t s[3], const size_t box[3]) {
+  const size_t row = lucy__padded_row(s[2]);
+  double err = 0, big = 0;
+  for (size_t z = 0; z < box[0]; z++)
+    for (size_t y = 0; y < box[1]; y++)
+      for (size_t x = 0; x < box[2]; x++) {
+        const size_t i = (z * s[1] + y) * row + x;
+        err = fmax(err, fabs((double)a[i] - b[i]));
+        big = fmax(big, fabs((double)b[i]));
+      }
+  return big > 0 ? err / big : err;
+}
+
+/* One box on one shape: r2c_box gives fft_r2c's spectrum from a box-supported input (padding
+ * holding garbage), and c2r_box fft_c2r's values inside the box; one counted transform each. */
+static void check_fft_box(LucyDevice *dev, GRand *rng, const size_t s[3], const size_t box[3]) {
+  const size_t count = lucy__padded_count(s), bytes = count * sizeof(float);
+  LucyFftPlan *plan = NULL;
+  g_assert_cmpint(dev->ops->fft_plan(dev, s, &plan), ==, LUCY_OK);
+  float *buf = NULL, *ref = NULL;
+  g_assert_cmpint(lucy__dev_alloc(dev, bytes, &buf), ==, LUCY_OK);
+  g_assert_cmpint(lucy__dev_alloc(dev, bytes, &ref), ==, LUCY_OK);
+  const size_t held_before = held(dev);
+  g_assert_cmpint(dev->ops->fft_plan_box(dev, plan, buf, box), ==, LUCY_OK);
+  g_assert_cmpuint(held(dev), ==, held_before); /* planned on buf: nothing allocated */
+
+  fill_box(rng, buf, s, box, 1e3f); /* garbage padding */
+  memcpy(ref, buf, bytes);
+  size_t before = lucy__device_fft_count();
+  g_assert_cmpint(dev->ops->fft_r2c_box(dev, plan, buf, box), ==, LUCY_OK);
+  g_assert_cmpuint(lucy__device_fft_count() - before, ==, 1);
+  g_assert_cmpint(dev->ops->fft_r2c(dev, plan, ref), ==, LUCY_OK);
+  double err = 0, big = 0;
+  for (size_t i = 0; i < 2 * lucy__spectrum_count(s); i++) {
+    err = fmax(err, fabs((double)buf[i] - ref[i]));
+    big = fmax(big, fabs((double)ref[i]));
+  }
+  g_assert_cmpfloat(err, <=, 1e-6 * big);
+
+  /* c2r of a real spectrum (the full transform of full random data) */
+  const size_t all[3] = {s[0], s[1], s[2]};
+  fill_box(rng, ref, s, all, 0.0f);
+  g_assert_cmpint(dev->ops->fft_r2c(dev, plan, ref), ==, LUCY_OK);
+  memcpy(buf, ref, bytes);
+  before = lucy__device_fft_count();
+  g_assert_cmpint(dev->ops->fft_c2r_box(dev, plan, buf, box), ==, LUCY_OK);
+  g_assert_cmpuint(lucy__device_fft_count() - before, ==, 1);
+  g_assert_cmpint(dev->ops->fft_c2r(dev, plan, ref), ==, LUCY_OK);
+  g_assert_cmpfloat(box_rel_diff(buf, ref, s, box), <=, 1e-6);
+
+  /* the helpers take the same path (or the full transforms for a whole box) */
+  fill_box(rng, buf, s, box, -7.0f);
+  memcpy(ref, buf, bytes);
+  g_assert_cmpint(lucy__dev_fft_r2c_box(dev, plan, buf, s, box), ==, LUCY_OK);
+  g_assert_cmpint(lucy__dev_fft_c2r_box(dev, plan, buf, s, box), ==, LUCY_OK);
+  const double n = (double)s[0] * (double)s[1] * (double)s[2];
+  for (size_t i = 0; i < count; i++) buf[i] = (float)(buf[i] / n);
+  g_assert_cmpfloat(box_rel_diff(buf, ref, s, box), <=, 1e-5);
+  lucy__dev_release(dev, buf);
+  lucy__dev_release(dev, ref);
+}
+
+/* The pruned transforms against the full ones on random data: shapes with odd sizes (the last
+ * one large enough for 2 threads), boxes equal to the shape, of one voxel, and in between; both
+ * planning rigours (THOROUGH on one thread and the small shapes: FFTW_MEASURE on a loaded
+ * machine takes long); the misuse errors. */
+static void test_fft_box(void) {
+  static const size_t shapes[][3] = {{1, 1, 1},  {1, 7, 9},   {4, 5, 6},
+                                     {6, 10, 15}, {9, 12, 17}, {17, 48, 81}};
+  GRand *rng = g_rand_new_with_seed(29);
+  for (int thorough = 0; thorough < 2; thorough++) {
+    LucyDeviceOptions o;
+    lucy_device_options_default(&o);
+    o.threads = thorough ? 1 : 2;
+    o.use_wisdom = 0;
+    o.planning = thorough ? LUCY_PLAN_THOROUGH : LUCY_PLAN_FAST;
+    LucyDevice *dev = NULL;
+    g_assert_cmpint(lucy_device_new(&o, &dev), ==, LUCY_OK);
+    for (size_t c = 0; c < G_N_ELEMENTS(shapes) - (size_t)thorough; c++) {
+      const size_t *s = shapes[c];
+      const size_t boxes[][3] = {{s[0], s[1], s[2]},
+                                 {1, 1, 1},
+                                 {(s[0] + 1) / 2, (s[1] + 1) / 2, s[2] > 1 ? s[2] - 1 : 1},
+                                 {s[0] > 1 ? s[0] - 1 : 1, s[1], s[2]},
+                                 {s[0], (s[1] + 2) / 3, 1}};
+      for (size_t b = 0; b < G_N_ELEMENTS(boxes); b++) check_fft_box(dev, rng, s, boxes[b]);
+    }
+    g_assert_cmpuint(held(dev), ==, 0);
+    lucy_device_unref(dev);
+  }
+
+  LucyDevice *dev = new_cpu(1);
+  const size_t s[3] = {6, 10, 15}, bytes = lucy__padded_count(s) * sizeof(float);
+  LucyFftPlan *plan = NULL;
+  g_assert_cmpint(dev->ops->fft_plan(dev, s, &plan), ==, LUCY_OK);
+  float *buf = NULL;
+  g_assert_cmpint(lucy__dev_alloc(dev, bytes, &buf), ==, LUCY_OK);
+  memset(buf, 0, bytes);
+  const size_t unplanned[3] = {2, 10, 15}, zero[3] = {0, 5, 5}, big[3] = {6, 11, 15};
+  g_assert_cmpint(dev->ops->fft_r2c_box(dev, plan, buf, unplanned), ==, LUCY_ERR_FFT);
+  g_assert_cmpint(dev->ops->fft_c2r_box(dev, plan, buf, unplanned), ==, LUCY_ERR_FFT);
+  g_assert_cmpint(dev->ops->fft_plan_box(dev, plan, buf, zero), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint(dev->ops->fft_plan_box(dev, plan, buf, big), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_cmpint(dev->ops->fft_r2c_box(dev, plan, buf, big), ==, LUCY_ERR_INVALID_ARGUMENT);
+  lucy__dev_release(dev, buf);
+  g_rand_free(rng);
+  lucy_device_unref(dev);
+}
+
 /* The I-divergence reference in double: y log(y/d) - y + d = y (u - log1p(u)), u = (d - y)/y
  * (no cancellation near d = y); d when y = 0. */
 static double idiv_ref(double y, double d) {
@@ -536,6 +659,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/device/plan-cache", test_plan_cache);
   g_test_add_func("/device/cmul-cscale", test_cmul_cscale);
   g_test_add_func("/device/fft-r2c-out", test_fft_r2c_out);
+  g_test_add_func("/device/fft-box", test_fft_box);
   g_test_add_func("/device/rl-ratio-idiv", test_rl_ratio_idiv);
   g_test_add_func("/device/wisdom", test_wisdom);
   return g_test_run();
