@@ -58,7 +58,8 @@ static const LucyPlanOrTile convolve_steps = {
 static void convolve_thread(GTask *task, gpointer source, gpointer task_data,
                             GCancellable *cancellable) {
   TaskData *d = task_data;
-  lucy_plan_or_tile_run(task, &convolve_steps, d, d->relay, d->image, d->psf);
+  lucy_plan_or_tile_run(task, &convolve_steps, d, d->relay, d->image, d->psf,
+                        lucy_plan_or_tile_measures(d->opts.device, d->opts.planning));
 }
 
 void lucy_convolve_task_run_async(LucyStack *image, LucyStack *psf, const LucyConvOptions *opts,

@@ -151,7 +151,8 @@ static const LucyPlanOrTile deconvolve_steps = {
 static void deconvolve_thread(GTask *task, gpointer source, gpointer task_data,
                               GCancellable *cancellable) {
   TaskData *d = task_data;
-  lucy_plan_or_tile_run(task, &deconvolve_steps, d, d->relay, d->image, d->psf);
+  lucy_plan_or_tile_run(task, &deconvolve_steps, d, d->relay, d->image, d->psf,
+                        lucy_plan_or_tile_measures(d->opts.device, d->opts.planning));
 }
 
 void lucy_deconvolve_task_run_async(LucyStack *image, LucyStack *psf,

@@ -7,6 +7,7 @@ struct _LucyOperationsPanel {
   GtkToggleButton *cpu_button;
   GtkToggleButton *gpu_button;
   GtkSpinButton *threads_spin;
+  GtkCheckButton *thorough_check;
   GtkProgressBar *progress_bar;
   GtkLabel *result_label;
   GtkWidget *padding_box;
@@ -134,6 +135,21 @@ void lucy_operations_panel_set_threads(LucyOperationsPanel *self, int threads) {
   gtk_spin_button_set_value(self->threads_spin, threads);
 }
 
+LucyPlanning lucy_operations_panel_get_planning(LucyOperationsPanel *self) {
+  g_return_val_if_fail(LUCY_IS_OPERATIONS_PANEL(self), LUCY_PLAN_FAST);
+  return gtk_check_button_get_active(self->thorough_check) ? LUCY_PLAN_THOROUGH : LUCY_PLAN_FAST;
+}
+
+void lucy_operations_panel_set_planning(LucyOperationsPanel *self, LucyPlanning planning) {
+  g_return_if_fail(LUCY_IS_OPERATIONS_PANEL(self));
+  gtk_check_button_set_active(self->thorough_check, planning == LUCY_PLAN_THOROUGH);
+}
+
+GtkCheckButton *lucy_operations_panel_get_planning_control(LucyOperationsPanel *self) {
+  g_return_val_if_fail(LUCY_IS_OPERATIONS_PANEL(self), NULL);
+  return self->thorough_check;
+}
+
 LucyDeviceKind lucy_operations_panel_get_backend(LucyOperationsPanel *self) {
   return gtk_toggle_button_get_active(self->gpu_button) ? LUCY_DEVICE_CUDA : LUCY_DEVICE_CPU;
 }
@@ -172,6 +188,10 @@ static void threads_changed_cb(LucyOperationsPanel *self) {
   g_signal_emit(self, signals[SETTINGS_CHANGED], 0);
 }
 
+static void planning_toggled_cb(LucyOperationsPanel *self) {
+  g_signal_emit(self, signals[SETTINGS_CHANGED], 0);
+}
+
 static void backend_toggled_cb(LucyOperationsPanel *self) {
   g_signal_emit(self, signals[SETTINGS_CHANGED], 0);
 }
@@ -188,6 +208,7 @@ static void lucy_operations_panel_class_init(LucyOperationsPanelClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, cpu_button);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, gpu_button);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, threads_spin);
+  gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, thorough_check);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, progress_bar);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, result_label);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, padding_box);
@@ -202,6 +223,7 @@ static void lucy_operations_panel_class_init(LucyOperationsPanelClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, circular_edges_button);
   gtk_widget_class_bind_template_child(widget_class, LucyOperationsPanel, accelerate_check);
   gtk_widget_class_bind_template_callback(widget_class, threads_changed_cb);
+  gtk_widget_class_bind_template_callback(widget_class, planning_toggled_cb);
   gtk_widget_class_bind_template_callback(widget_class, decon_changed_cb);
 }
 

@@ -1,5 +1,6 @@
 /* LucyOperationsPanel: operation (via the win.operation action), padding mode (win.mode) or the
- * deconvolution settings, backend, threads, Run/Cancel (win.run, win.cancel) and progress. */
+ * deconvolution settings, backend, threads, FFT planning, Run/Cancel (win.run, win.cancel) and
+ * progress. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -34,6 +35,14 @@ void lucy_operations_panel_show_mode(LucyOperationsPanel *self, LucyPadMode mode
 int lucy_operations_panel_get_threads(LucyOperationsPanel *self);
 void lucy_operations_panel_set_threads(LucyOperationsPanel *self, int threads);
 LucyDeviceKind lucy_operations_panel_get_backend(LucyOperationsPanel *self);
+/* "Thorough FFT planning" (the check button next to Run; GSettings thorough-planning):
+ * LUCY_PLAN_THOROUGH measures FFT plans, seconds the first time for each size (remembered as
+ * wisdom), then faster transforms; LUCY_PLAN_FAST (default) estimates them. Changing it emits
+ * "settings-changed", like the backend and threads. */
+LucyPlanning lucy_operations_panel_get_planning(LucyOperationsPanel *self);
+void lucy_operations_panel_set_planning(LucyOperationsPanel *self, LucyPlanning planning);
+/* The check button itself (its "active" property is what GSettings binds). */
+GtkCheckButton *lucy_operations_panel_get_planning_control(LucyOperationsPanel *self);
 /* fraction < 0: pulse; stage NULL: "Idle" */
 void lucy_operations_panel_set_progress(LucyOperationsPanel *self, double fraction,
                                         const char *stage);

@@ -3,12 +3,18 @@
 
 #include "lucy-error.h"
 
+/* the relay keeps a stage in 64 bytes */
+G_STATIC_ASSERT(sizeof LUCY_PLAN_OR_TILE_MEASURING <= 64);
+
 /* One plan; only when none fits the budget, tiles (a plan that fails otherwise is an error the
  * user must see, not a reason to try something slower). */
 static LucyStatus compute(const LucyPlanOrTile *steps, gpointer op, LucyTaskRelay *relay,
                           const LucyVolume *img, const LucyVolume *psf, LucyVolume **out,
-                          gboolean *tiled, const char **what) {
-  lucy_task_relay_stage(relay, 0.0, "Planning", TRUE);
+                          gboolean measuring, gboolean *tiled, const char **what) {
+  if (measuring)
+    lucy_task_relay_stage(relay, -1.0, LUCY_PLAN_OR_TILE_MEASURING, TRUE);
+  else
+    lucy_task_relay_stage(relay, 0.0, "Planning", TRUE);
   LucyStatus st = steps->planned(op, img, psf, out, what);
   *tiled = st == LUCY_ERR_DEVICE_MEMORY;
   if (!*tiled) return st;
@@ -39,14 +45,21 @@ static void return_result(GTask *task, LucyVolume *out, const char *title) {
   g_task_return_error(task, error);
 }
 
+gboolean lucy_plan_or_tile_measures(LucyDevice *device, LucyPlanning planning) {
+  return planning == LUCY_PLAN_THOROUGH &&
+         (!device || lucy_device_kind(device) == LUCY_DEVICE_CPU);
+}
+
 void lucy_plan_or_tile_run(GTask *task, const LucyPlanOrTile *steps, gpointer op,
-                           LucyTaskRelay *relay, LucyStack *image, LucyStack *psf) {
+                           LucyTaskRelay *relay, LucyStack *image, LucyStack *psf,
+                           gboolean measuring) {
   const LucyVolume *img = lucy_stack_get_volume(image);
   const gint64 t0 = g_get_monotonic_time();
   LucyVolume *out = NULL;
   gboolean tiled = FALSE;
   const char *what = NULL;
-  LucyStatus st = compute(steps, op, relay, img, lucy_stack_get_volume(psf), &out, &tiled, &what);
+  LucyStatus st = compute(steps, op, relay, img, lucy_stack_get_volume(psf), &out, measuring,
+                           &tiled, &what);
   if (st != LUCY_OK) {
     if (out) lucy_volume_free(out);
     return_failure(task, relay, st, what);

@@ -25,11 +25,21 @@ typedef struct {
   char *(*title)(gpointer op, gboolean tiled, double seconds);
 } LucyPlanOrTile;
 
+/* The stage shown while a thorough plan measures its FFTs (no fraction: FFTW says nothing of
+ * how far it got). */
+#define LUCY_PLAN_OR_TILE_MEASURING "Planning FFTs (measuring, slow once per size)…"
+
+/* TRUE when a plan on device (NULL: a CPU device made for it) with planning measures its FFTs:
+ * thorough planning on the CPU (FFTW_MEASURE; cuFFT has no such mode). */
+gboolean lucy_plan_or_tile_measures(LucyDevice *device, LucyPlanning planning);
+
 /* On the worker thread: runs steps on image and psf (op is passed to each step) and returns
  * through task the result stack with its projections computed, or an error:
  * G_IO_ERROR_CANCELLED once the relay is cancelled, LUCY_ERROR with the core's message
- * otherwise. Stages "Planning", "tiles" (fallback only) and "Projecting" go to the relay. */
+ * otherwise. Stages "Planning" (LUCY_PLAN_OR_TILE_MEASURING when measuring, see
+ * lucy_plan_or_tile_measures), "tiles" (fallback only) and "Projecting" go to the relay. */
 void lucy_plan_or_tile_run(GTask *task, const LucyPlanOrTile *steps, gpointer op,
-                           LucyTaskRelay *relay, LucyStack *image, LucyStack *psf);
+                           LucyTaskRelay *relay, LucyStack *image, LucyStack *psf,
+                           gboolean measuring);
 
 G_END_DECLS

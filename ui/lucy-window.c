@@ -48,6 +48,7 @@ struct _LucyWindow {
   double range_vmin, range_vmax;
 
   LucyDevice *device;
+  LucyPlanning device_planning; /* device's FFT planning, fixed when it was made */
   GCancellable *cancellable;
   gboolean running;
   gboolean rerun_pending;
@@ -624,16 +625,22 @@ static void update_actions(LucyWindow *self) {
   g_simple_action_set_enabled(G_SIMPLE_ACTION(save), self->result != NULL);
 }
 
+/* The device the panel's settings ask for, made again when one changed (a device's planning
+ * mode, like its kind and threads, is fixed when it is made). Callers never do this while a
+ * run is under way: the run keeps the device it started with. */
 static gboolean ensure_device(LucyWindow *self, GError **error) {
   LucyDeviceKind kind = lucy_operations_panel_get_backend(self->operations_panel);
   int threads = lucy_operations_panel_get_threads(self->operations_panel);
+  LucyPlanning planning = lucy_operations_panel_get_planning(self->operations_panel);
   if (self->device && lucy_device_kind(self->device) == kind &&
-      (kind != LUCY_DEVICE_CPU || lucy_device_threads(self->device) == threads))
+      (kind != LUCY_DEVICE_CPU || lucy_device_threads(self->device) == threads) &&
+      self->device_planning == planning)
     return TRUE;
   LucyDeviceOptions o;
   lucy_device_options_default(&o);
   o.kind = kind;
   o.threads = threads;
+  o.planning = planning;
   LucyDevice *dev = NULL;
   LucyStatus st = lucy_device_new(&o, &dev);
   if (st != LUCY_OK) {
@@ -642,8 +649,14 @@ static gboolean ensure_device(LucyWindow *self, GError **error) {
   }
   if (self->device) lucy_device_unref(self->device);
   self->device = dev;
+  self->device_planning = planning;
   lucy_memory_gauge_set_device(self->memory_gauge, dev);
   return TRUE;
+}
+
+LucyPlanning lucy_window_get_device_planning(LucyWindow *self) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), LUCY_PLAN_FAST);
+  return self->device_planning;
 }
 
 static void progress_cb(gpointer user, double fraction, const char *stage) {
@@ -803,6 +816,7 @@ static gboolean run_deconvolve(LucyWindow *self) {
   lucy_decon_options_default(&opts);
   lucy_operations_panel_get_decon(self->operations_panel, &opts);
   opts.device = self->device;
+  opts.planning = self->device_planning; /* also for a CPU fallback of the GPU */
   opts.memory_limit_bytes = self->memory_limit;
   opts.preview_every = opts.method == LUCY_DECON_WIENER ? 0 : self->preview_every;
   self->cancellable = g_cancellable_new();
@@ -896,6 +910,7 @@ gboolean lucy_window_run(LucyWindow *self) {
   lucy_conv_options_default(&opts);
   opts.mode = self->mode;
   opts.device = self->device;
+  opts.planning = self->device_planning; /* also for a CPU fallback of the GPU */
   opts.memory_limit_bytes = self->memory_limit;
   self->cancellable = g_cancellable_new();
   self->running = TRUE;
@@ -1373,6 +1388,13 @@ static void lucy_window_init(LucyWindow *self) {
     o.tv_lambda = g_settings_get_double(self->settings, "decon-tv-lambda");
     o.accelerate = g_settings_get_boolean(self->settings, "decon-accelerate");
     lucy_operations_panel_set_decon(self->operations_panel, &o);
+    /* both ways: the check follows the key (set elsewhere) and the key the check; the device
+     * is made below, so the first sync is not a settings change */
+    g_signal_handlers_block_by_func(self->operations_panel, operation_settings_changed_cb, self);
+    g_settings_bind(self->settings, "thorough-planning",
+                    lucy_operations_panel_get_planning_control(self->operations_panel), "active",
+                    G_SETTINGS_BIND_DEFAULT);
+    g_signal_handlers_unblock_by_func(self->operations_panel, operation_settings_changed_cb, self);
   }
   g_signal_connect_object(self->operations_panel, "decon-changed", G_CALLBACK(decon_changed_cb),
                           self, G_CONNECT_SWAPPED);

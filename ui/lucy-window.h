@@ -66,6 +66,10 @@ void lucy_window_set_preview_every(LucyWindow *self, int iterations);
  * Runs that need more go low-memory, then tiled (as the text under Run says). */
 void lucy_window_set_memory_limit(LucyWindow *self, guint64 bytes);
 guint64 lucy_window_get_memory_limit(LucyWindow *self);
+/* The FFT planning mode of the device runs use (the panel's "Thorough FFT planning", GSettings
+ * thorough-planning): the current or last run's; once the setting changes, the device is made
+ * again with the new mode when no run is under way, so the next run plans that way. */
+LucyPlanning lucy_window_get_device_planning(LucyWindow *self);
 /* Previews shown during the current (or last) deconvolution. */
 guint lucy_window_get_preview_count(LucyWindow *self);
 

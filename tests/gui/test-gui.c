@@ -18,6 +18,7 @@
 #include "lucy-projection-view.h"
 #include "lucy-psf-dialog.h"
 #include "lucy-otf-view.h"
+#include "lucy-plan-or-tile.h"
 #include "lucy-psf-panel.h"
 #include "lucy-snapshot.h"
 #include "lucy-window.h"
@@ -2156,6 +2157,161 @@ static void test_psf_closed_mid_fix(void) {
   close_window(win);
 }
 
+/* ---- thorough FFT planning ---------------------------------------------------------------- */
+
+/* The FFTW wisdom file a thorough plan rewrites (as the core finds it), and its identity: a
+ * rewrite is a new file (written aside, then renamed over), so a new inode or time. */
+static char *wisdom_file(void) {
+  const char *xdg = g_getenv("XDG_CACHE_HOME");
+  if (xdg && xdg[0] == '/') return g_build_filename(xdg, "lucy", "fftwf-wisdom", NULL);
+  return g_build_filename(g_get_home_dir(), ".cache", "lucy", "fftwf-wisdom", NULL);
+}
+
+typedef struct {
+  gboolean exists;
+  guint64 ino;
+  gint64 mtime_ns;
+} FileId;
+
+static FileId file_id(const char *path) {
+  FileId id = {FALSE, 0, 0};
+  GStatBuf st;
+  if (g_stat(path, &st) == 0) {
+    id.exists = TRUE;
+    id.ino = (guint64)st.st_ino;
+    id.mtime_ns = (gint64)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  }
+  return id;
+}
+
+static gboolean file_id_equal(FileId a, FileId b) {
+  return a.exists == b.exists && a.ino == b.ino && a.mtime_ns == b.mtime_ns;
+}
+
+/* "Thorough FFT planning" (GSettings thorough-planning, the check next to Run): with it set,
+ * the window's device plans thoroughly and a convolution (and a deconvolution) measures its
+ * FFTs, which saves FFTW wisdom; set back, the device is fast again and nothing is measured.
+ * A change during a run keeps the running device; the next run picks it up. The measuring
+ * stage fits the sidebar. */
+static void test_thorough_planning(void) {
+  GSettings *settings = g_settings_new("org.lucy.Lucy");
+  g_assert_false(g_settings_get_boolean(settings, "thorough-planning")); /* the default */
+  LucyWindow *win = demo_window();
+  LucyOperationsPanel *panel = lucy_window_get_operations_panel(win);
+  GtkCheckButton *check = lucy_operations_panel_get_planning_control(panel);
+  g_assert_true(gtk_widget_get_mapped(GTK_WIDGET(check)));
+  g_assert_nonnull(gtk_widget_get_tooltip_text(GTK_WIDGET(check)));
+  g_assert_false(gtk_check_button_get_active(check));
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_FAST);
+  /* the sidebar's width on both pages, before any stage was shown */
+  static const LucyOperation pages[2] = {LUCY_OPERATION_DECONVOLVE, LUCY_OPERATION_CONVOLVE};
+  int sidebar_width = 0;
+  for (int i = 0; i < 2; i++) {
+    lucy_window_set_operation(win, pages[i]);
+    spin(50);
+    sidebar_width = MAX(sidebar_width, gtk_widget_get_width(GTK_WIDGET(panel)));
+  }
+  lucy_window_set_mode(win, LUCY_PAD_SAME);
+  const size_t ishape[3] = {8, 40, 36}, pshape[3] = {5, 9, 9};
+  LucyStack *image = gaussian_stack(ishape, 4.0, "small");
+  LucyStack *psf = gaussian_stack(pshape, 1.2, "small PSF");
+  lucy_window_set_image(win, image);
+  lucy_window_set_psf(win, psf);
+  g_object_unref(image);
+  g_object_unref(psf);
+  char *wisdom = wisdom_file();
+  g_test_message("wisdom: %s", wisdom);
+
+  /* on: the key moves the check, and the device is made again (no run is under way) */
+  g_settings_set_boolean(settings, "thorough-planning", TRUE);
+  spin(20);
+  g_assert_true(gtk_check_button_get_active(check));
+  g_assert_cmpint(lucy_operations_panel_get_planning(panel), ==, LUCY_PLAN_THOROUGH);
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_THOROUGH);
+  FileId before = file_id(wisdom);
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_THOROUGH);
+  FileId after = file_id(wisdom);
+  g_assert_true(after.exists); /* measured, and remembered */
+  g_assert_false(file_id_equal(before, after));
+  g_assert_nonnull(strstr(lucy_stack_get_title(lucy_window_get_stack(win, LUCY_VIEW_RESULT)),
+                          "convolved"));
+  /* deconvolution plans on the same device */
+  lucy_window_set_operation(win, LUCY_OPERATION_DECONVOLVE);
+  lucy_window_set_image(win, lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  set_decon(win, LUCY_DECON_RL, 2);
+  before = file_id(wisdom);
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_false(file_id_equal(before, file_id(wisdom)));
+  lucy_window_set_operation(win, LUCY_OPERATION_CONVOLVE);
+
+  /* off again: fast, and a fast plan never writes wisdom */
+  g_settings_set_boolean(settings, "thorough-planning", FALSE);
+  spin(20);
+  g_assert_false(gtk_check_button_get_active(check));
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_FAST);
+  before = file_id(wisdom);
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_FAST);
+  g_assert_true(file_id_equal(before, file_id(wisdom)));
+
+  /* the check during a run: saved at once, but the running device stays; the next run uses
+   * a thorough one */
+  memset(&r, 0, sizeof r);
+  gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), &r);
+  g_assert_true(lucy_window_run(win));
+  g_assert_true(lucy_window_is_running(win));
+  gtk_check_button_set_active(check, TRUE);
+  g_assert_true(g_settings_get_boolean(settings, "thorough-planning"));
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_FAST);
+  g_assert_true(wait_for_flag(&r.done, 120000));
+  g_signal_handler_disconnect(win, id);
+  g_assert_true(r.ok);
+  g_free(r.message);
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_FAST);
+  before = file_id(wisdom);
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_cmpint(lucy_window_get_device_planning(win), ==, LUCY_PLAN_THOROUGH);
+  g_assert_false(file_id_equal(before, file_id(wisdom)));
+
+  /* a new window starts from the setting */
+  LucyWindow *other = demo_window();
+  g_assert_true(gtk_check_button_get_active(
+      lucy_operations_panel_get_planning_control(lucy_window_get_operations_panel(other))));
+  g_assert_cmpint(lucy_window_get_device_planning(other), ==, LUCY_PLAN_THOROUGH);
+  close_window(other);
+
+  /* the measuring stage (thorough on the CPU only): no percentage, and neither it nor the runs
+   * above widened the sidebar on either page (a wider one stays wide) */
+  g_assert_true(lucy_plan_or_tile_measures(NULL, LUCY_PLAN_THOROUGH));
+  g_assert_false(lucy_plan_or_tile_measures(NULL, LUCY_PLAN_FAST));
+  GtkWidget *bar = find_descendant(GTK_WIDGET(panel), GTK_TYPE_PROGRESS_BAR);
+  for (int i = 0; i < 2; i++) {
+    lucy_window_set_operation(win, pages[i]);
+    lucy_operations_panel_set_progress(panel, -1.0, LUCY_PLAN_OR_TILE_MEASURING);
+    spin(50);
+    g_assert_cmpstr(gtk_progress_bar_get_text(GTK_PROGRESS_BAR(bar)), ==,
+                    LUCY_PLAN_OR_TILE_MEASURING);
+    g_assert_cmpint(gtk_widget_get_width(GTK_WIDGET(panel)), <=, sidebar_width);
+    assert_in_view(win, bar);
+    if (g_getenv("TMP_SHOT") && i == 0)
+      lucy_widget_save_png(GTK_WIDGET(win), g_getenv("TMP_SHOT"), NULL);
+    lucy_operations_panel_set_progress(panel, 0.0, NULL);
+  }
+
+  g_settings_set_boolean(settings, "thorough-planning", FALSE); /* later tests: the default */
+  spin(20);
+  restore_convolve(win);
+  g_free(wisdom);
+  g_object_unref(settings);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -2195,6 +2351,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/psf-qa", test_psf_qa);
   g_test_add_func("/gui/psf-qa/measure-thread", test_psf_measure_thread);
   g_test_add_func("/gui/psf-qa/closed-mid-fix", test_psf_closed_mid_fix);
+  g_test_add_func("/gui/thorough-planning", test_thorough_planning);
   int status = g_test_run();
   g_object_unref(app);
   return status;
