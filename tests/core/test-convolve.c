@@ -682,9 +682,6 @@ static void test_progress_cancel(void) {
 /* ---- plans: reuse, FFT counts, memory, devices ---------------------------------------------- */
 
 static void test_plan_reuse(void) {
-  if (test_target_skip_on_cuda("counts the CPU device's FFTs and bytes; test-gpu checks the "
-                               "CUDA device's bytes against the planner"))
-    return;
   GRand *rng = g_rand_new_with_seed(31);
   const size_t N[3] = {6, 10, 12}, M[3] = {3, 5, 4};
   LucyVolume *psf = random_volume(rng, M, 0, 1);

@@ -974,9 +974,6 @@ static void test_in_place(void) {
 }
 
 static void test_memory(void) {
-  if (test_target_skip_on_cuda("counts the CPU device's padded buffers; test-gpu checks the "
-                               "CUDA device's bytes against the planner"))
-    return;
   const size_t N[3] = {10, 30, 28}, M[3] = {5, 9, 7};
   GRand *rng = g_rand_new_with_seed(19);
   LucyVolume *psf = random_volume(rng, M, 0.1, 1);

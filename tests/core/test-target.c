@@ -40,9 +40,3 @@ void test_target_init(void) {
 LucyDevice *test_target_device(void) { return target; }
 
 LucyDeviceKind test_target_kind(void) { return target_kind; }
-
-gboolean test_target_skip_on_cuda(const char *why) {
-  if (target_kind != LUCY_DEVICE_CUDA) return FALSE;
-  g_test_skip(why);
-  return TRUE;
-}

@@ -4,7 +4,8 @@
  * device). "cpu": one explicit CPU device with 2 threads, shared by every plan. "cuda": one
  * CUDA device shared by every plan; without one the program says why and exits 77, which meson
  * reports as skipped. The gpu suite runs test-convolve and test-deconvolve again with "cuda",
- * so every CPU check of the two operations is repeated on the GPU. */
+ * so every CPU check of the two operations is repeated on the GPU (the few tests that make
+ * their own CPU device to count its bytes and FFTs keep doing so). */
 #pragma once
 
 #include <glib.h>
@@ -14,5 +15,3 @@
 void test_target_init(void);
 LucyDevice *test_target_device(void);   /* NULL: the plans' own CPU device */
 LucyDeviceKind test_target_kind(void);
-/* Skips the running test case on the CUDA target, with why; returns TRUE when it did. */
-gboolean test_target_skip_on_cuda(const char *why);
