@@ -41,7 +41,8 @@ step() { # name, command...: runs it with its output in $out/name.log and on std
   [ "$rc" = 0 ] || [ "$rc" = 77 ] || failed=$((failed + 1))
 }
 
-python=$(command -v /opt/torch/.venv/bin/python3 python3 | head -1)
+# the GPU image keeps numpy and CuPy in its venv; here, Debian's python3 has numpy
+python=$(command -v /opt/torch/.venv/bin/python3 /usr/bin/python3 python3 | head -1)
 for what in "${@:-all}"; do
   case $what in
   info | all)
@@ -51,7 +52,9 @@ for what in "${@:-all}"; do
     step convolve-cuda env LUCY_TEST_DEVICE=cuda timeout 120 "$bin/test-convolve"
     step deconvolve-cuda env LUCY_TEST_DEVICE=cuda timeout 240 "$bin/test-deconvolve" ;;&
   sanitize | all)
-    step sanitize timeout 580 compute-sanitizer --tool memcheck --leak-check full \
+    sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer \
+      /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
+    step sanitize timeout 580 "${sanitizer:-compute-sanitizer}" --tool memcheck --leak-check full \
       --error-exitcode 1 "$bin/test-gpu" ;;&
   bench | all)
     step bench timeout 580 "$python" tests/bench/bench_gpu.py --build "$pack/build" --no-build ;;
