@@ -14,7 +14,8 @@
 set -euo pipefail
 build=${1:-build}
 dest=${2:-.device}
-progs=(tests/test-gpu tests/test-convolve tests/test-deconvolve app/lucy-cli tests/bench/bench-gpu)
+progs=(tests/test-gpu tests/test-convolve tests/test-deconvolve tests/test-cli app/lucy-cli
+       tests/bench/bench-gpu)
 
 ninja -C "$build" "${progs[@]}" core/lucy-cuda.so >/dev/null
 rm -rf "$dest"

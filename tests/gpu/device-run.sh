@@ -1,15 +1,17 @@
 #!/bin/bash
 # Runs, on the GPU machine, what tests/gpu/device-pack.sh packed on a build machine:
 #
-#   bash tests/gpu/device-run.sh [info|suite|sanitize|bench|bench-quick|all]...   (default: all)
+#   bash tests/gpu/device-run.sh [info|suite|cli|sanitize|bench|bench-quick|all]...   (default: all)
 #
 # from the repository root, with the pack at $LUCY_DEVICE_PACK (default .device). info: the GPU
 # and `lucy-cli info --devices`; suite: the gpu suite (test-gpu, then every convolution and
-# deconvolution check of the core suite on the CUDA device); sanitize: test-gpu under
-# compute-sanitizer memcheck; bench: tests/bench/bench_gpu.py. Each step's log goes to $OUT
-# (the device tool's folder that comes back) or /tmp/lucy-device; the exit status is the
-# number of steps that failed. One device call runs at most 10 minutes: run "info suite", then
-# "sanitize", then "bench" as separate calls (each step has its own timeout inside that).
+# deconvolution check of the core suite on the CUDA device); cli: the cli suite, whose CUDA
+# planner checks switch from the no-driver work-area bound to ranges when it sees a GPU;
+# sanitize: test-gpu under compute-sanitizer memcheck; bench: tests/bench/bench_gpu.py.
+# Each step's log goes to $OUT (the device tool's folder that comes back) or /tmp/lucy-device;
+# the exit status is the number of steps that failed. One device call runs at most 10 minutes:
+# run "info suite", then "cli sanitize", then "bench" as separate calls (each step has its own
+# timeout inside that).
 set -uo pipefail
 pack=$(realpath "${LUCY_DEVICE_PACK:-.device}")
 out=${OUT:-/tmp/lucy-device}
@@ -51,6 +53,8 @@ for what in "${@:-all}"; do
     step gpu timeout 200 "$bin/test-gpu"
     step convolve-cuda env LUCY_TEST_DEVICE=cuda timeout 120 "$bin/test-convolve"
     step deconvolve-cuda env LUCY_TEST_DEVICE=cuda timeout 240 "$bin/test-deconvolve" ;;&
+  cli | all)
+    step cli timeout 300 "$bin/test-cli" ;;&
   sanitize | all)
     sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer \
       /usr/local/cuda*/compute-sanitizer/compute-sanitizer 2>/dev/null | head -1)
@@ -61,8 +65,8 @@ for what in "${@:-all}"; do
   bench-quick)
     step bench timeout 580 "$python" tests/bench/bench_gpu.py --build "$pack/build" --no-build \
       --quick ;;
-  info | suite | sanitize) ;;
-  *) echo "unknown step '$what' (info, suite, sanitize, bench, bench-quick, all)"; exit 2 ;;
+  info | suite | cli | sanitize) ;;
+  *) echo "unknown step '$what' (info, suite, cli, sanitize, bench, bench-quick, all)"; exit 2 ;;
   esac
 done
 echo "$failed step(s) failed; logs in $out"
