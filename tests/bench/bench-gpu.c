@@ -3,8 +3,9 @@
  *
  *   bench-gpu conv IMAGE.f32 PSF.f32 [--reps 7] [--mode same]
  *       warm lucy_conv_execute (upload, 2 FFTs, multiply, extract, download) on one plan,
- *       the counter's peak bytes and the cudaMemGetInfo drop while the plan is held, and the
- *       planner's prediction
+ *       the counter's peak bytes and the cudaMemGetInfo drop while the plan is held, the
+ *       planner's prediction, and the upload and download rates from pageable and page-locked
+ *       host memory with the pageable transfers' share of the warm execute
  *   bench-gpu rl IMAGE.f32 PSF.f32 [--iterations 20] [--reps 3]
  *       RL seconds per iteration (warm, from the monitor's timestamps) against the floor: two
  *       r2c + c2r pairs at the padded size on the same device, timed with CUDA events
@@ -39,6 +40,52 @@ static size_t free_bytes(LucyDevice *dev) {
   LucyMemoryInfo mi;
   BENCH_CHECK(lucy_device_memory_info(dev, &mi));
   return mi.free_bytes;
+}
+
+#define CUDA_CHECK(call)                                                                  \
+  do {                                                                                    \
+    cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                              \
+      fprintf(stderr, "%s: %s: %s\n", #call, cudaGetErrorName(e_), cudaGetErrorString(e_)); \
+      exit(1);                                                                            \
+    }                                                                                     \
+  } while (0)
+
+/* Median seconds of reps cudaMemcpy calls of bytes (synchronous: the call returns when done). */
+static double copy_time(void *dst, const void *src, size_t bytes, enum cudaMemcpyKind kind,
+                        int reps) {
+  double *t = calloc((size_t)reps, sizeof *t);
+  for (int r = 0; r < reps; r++) {
+    const double t0 = bench_now();
+    CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    t[r] = bench_now() - t0;
+  }
+  const double m = bench_median(t, reps);
+  free(t);
+  return m;
+}
+
+/* Where overlapping transfers would pay: the image's upload and the result's download from
+ * the caller's pageable memory (what lucy_conv_execute gets) against page-locked memory, in
+ * GB/s, and the pageable transfers' share of the warm execute. */
+static void transfer_rates(const float *image, size_t in_count, float *out, size_t out_count,
+                           double warm, int reps) {
+  const size_t in_b = in_count * sizeof(float), out_b = out_count * sizeof(float);
+  const size_t big = in_b > out_b ? in_b : out_b;
+  void *dbuf = NULL, *pinned = NULL;
+  CUDA_CHECK(cudaMalloc(&dbuf, big));
+  CUDA_CHECK(cudaMallocHost(&pinned, big));
+  memcpy(pinned, image, in_b);
+  const double up = copy_time(dbuf, image, in_b, cudaMemcpyHostToDevice, reps);
+  const double up_pin = copy_time(dbuf, pinned, in_b, cudaMemcpyHostToDevice, reps);
+  const double down = copy_time(out, dbuf, out_b, cudaMemcpyDeviceToHost, reps);
+  const double down_pin = copy_time(pinned, dbuf, out_b, cudaMemcpyDeviceToHost, reps);
+  printf("h2d_pageable_GBps=%.2f\nh2d_pinned_GBps=%.2f\nd2h_pageable_GBps=%.2f\n"
+         "d2h_pinned_GBps=%.2f\ntransfer_share=%.3f\n",
+         in_b / up * 1e-9, in_b / up_pin * 1e-9, out_b / down * 1e-9, out_b / down_pin * 1e-9,
+         (up + down) / warm);
+  CUDA_CHECK(cudaFreeHost(pinned));
+  CUDA_CHECK(cudaFree(dbuf));
 }
 
 static int bench_conv(LucyVolume *img, LucyVolume *psf, int reps, LucyPadMode mode) {
@@ -81,6 +128,8 @@ static int bench_conv(LucyVolume *img, LucyVolume *psf, int reps, LucyPadMode mo
          lucy_device_name(dev), L[0], L[1], L[2], mp.padded_bytes, cold, bench_median(t, reps));
   printf("peak_counter_bytes=%zu\nmeminfo_drop_bytes=%zu\npredicted_bytes=%zu\n",
          mi.lucy_peak_bytes, drop, mp.peak_device_bytes);
+  transfer_rates(img->data, lucy_shape_count(img->shape), out->data, lucy_shape_count(oshape),
+                 bench_median(t, reps), reps);
   FILE *f = getenv("BENCH_GPU_OUT") ? fopen(getenv("BENCH_GPU_OUT"), "wb") : NULL;
   if (f) {
     fprintf(f, "LUCYF32 %zu %zu %zu\n", oshape[0], oshape[1], oshape[2]);

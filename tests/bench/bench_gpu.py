@@ -204,6 +204,11 @@ def main():
                   % (r["fft_shape"], float(r["warm_s"]), float(r["cold_s"]),
                      int(r["peak_counter_bytes"]), int(r["peak_counter_bytes"]) / P,
                      int(r["meminfo_drop_bytes"]), int(r["predicted_bytes"])))
+            print("  transfers: upload %.1f GB/s from pageable memory, %.1f from page-locked; "
+                  "download %.1f and %.1f; pageable transfers are %.0f%% of Lucy's warm time"
+                  % (float(r["h2d_pageable_GBps"]), float(r["h2d_pinned_GBps"]),
+                     float(r["d2h_pageable_GBps"]), float(r["d2h_pinned_GBps"]),
+                     100 * float(r["transfer_share"])))
             if cp is not None:
                 th, td, peak, how, res, L = cupy_pipeline(cp, img, psf, a.reps)
                 lucy = read_f32(os.path.join(tmp, "lucy.f32"))
