@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "device-impl.h"
+#include "fft-size.h"
 #include "lucy/convolve.h"
 #include "memory-private.h"
 #include "otf.h"
@@ -121,6 +122,7 @@ LucyStatus lucy_conv_shapes(const size_t image_shape[3], const size_t psf_shape[
       return lucy__fail(LUCY_ERR_INVALID_ARGUMENT, "convolution: no FFT size for %s",
                         axis_names[a]);
   }
+  if (mode != LUCY_PAD_CIRCULAR) lucy__fft_domain_even_x(fft);
   if (out_shape) memcpy(out_shape, out, sizeof out);
   if (fft_shape) memcpy(fft_shape, fft, sizeof fft);
   return LUCY_OK;

@@ -54,6 +54,7 @@
 
 #include "deconvolve-private.h"
 #include "device-impl.h"
+#include "fft-size.h"
 #include "lucy/deconvolve.h"
 #include "memory-private.h"
 #include "otf.h"
@@ -273,6 +274,7 @@ LucyStatus lucy_decon_plan_new(const size_t image_shape[3], const double voxel_u
                           axis_names[a]);
     }
   }
+  if (o.boundary != LUCY_BOUNDARY_CIRCULAR) lucy__fft_domain_even_x(L);
 
   double sum = 0.0;
   st = lucy__psf_validate(psf, o.normalize, &sum);

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "device-impl.h"
+#include "fft-size.h"
 #include "lucy/memory.h"
 #include "memory-private.h"
 #include "otf.h"
@@ -149,6 +150,7 @@ LucyStatus lucy__memory_direct(const LucyMemoryRequest *r, int low, LucyMemoryPl
       }
       out[a] = n;
     }
+    if (r->boundary != LUCY_BOUNDARY_CIRCULAR) lucy__fft_domain_even_x(L);
     staging = max_size(nimg, npsf) * sizeof(float);
     staging_row = max_size(r->image_shape[2], r->psf_shape[2]) * sizeof(float);
   } else {

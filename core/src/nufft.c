@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "device-impl.h"
+#include "fft-size.h"
 #include "lucy/convolve.h"
 #include "nufft-private.h"
 #include "status-private.h"
@@ -51,12 +52,6 @@ void lucy_nufft_options_default(LucyNufftOptions *opts) {
   opts->device = NULL;
   opts->threads = 0;
   opts->planning = LUCY_PLAN_FAST;
-}
-
-static size_t good_even(size_t n) {
-  size_t m = lucy_fft_good_size(n);
-  while (m % 2) m = lucy_fft_good_size(m + 1);
-  return m;
 }
 
 /* Kept columns along axis b (the ones that hold modes or feed them): up to two blocks
@@ -238,7 +233,7 @@ LucyStatus lucy_nufft_plan_new(int type, int dim, const int64_t *modes, int isig
     }
     size_t want = (size_t)ceil(sigma * (double)p->modes[a]);
     if (want < 2 * (size_t)ns) want = 2 * (size_t)ns;
-    g->nf[a] = good_even(want);
+    g->nf[a] = lucy__fft_good_size_even(want);
   }
   {
     /* slabs of at least ns - 1 rows (so a slab's kernel tails reach only the next slab), and

@@ -889,6 +889,24 @@ static void test_shapes(void) {
   g_assert_cmpint(lucy_conv_shapes(N2, M, LUCY_PAD_CIRCULAR, os, fs), ==, LUCY_OK);
   g_assert_cmpuint(fs[0], ==, 13);
   g_assert_cmpuint(fs[2], ==, 17);
+
+  /* A padded domain of 2^32 elements or more gets an even x (cuFFT's 64-bit planner needs
+   * one), on every device: 1000x2048x2048 (*) 64x128x128 full is 1080x2187x2187 by the good
+   * size, and x becomes the next even 7-smooth size, 2240 = 2^6 5 7. y stays odd. */
+  const size_t Nbig[3] = {1000, 2048, 2048}, Mbig2[3] = {64, 128, 128};
+  g_assert_cmpint(lucy_conv_shapes(Nbig, Mbig2, LUCY_PAD_FULL, os, fs), ==, LUCY_OK);
+  g_assert_cmpuint(fs[0], ==, 1080);
+  g_assert_cmpuint(fs[1], ==, 2187);
+  g_assert_cmpuint(fs[2], ==, 2240);
+  g_assert_cmpuint(os[2], ==, 2175);
+  /* ... while a smaller domain keeps its odd x (100 planes: 168x2187x2187 < 2^32) */
+  const size_t Nmid[3] = {100, 2048, 2048};
+  g_assert_cmpint(lucy_conv_shapes(Nmid, Mbig2, LUCY_PAD_FULL, os, fs), ==, LUCY_OK);
+  g_assert_cmpuint(fs[2], ==, 2187);
+  /* ... and circular keeps the image's shape whatever its size */
+  const size_t Nodd[3] = {1024, 2048, 2187};
+  g_assert_cmpint(lucy_conv_shapes(Nodd, Mbig2, LUCY_PAD_CIRCULAR, os, fs), ==, LUCY_OK);
+  g_assert_cmpuint(fs[2], ==, 2187);
 }
 
 static void test_mode_names(void) {

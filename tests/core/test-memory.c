@@ -624,6 +624,29 @@ static void test_auto_work_limit(void) {
   lucy_volume_free(psf);
 }
 
+/* The planner pads a noncirculant RL domain of 2^32 elements or more to an even x, as the
+ * plan does (cuFFT's 64-bit planner needs one); circular keeps the image's shape. */
+static void test_even_x_domain(void) {
+  const size_t shape[3] = {1000, 2048, 2048}, pshape[3] = {64, 128, 128};
+  LucyMemoryRequest req;
+  LucyMemoryPlan mp;
+  plan_request(&req, LUCY_MEMORY_DECONVOLVE, shape, pshape);
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_assert_cmpuint(mp.padded_shape[0], ==, 1080);
+  g_assert_cmpuint(mp.padded_shape[1], ==, 2187);
+  g_assert_cmpuint(mp.padded_shape[2], ==, 2240);
+  const size_t odd[3] = {1024, 2048, 2187};
+  plan_request(&req, LUCY_MEMORY_DECONVOLVE, odd, pshape);
+  req.boundary = LUCY_BOUNDARY_CIRCULAR;
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_assert_cmpuint(mp.padded_shape[2], ==, 2187);
+  /* a small noncirculant domain keeps an odd x: 16+9-1 = 24, 40+8 = 48, 35+8 = 43 -> 45 */
+  const size_t small[3] = {16, 40, 35}, psmall[3] = {9, 9, 9};
+  plan_request(&req, LUCY_MEMORY_DECONVOLVE, small, psmall);
+  g_assert_cmpint(lucy_memory_plan(&req, &mp), ==, LUCY_OK);
+  g_assert_cmpuint(mp.padded_shape[2], ==, 45);
+}
+
 static void test_cuda_planning(void) {
   /* The CUDA prediction needs no device: the budget rules hold (3 P convolution, 5 P RL). */
   LucyMemoryRequest req;
@@ -724,6 +747,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/memory/auto-low-memory", test_auto_low_memory);
   g_test_add_func("/memory/work-ratio", test_work_ratio);
   g_test_add_func("/memory/auto-work-limit", test_auto_work_limit);
+  g_test_add_func("/memory/even-x-domain", test_even_x_domain);
   g_test_add_func("/memory/cuda-planning", test_cuda_planning);
   return g_test_run();
 }

@@ -152,7 +152,8 @@ int lucy__cuda_device_count(const char **reason) {
 /* The r2c and c2r plans of a shape, auto-allocation off, through the 64-bit planner: a
  * shape's product may pass 2^31 elements (an 8.6 GB buffer, well within an H200), and cuFFT
  * documents such sizes for cufftMakePlanMany64 only (above 2^32 with every factor <= 127 and
- * an even x, which 2,3,5,7-smooth sizes with even x satisfy). A z or y of 1 is
+ * an even x, which 2,3,5,7-smooth sizes with even x satisfy; padded domains that large get an
+ * even x, fft-size.h, but a circular one keeps the image's x). A z or y of 1 is
  * dropped (a {1, Y, X} shape is a 2-D plan, as the low-memory OTF's PSF planes are): the padded
  * layout is the same. *work = the larger work area of the two (one area serves both).
  * On failure *call names the cuFFT call and the result is returned; the handles made so far are
