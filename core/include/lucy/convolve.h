@@ -52,7 +52,8 @@ const char *lucy_pad_mode_name(LucyPadMode mode); /* "circular", "same", "full",
 LucyStatus lucy_pad_mode_parse(const char *name, LucyPadMode *mode);
 
 /* Output shape and FFT shape for an image/PSF pair without making a plan. FFT sizes are the
- * smallest 2,3,5,7-smooth sizes at or above what the mode needs (exactly N for circular). */
+ * smallest 2,3,5,7-smooth sizes at or above what the mode needs (exactly N for circular); a
+ * padded domain of 2^32 elements or more takes the smallest even such x (cuFFT needs one). */
 LucyStatus lucy_conv_shapes(const size_t image_shape[3], const size_t psf_shape[3],
                             LucyPadMode mode, size_t out_shape[3], size_t fft_shape[3]);
 
