@@ -20,8 +20,13 @@
  * W below 1e-4 of the PSF sum carry almost no light into the image and are held at 0. The
  * output is the estimate cropped to [0, N).
  *
- * RL-TV (Dey et al. 2006): the denominator becomes W - lambda div(grad x / |grad x|) (floored at
- * W / 4), gradients on the periodic L domain divided by the voxel size over the smallest one.
+ * RL-TV (Dey et al. 2006): the denominator becomes W (1 - lambda div(grad x / |grad x|)), the
+ * factor floored at 1/4, gradients on the periodic L domain divided by the voxel size over the
+ * smallest one. For circular edges (W constant) this is Dey's update; noncirculant, the TV
+ * term divides the normalised update rather than being subtracted from W, because in the
+ * padding around the image, where W << 1, W - lambda div swung between W/4 and twice W from one
+ * iteration to the next (relative change 0.3-0.6 per iteration on the bars data, whatever
+ * lambda, instead of settling like RL).
  *
  * Acceleration (Biggs & Andrews 1997): y_k = x_k + alpha_k (x_k - x_{k-1}), x_{k+1} = RL(y_k),
  * g_k = x_{k+1} - y_k, alpha_{k+1} = sum g_k g_{k-1} / sum g_{k-1} g_{k-1} clipped to

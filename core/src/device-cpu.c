@@ -933,8 +933,8 @@ static ALWAYS_INLINE void update_row_impl(float *restrict x, const float *c,
     const float wv = has_w ? w[i] : weight_value, xo = x[i];
     float den = wv;
     if (has_t) {
-      den = wv - t[i];
-      den = den < 0.25f * wv ? 0.25f * wv : den;
+      const float f = 1.0f - t[i];
+      den = wv * (f < 0.25f ? 0.25f : f);
     }
     float xn = xo * c[i] / den;
     xn = xn > 0.0f ? xn : 0.0f; /* also NaN */

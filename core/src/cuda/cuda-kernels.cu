@@ -263,8 +263,8 @@ __global__ void k_rl_update(float *xb, const float *corr, Shape L, const float *
     if (wv > weight_min) {
       float den = wv;
       if (tv) {
-        den = wv - tv[j];
-        if (den < 0.25f * wv) den = 0.25f * wv;
+        const float f = 1.0f - tv[j];
+        den = wv * (f < 0.25f ? 0.25f : f);
       }
       xn = xo * corr[j] / den;
       if (!(xn > 0.0f)) xn = 0.0f;
