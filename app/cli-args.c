@@ -368,6 +368,11 @@ int cli_check_output(const char *path, int overwrite, const char *const *inputs)
                           strerror(errno));
 
   struct stat out_st;
+  if (lstat(path, &out_st) == 0 && !S_ISREG(out_st.st_mode) && !S_ISLNK(out_st.st_mode) &&
+      !S_ISDIR(out_st.st_mode))
+    return cli_fail_plain("cannot write '%s': it is not a regular file (a device, FIFO or "
+                          "socket); outputs replace the file named, so give a file path",
+                          path);
   if (stat(path, &out_st) == 0) {
     if (S_ISDIR(out_st.st_mode))
       return cli_fail_plain("cannot write '%s': it is a folder", path);

@@ -42,6 +42,13 @@ static LucyStatus check_destination(const char *path, int overwrite) {
                         dir, strerror(errno));
   else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
     status = lucy__fail(LUCY_ERR_IO, "cannot write %s: it is a folder", path);
+  /* The rename would put a regular file in place of a device node, FIFO or socket (as root,
+   * /dev/null itself): refuse those, whatever overwrite says. */
+  else if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+    status = lucy__fail(LUCY_ERR_IO,
+                        "cannot write %s: it is not a regular file (a device, FIFO or socket); "
+                        "outputs are written to a temporary file renamed into place",
+                        path);
   else if (!overwrite && lstat(path, &st) == 0)
     status = lucy__fail(LUCY_ERR_EXISTS, "%s already exists (use --force to replace it)", path);
   free(dir);

@@ -1296,6 +1296,21 @@ static void test_convolve_overwrite(Fixture *f, gconstpointer data) {
   assert_contains(r.err, "--force");
   run_clear(&r);
 
+  /* --force does not put a regular file in place of a FIFO (or a device node: as root,
+   * -o /dev/null --force would have replaced /dev/null). */
+  gchar *fifo = path_in(f, "pipe");
+  g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+  r = RUN("convolve", img, psf, "-o", fifo, "--force");
+  ASSERT_STATUS(r, 1);
+  assert_one_error_line(&r);
+  assert_contains(r.err, "not a regular file");
+  run_clear(&r);
+  struct stat fst;
+  g_assert_cmpint(lstat(fifo, &fst), ==, 0);
+  g_assert_true(S_ISFIFO(fst.st_mode));
+  g_assert_cmpint(unlink(fifo), ==, 0);
+  g_free(fifo);
+
   gchar *listing = dir_listing(f->dir);
   g_assert_cmpstr(listing, ==, "img.tif out.tif psf.tif"); /* no temporary files left */
   g_free(listing);

@@ -558,6 +558,20 @@ static void test_write_refusals(void) {
   g_assert_cmpstr(kept, ==, "keep");
   g_free(kept);
 
+  /* A FIFO (like a device node) is never replaced, even with overwrite. */
+  char *fifo = g_build_filename(dir, "pipe", NULL);
+  g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+  LucyTiffWriteOptions wo;
+  lucy_tiff_write_options_default(&wo);
+  wo.overwrite = 1;
+  assert_status(lucy_tiff_write(fifo, v, &wo), LUCY_ERR_IO);
+  assert_msg("not a regular file");
+  struct stat fst;
+  g_assert_cmpint(lstat(fifo, &fst), ==, 0);
+  g_assert_true(S_ISFIFO(fst.st_mode));
+  g_assert_cmpint(unlink(fifo), ==, 0);
+  g_free(fifo);
+
   char *missing = g_build_filename(dir, "no-such-folder", "out.tif", NULL);
   assert_status(lucy_tiff_write(missing, v, NULL), LUCY_ERR_IO);
   assert_msg("no-such-folder");
