@@ -60,7 +60,7 @@ int cli_fail(LucyStatus status, const char *fmt, ...) {
   print_one_line(what);
   if (status == LUCY_ERR_CANCELLED) {
     fputs(": cancelled\n", stderr);
-    return CLI_EXIT_CANCELLED;
+    return cli_cancel_status();
   }
   if (detail && detail[0]) {
     fputs(": ", stderr);
@@ -560,6 +560,17 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *s)
   }
 }
 
+LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,
+                          LucyTiffWriteOptions *opts) {
+  CliProgress progress;
+  cli_progress_init(&progress, label);
+  opts->progress = cli_progress_fn;
+  opts->progress_user = &progress;
+  LucyStatus s = lucy_tiff_write(path, vol, opts);
+  cli_progress_finish(&progress);
+  return s;
+}
+
 int cli_write_result(const char *command, const char *path, const LucyVolume *out, int force,
                      int uint16, double t0) {
   LucyTiffWriteOptions wopts;
@@ -569,7 +580,7 @@ int cli_write_result(const char *command, const char *path, const LucyVolume *ou
     wopts.format = LUCY_TIFF_UINT16;
     wopts.scale = 0.0; /* fit min..max to 0..65535 */
   }
-  LucyStatus s = lucy_tiff_write(path, out, &wopts);
+  LucyStatus s = cli_tiff_write(command, path, out, &wopts);
   if (s != LUCY_OK) return cli_fail(s, "cannot write '%s'", path);
   char buf[64];
   fprintf(stderr, "%s: wrote %s (%s, %s) in %.2f s\n", command, path,

@@ -110,6 +110,10 @@ typedef struct CliShared {
  * or CLI_NOT_SHARED for the caller to handle. */
 int cli_shared_option(const char *command, int c, const char *arg, CliShared *shared);
 
+/* lucy_tiff_write with a progress line ("LABEL: writing 40%") and Ctrl-C: a cancelled write
+ * returns LUCY_ERR_CANCELLED and leaves nothing. */
+LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,
+                          LucyTiffWriteOptions *opts);
 /* Writes a result stack (float32, or uint16 scaled min..max with the scaling in the ImageJ
  * description), atomically, overwriting only when asked, and says so with the time since t0;
  * CLI_EXIT_OK or the failure's exit status. */

@@ -109,7 +109,7 @@ typedef struct DeconRun {
 
 /* The test hook of cli-progress.c (LUCY_CLI_TEST_SIGINT=1), for reports that print nothing. */
 static int quiet_check(DeconRun *r) {
-  if (r->progress.test_sigint) {
+  if (r->progress.test_sigint == 1) {
     r->progress.test_sigint = 0;
     raise(SIGINT); /* through the real handler, as a key press would */
   }

@@ -187,7 +187,7 @@ int cli_phantom_main(int argc, char **argv) {
   LucyTiffWriteOptions wopts;
   lucy_tiff_write_options_default(&wopts);
   wopts.overwrite = force;
-  if ((s = lucy_tiff_write(out_path, vol, &wopts)) != LUCY_OK) {
+  if ((s = cli_tiff_write("phantom", out_path, vol, &wopts)) != LUCY_OK) {
     rc = cli_fail(s, "cannot write '%s'", out_path);
     goto done;
   }

@@ -366,7 +366,7 @@ static int points_convolve_main(int argc, char **argv) {
   LucyTiffWriteOptions wo;
   lucy_tiff_write_options_default(&wo);
   wo.overwrite = force;
-  if ((s = lucy_tiff_write(out_path, img, &wo))) {
+  if ((s = cli_tiff_write("points", out_path, img, &wo))) {
     rc = cli_fail(s, "cannot write '%s'", out_path);
     goto done;
   }
@@ -524,7 +524,7 @@ static int points_fit_main(int argc, char **argv) {
   lucy_tiff_write_options_default(&wo);
   wo.overwrite = force;
   for (int a = 0; a < 3; a++) res.kernel->voxel_um[a] = fo.period[a] / (double)shape[a];
-  if ((s = lucy_tiff_write(out_path, res.kernel, &wo))) {
+  if ((s = cli_tiff_write("points", out_path, res.kernel, &wo))) {
     rc = cli_fail(s, "cannot write '%s'", out_path);
     goto done;
   }

@@ -12,27 +12,35 @@
 static volatile sig_atomic_t interrupted;
 static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void on_sigint(int sig) {
-  (void)sig;
-  interrupted = 1; /* SA_RESETHAND: the next Ctrl-C takes the default action */
+static void on_signal(int sig) {
+  interrupted = sig; /* SA_RESETHAND: the next one takes the default action */
 }
 
+/* Ctrl-C, and the polite stops of schedulers, timeout(1) and closed terminals, all cancel the
+ * same way: the work stops at its next check and nothing is written. Outputs are unnamed
+ * until complete (lucy_tiff_write), so a second signal that kills at once leaves nothing
+ * either. */
 void cli_signals_install(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
+  sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESETHAND | SA_RESTART;
-  sigaction(SIGINT, &sa, NULL);
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
 }
 
 int cli_cancelled(void) { return interrupted != 0; }
+
+int cli_cancel_status(void) {
+  return interrupted && interrupted != SIGINT ? 128 + interrupted : CLI_EXIT_CANCELLED;
+}
 
 int cli_check_cancelled(const char *command) {
   if (!interrupted)
     return CLI_EXIT_OK;
   fprintf(stderr, "%s: %s: cancelled\n", cli_program, command);
-  return CLI_EXIT_CANCELLED;
+  return cli_cancel_status();
 }
 
 double cli_now(void) {
@@ -53,14 +61,15 @@ void cli_progress_init(CliProgress *p, const char *label) {
     p->delay = d;
   p->tty = isatty(STDERR_FILENO);
   env = getenv("LUCY_CLI_TEST_SIGINT");
-  p->test_sigint = env && strcmp(env, "1") == 0;
+  p->test_sigint = !env ? 0 : strcmp(env, "1") == 0 ? 1 : strcmp(env, "term-writing") == 0 ? 2 : 0;
 }
 
 int cli_progress_fn(void *user, double fraction, const char *stage) {
   CliProgress *p = user;
-  if (p->test_sigint) {
+  if (p->test_sigint == 1 || (p->test_sigint == 2 && stage && strcmp(stage, "writing") == 0)) {
+    const int sig = p->test_sigint == 1 ? SIGINT : SIGTERM;
     p->test_sigint = 0;
-    raise(SIGINT); /* goes through the real handler, as a key press would */
+    raise(sig); /* goes through the real handler, as a key press or kill(1) would */
   }
   if (interrupted)
     return 1;

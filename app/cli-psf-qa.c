@@ -306,7 +306,7 @@ int cli_psf_fix_main(int argc, char **argv) {
   LucyTiffWriteOptions wopts;
   lucy_tiff_write_options_default(&wopts);
   wopts.overwrite = force;
-  s = lucy_tiff_write(out_path, out, &wopts);
+  s = cli_tiff_write(cmd, out_path, out, &wopts);
   lucy_volume_free(out);
   if (s) return cli_fail(s, "cannot write '%s'", out_path);
   fprintf(stderr, "%s: %swrote %s\n", cmd, rep.message, out_path);

@@ -229,7 +229,7 @@ static int psf_model_main(int argc, char **argv, LucyPsfModel model) {
   LucyTiffWriteOptions wopts;
   lucy_tiff_write_options_default(&wopts);
   wopts.overwrite = force;
-  s = lucy_tiff_write(out_path, psf, &wopts);
+  s = cli_tiff_write("psf", out_path, psf, &wopts);
   lucy_volume_free(psf);
   if (s != LUCY_OK)
     return cli_fail(s, "cannot write '%s'", out_path);
@@ -338,7 +338,7 @@ static int psf_gaussian_main(int argc, char **argv) {
   LucyTiffWriteOptions wopts;
   lucy_tiff_write_options_default(&wopts);
   wopts.overwrite = force;
-  s = lucy_tiff_write(out_path, psf, &wopts);
+  s = cli_tiff_write("psf", out_path, psf, &wopts);
   lucy_volume_free(psf);
   if (s != LUCY_OK)
     return cli_fail(s, "cannot write '%s'", out_path);

@@ -23,11 +23,14 @@ int cli_memory_main(int argc, char **argv);
 
 /* ---- progress and Ctrl-C (cli-progress.c) ---------------------------------------------- */
 
-/* Installs a SIGINT handler that only sets a flag (a second Ctrl-C kills at once). Long work
- * sees the flag through cli_progress_fn's return value and stops with LUCY_ERR_CANCELLED. */
+/* Installs a SIGINT, SIGTERM and SIGHUP handler that only sets a flag (a second signal kills
+ * at once). Long work sees the flag through cli_progress_fn's return value and stops with
+ * LUCY_ERR_CANCELLED. */
 void cli_signals_install(void);
-/* 1 once Ctrl-C was pressed. */
+/* 1 once Ctrl-C was pressed (or SIGTERM, SIGHUP arrived). */
 int cli_cancelled(void);
+/* The exit status of a cancelled run: 130 for Ctrl-C, 128 + the signal for the others. */
+int cli_cancel_status(void);
 
 /* Progress on stderr for work that runs longer than a delay (1 s; LUCY_CLI_PROGRESS_DELAY
  * overrides it, in seconds). On a terminal a single updating line "\rconvolve: forward FFT 40%"
@@ -37,7 +40,8 @@ typedef struct CliProgress {
   double start, last_print, delay;
   int tty;
   int shown;        /* something was printed; a terminal line needs clearing */
-  int test_sigint;  /* test hook (LUCY_CLI_TEST_SIGINT=1): raise SIGINT on the first report */
+  int test_sigint;  /* test hook: LUCY_CLI_TEST_SIGINT=1 (1) raises SIGINT on the first
+                       report, =term-writing (2) SIGTERM on the first report of a write */
 } CliProgress;
 
 void cli_progress_init(CliProgress *p, const char *label);

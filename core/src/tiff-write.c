@@ -199,6 +199,14 @@ static LucyStatus write_page(Writer *w, size_t z, void *buf) {
   return LUCY_OK;
 }
 
+/* LUCY_ERR_CANCELLED when the caller's progress function asks to stop. */
+static LucyStatus cancelled(const Writer *w, double fraction) {
+  if (w->opts.progress && w->opts.progress(w->opts.progress_user, fraction, "writing"))
+    return lucy__fail(LUCY_ERR_CANCELLED, "%s: writing cancelled; nothing was written",
+                      w->path);
+  return LUCY_OK;
+}
+
 static LucyStatus write_pages(Writer *w, LucyAtomicFile *af) {
   /* libtiff closes the descriptor it is given; commit still needs af->fd to fsync. */
   int fd = dup(af->fd);
@@ -220,7 +228,11 @@ static LucyStatus write_pages(Writer *w, LucyAtomicFile *af) {
   LucyStatus st = buf ? LUCY_OK
                       : lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "%s: no memory for a %zu-byte strip",
                                    w->path, strip);
-  for (size_t z = 0; z < w->vol->shape[0] && st == LUCY_OK; z++) st = write_page(w, z, buf);
+  const size_t pages = w->vol->shape[0];
+  for (size_t z = 0; z < pages && st == LUCY_OK; z++) {
+    st = cancelled(w, (double)z / (double)pages);
+    if (st == LUCY_OK) st = write_page(w, z, buf);
+  }
   free(buf);
   TIFFClose(w->tif);
   w->tif = NULL;
@@ -249,6 +261,7 @@ LucyStatus lucy_tiff_write(const char *path, const LucyVolume *vol,
   LucyAtomicFile af;
   if ((st = lucy__atomic_begin(&af, path, w.opts.overwrite)) != LUCY_OK) return st;
   st = write_pages(&w, &af);
+  if (st == LUCY_OK) st = cancelled(&w, 1.0); /* the last chance before the file appears */
   if (st != LUCY_OK) {
     lucy__atomic_abort(&af);
     return st;

@@ -1486,6 +1486,17 @@ static void test_convolve_progress_cancel(Fixture *f, gconstpointer data) {
   g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
   gchar *after = dir_listing(f->dir);
   g_assert_cmpstr(before, ==, after);
+  g_free(after);
+  /* SIGTERM (what timeout(1) and batch schedulers send) while the result is being written:
+   * the write stops, nothing is left (not even a temporary file), exit 128 + 15. */
+  r = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=term-writing", NULL},
+              (const char *const[]){"convolve", img, psf, "-o", out, NULL});
+  ASSERT_STATUS(r, 143);
+  assert_contains(r.err, "cancelled");
+  run_clear(&r);
+  g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+  after = dir_listing(f->dir);
+  g_assert_cmpstr(before, ==, after);
   g_free(before);
   g_free(after);
   g_free(out);

@@ -546,6 +546,40 @@ static void test_write_uint16(void) {
   g_free(dir);
 }
 
+static int stop_at_page(void *user, double fraction, const char *stage) {
+  g_assert_cmpstr(stage, ==, "writing");
+  return fraction >= *(double *)user;
+}
+
+/* A write cancelled by its progress function, between pages or just before the file would
+ * appear, returns LUCY_ERR_CANCELLED and leaves the folder as it was. */
+static void test_write_cancelled(void) {
+  char *dir = tmp_dir();
+  char *path = g_build_filename(dir, "out.tif", NULL);
+  LucyVolume *v = ramp(4, 3, 5);
+  LucyTiffWriteOptions wo;
+  lucy_tiff_write_options_default(&wo);
+  const double at[] = {0.0, 0.5, 1.0};
+  for (int i = 0; i < 3; i++) {
+    double stop = at[i];
+    wo.progress = stop_at_page;
+    wo.progress_user = &stop;
+    assert_status(lucy_tiff_write(path, v, &wo), LUCY_ERR_CANCELLED);
+    assert_msg("nothing was written");
+    char *files = listing(dir);
+    g_assert_cmpstr(files, ==, "");
+    g_free(files);
+  }
+  double never = 2.0;
+  wo.progress_user = &never;
+  assert_status(lucy_tiff_write(path, v, &wo), LUCY_OK);
+  g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+  lucy_volume_free(v);
+  g_free(path);
+  rm_rf(dir);
+  g_free(dir);
+}
+
 static void test_write_refusals(void) {
   char *dir = tmp_dir();
   char *path = g_build_filename(dir, "exists.tif", NULL);
@@ -985,6 +1019,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/tiff/write/float-calibration", test_write_float_calibration);
   g_test_add_func("/tiff/write/uint16", test_write_uint16);
   g_test_add_func("/tiff/write/refusals", test_write_refusals);
+  g_test_add_func("/tiff/write/cancelled", test_write_cancelled);
   g_test_add_func("/tiff/bad/truncated", test_truncated);
   g_test_add_func("/tiff/bad/corrupt", test_corrupt_bytes);
   g_test_add_func("/tiff/bad/hostile-headers", test_hostile_headers);

@@ -52,12 +52,18 @@ typedef struct LucyTiffWriteOptions {
   int overwrite;         /* replace an existing file (default 0: LUCY_ERR_EXISTS) */
   int bigtiff;           /* -1 automatic (BigTIFF above 4 GiB, the default), 0 never, 1 always */
   int compress;          /* 1: deflate (default 0: uncompressed, what every reader handles) */
+  LucyProgressFn progress; /* optional: the fraction written, once per page and before the
+                              file is put in place; non-zero cancels (LUCY_ERR_CANCELLED,
+                              nothing written) */
+  void *progress_user;
 } LucyTiffWriteOptions;
 
 void lucy_tiff_write_options_default(LucyTiffWriteOptions *opts);
 
-/* Writes atomically: a temporary file in the same folder renamed into place, so a failure
- * never leaves a partial file and never harms an existing one. */
+/* Writes atomically: a temporary file in the same folder, unnamed where the file system
+ * allows (O_TMPFILE: nothing is left behind even if the process is killed), put in place only
+ * when complete, so a failure never leaves a partial file and never harms an existing one.
+ * Device nodes, FIFOs and sockets are never replaced. */
 LucyStatus lucy_tiff_write(const char *path, const LucyVolume *vol,
                            const LucyTiffWriteOptions *opts);
 
