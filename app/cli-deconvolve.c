@@ -306,7 +306,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   };
   const char *out_path = NULL;
   int force = 0, uint16 = 0, rc;
-  int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_tile = 0;
+  int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_tile = 0, have_model = 0;
   LucyDeconOptions dopts;
   lucy_decon_options_default(&dopts);
   CliShared shared = {.origin = &dopts.origin, .normalize = &dopts.normalize, .threads = &dopts.threads,
@@ -344,10 +344,12 @@ int cli_deconvolve_main(int argc, char **argv) {
       if ((rc = cli_opt_double(decon_cmd, "--background", optarg, 0.0, HUGE_VAL, 0,
                                &dopts.background)))
         return rc;
+      have_model = 1;
       break;
     case OPT_START:
       if ((rc = parse_start(optarg, &dopts)))
         return rc;
+      have_model = 1;
       break;
     case OPT_STOP_REL:
       if ((rc = cli_opt_double(decon_cmd, "--stop-rel", optarg, 0.0, HUGE_VAL, 0,
@@ -380,9 +382,9 @@ int cli_deconvolve_main(int argc, char **argv) {
     return cli_usage_error(decon_cmd, "--tv applies only to --method rltv");
   if (have_wiener_k && dopts.method != LUCY_DECON_WIENER)
     return cli_usage_error(decon_cmd, "--wiener-k applies only to --method wiener");
-  if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0))
-    return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate "
-                                      "and --stop-rel do not apply");
+  if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0 || have_model))
+    return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate, "
+                                      "--stop-rel, --background and --start do not apply");
   if (have_tile && dopts.strategy != LUCY_STRATEGY_AUTO && dopts.strategy != LUCY_STRATEGY_TILED)
     return cli_usage_error(decon_cmd, "--tile applies only to --strategy tiled or auto");
   const char *inputs[] = {img_path, psf_path, NULL};

@@ -412,6 +412,14 @@ static LucyStatus check_image(LucyDeconPlan *plan, const float *image, double *m
     return lucy__fail(LUCY_ERR_NUMERIC,
                       "the image has no positive voxel (maximum %g over %zu voxels); "
                       "deconvolution needs intensities > 0", (double)hi, n);
+  /* With b at or above every voxel the model H x + b explains the image without any object:
+   * RL drives the estimate to 0 (the whole output zeros). */
+  if (plan->o.method != LUCY_DECON_WIENER && plan->o.background >= (double)hi)
+    return lucy__fail(LUCY_ERR_INVALID_ARGUMENT,
+                      "the background %g is at or above the image's maximum %g: the model "
+                      "H x + b would need no object, and the estimate would go to 0; give the "
+                      "level of the image's darkest (object-free) region",
+                      plan->o.background, (double)hi);
   *mean = sum / (double)n;
   return LUCY_OK;
 }

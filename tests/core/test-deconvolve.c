@@ -798,6 +798,19 @@ static void test_bad_input(void) {
   for (size_t i = 0; i < count3(N); i++) img[i] = -1.0f;
   g_assert_cmpint(lucy_decon_execute(plan, img, out, NULL), ==, LUCY_ERR_NUMERIC);
   g_assert_nonnull(strstr(lucy_error_message(), "maximum -1"));
+  /* a background at or above every voxel leaves nothing to restore (RL would give zeros) */
+  lucy_decon_plan_free(plan);
+  plan = NULL;
+  o.background = 2.0;
+  g_assert_cmpint(lucy_decon_plan_new(N, NULL, psf, &o, &plan), ==, LUCY_OK);
+  for (size_t i = 0; i < count3(N); i++) img[i] = 1.0f + (float)(i % 2);
+  g_assert_cmpint(lucy_decon_execute(plan, img, out, NULL), ==, LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(lucy_error_message(), "background 2 is at or above the image's maximum 2"));
+  for (size_t i = 0; i < count3(N); i++) g_assert_cmpfloat(out[i], ==, 42.0f);
+  lucy_decon_plan_free(plan);
+  plan = NULL;
+  o.background = 0.0;
+  g_assert_cmpint(lucy_decon_plan_new(N, NULL, psf, &o, &plan), ==, LUCY_OK);
   for (size_t i = 0; i < count3(N); i++) img[i] = 1.0f;
   img[(2 * N[1] + 3) * N[2] + 4] = NAN;
   g_assert_cmpint(lucy_decon_execute(plan, img, out, NULL), ==, LUCY_ERR_NUMERIC);
