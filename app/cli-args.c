@@ -555,9 +555,60 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *s)
     return cli_opt_tile(command, arg, s->tile);
   case CLI_OPT_LIMIT:
     return cli_opt_size(command, "--memory-limit", arg, 1, SIZE_MAX, s->memory_limit);
+  case CLI_OPT_CHANNEL: return cli_opt_size(command, "--channel", arg, 0, 1u << 20, &s->channel);
+  case CLI_OPT_FRAME: return cli_opt_size(command, "--frame", arg, 0, 1u << 30, &s->frame);
   case 'f': s->force = 1; return CLI_EXIT_OK;
   default: return CLI_NOT_SHARED;
   }
+}
+
+/* Negative voxels: how many and the lowest, as a warning line; not for the float round-off an
+ * FFT convolution leaves around zero (about 1e-7 of the maximum). */
+static void warn_negative(const char *command, const char *role, const char *path,
+                          const LucyVolume *v, const char *why) {
+  const size_t n = lucy_shape_count(v->shape);
+  size_t count = 0;
+  float lo = 0.0f, hi = 0.0f;
+  for (size_t i = 0; i < n; i++) {
+    const float x = v->data[i];
+    count += x < 0.0f;
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+  }
+  if (!count || (hi > 0.0f && lo > -1e-4f * hi)) return;
+  fprintf(stderr, "%s: warning: %s '%s' has %zu negative voxel%s (lowest %g, %.2g%% of its "
+          "maximum %g); %s\n", command, role, path, count, count == 1 ? "" : "s", (double)lo,
+          hi > 0 ? -100.0 * lo / hi : 0.0, (double)hi, why);
+}
+
+LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
+                          size_t channel, size_t frame, int warn_negative_image,
+                          LucyVolume **out) {
+  LucyTiffReadOptions ro;
+  lucy_tiff_read_options_default(&ro);
+  ro.channel = channel;
+  ro.frame = frame;
+  LucyTiffInfo info;
+  LucyStatus s = lucy_tiff_read(path, &ro, out, &info);
+  if (s != LUCY_OK) return s;
+  const int is_psf = strcmp(role, "PSF") == 0;
+  /* --channel and --frame pick the image's; the reader's hint names them */
+  const char *hint = is_psf ? strstr(info.note, "(choose with --channel, --frame)") : NULL;
+  if (hint)
+    fprintf(stderr, "%s: %s '%s': %.*s(the PSF is always read from channel 0, frame 0)%s\n",
+            command, role, path, (int)(hint - info.note), info.note,
+            hint + strlen("(choose with --channel, --frame)"));
+  else if (info.note[0])
+    fprintf(stderr, "%s: %s '%s': %s\n", command, role, path, info.note);
+  if (is_psf)
+    warn_negative(command, role, path, *out,
+                  "they subtract light wherever the PSF is applied; clip them at 0 (lucy-cli "
+                  "psf fix --subtract-background)");
+  else if (warn_negative_image)
+    warn_negative(command, role, path, *out,
+                  "Richardson-Lucy models counts >= 0 and pulls the estimate to 0 around them; "
+                  "subtract less background, or give the offset as --background");
+  return LUCY_OK;
 }
 
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,

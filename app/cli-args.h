@@ -84,8 +84,9 @@ int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out);
 int cli_opt_tile(const char *command, const char *arg, size_t tile[2]);
 
 /* The options convolve and deconvolve share (--origin, --no-normalize, -j, --thorough,
- * --uint16, --strategy, --tile, --memory-limit, -f), parsed into the matching fields of
- * either command's options; their getopt codes are the CLI_OPT_* below and 'j', 'f'. */
+ * --uint16, --strategy, --tile, --memory-limit, --channel, --frame, -f), parsed into the
+ * matching fields of either command's options; their getopt codes are the CLI_OPT_* below and
+ * 'j', 'f'. */
 enum {
   CLI_OPT_ORIGIN = 200, /* below the commands' own codes, which start at 256 */
   CLI_OPT_NO_NORMALIZE,
@@ -94,6 +95,8 @@ enum {
   CLI_OPT_STRATEGY,
   CLI_OPT_LIMIT,
   CLI_OPT_TILE,
+  CLI_OPT_CHANNEL,
+  CLI_OPT_FRAME,
 };
 typedef struct CliShared {
   LucyOrigin *origin;
@@ -103,6 +106,7 @@ typedef struct CliShared {
   LucyStrategy *strategy;
   size_t *tile;          /* [2] */
   size_t *memory_limit;
+  size_t channel, frame; /* the image's hyperstack channel and time point */
   int uint16, force, have_tile;
 } CliShared;
 #define CLI_NOT_SHARED (-1)
@@ -110,6 +114,13 @@ typedef struct CliShared {
  * or CLI_NOT_SHARED for the caller to handle. */
 int cli_shared_option(const char *command, int c, const char *arg, CliShared *shared);
 
+/* Reads an input stack for `command` (role: "image" or "PSF"; channel and frame pick from a
+ * hyperstack) and says on stderr what the reader chose (a hyperstack's channel and frame) and
+ * when voxels are negative: in a PSF always (it would subtract light), in an image when
+ * warn_negative_image (Richardson-Lucy models counts >= 0). */
+LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
+                          size_t channel, size_t frame, int warn_negative_image,
+                          LucyVolume **out);
 /* lucy_tiff_write with a progress line ("LABEL: writing 40%") and Ctrl-C: a cancelled write
  * returns LUCY_ERR_CANCELLED and leaves nothing. */
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,

@@ -49,16 +49,13 @@ static void convolve_help(void) {
          "                       fails\n"
          "      --tile Y,X       the output tile size when tiling (default: the largest tiles\n"
          "                       that fit the budget: --memory-limit, else the free memory)\n"
+         "      --channel C, --frame T\n"
+         "                       the image's hyperstack channel and time point, 0-based\n"
+         "                       (default 0, 0)\n"
          "      --uint16         write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                       stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force          overwrite OUT if it exists\n"
          "  -h, --help           show this help\n");
-}
-
-static LucyStatus read_stack(const char *path, LucyVolume **out) {
-  LucyTiffReadOptions ropts;
-  lucy_tiff_read_options_default(&ropts);
-  return lucy_tiff_read(path, &ropts, out, NULL);
 }
 
 /* What the two ways of running (one plan, or the one-shot lucy_convolve that tiles) share. */
@@ -152,6 +149,8 @@ int cli_convolve_main(int argc, char **argv) {
     {"strategy", required_argument, NULL, CLI_OPT_STRATEGY},
     {"memory-limit", required_argument, NULL, CLI_OPT_LIMIT},
     {"tile", required_argument, NULL, CLI_OPT_TILE},
+    {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
+    {"frame", required_argument, NULL, CLI_OPT_FRAME},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -207,11 +206,12 @@ int cli_convolve_main(int argc, char **argv) {
   LucyConvPlan *plan = NULL;
   LucyStatus s;
 
-  if ((s = read_stack(img_path, &img)) != LUCY_OK) {
+  if ((s = cli_read_stack(conv_cmd, "image", img_path, shared.channel, shared.frame, 0, &img)) !=
+      LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
     goto done;
   }
-  if ((s = read_stack(psf_path, &psf)) != LUCY_OK) {
+  if ((s = cli_read_stack(conv_cmd, "PSF", psf_path, 0, 0, 0, &psf)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
     goto done;
   }

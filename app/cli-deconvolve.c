@@ -68,6 +68,9 @@ static void deconvolve_help(void) {
          "                         not fit it fails\n"
          "      --tile Y,X         the core tile size (before halos) when tiling (default: the\n"
          "                         largest that fit --memory-limit, else the free memory)\n"
+         "      --channel C, --frame T\n"
+         "                         the image's hyperstack channel and time point, 0-based\n"
+         "                         (default 0, 0)\n"
          "      --uint16           write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                         stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force            overwrite OUT if it exists\n"
@@ -86,12 +89,6 @@ enum {
   OPT_STOP_REL,
   OPT_WIENER_K
 };
-
-static LucyStatus read_stack(const char *path, LucyVolume **out) {
-  LucyTiffReadOptions ropts;
-  lucy_tiff_read_options_default(&ropts);
-  return lucy_tiff_read(path, &ropts, out, NULL);
-}
 
 /* What the monitor and the progress callback share, and the two ways of running (one plan, or
  * the one-shot lucy_deconvolve that tiles). */
@@ -300,6 +297,8 @@ int cli_deconvolve_main(int argc, char **argv) {
     {"strategy", required_argument, NULL, CLI_OPT_STRATEGY},
     {"memory-limit", required_argument, NULL, CLI_OPT_LIMIT},
     {"tile", required_argument, NULL, CLI_OPT_TILE},
+    {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
+    {"frame", required_argument, NULL, CLI_OPT_FRAME},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -407,11 +406,12 @@ int cli_deconvolve_main(int argc, char **argv) {
   LucyDeconPlan *plan = NULL;
   LucyStatus s;
 
-  if ((s = read_stack(img_path, &img)) != LUCY_OK) {
+  if ((s = cli_read_stack(decon_cmd, "image", img_path, shared.channel, shared.frame, 1, &img)) !=
+      LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
     goto done;
   }
-  if ((s = read_stack(psf_path, &psf)) != LUCY_OK) {
+  if ((s = cli_read_stack(decon_cmd, "PSF", psf_path, 0, 0, 0, &psf)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
     goto done;
   }

@@ -1453,6 +1453,55 @@ static void test_convolve_errors(Fixture *f, gconstpointer data) {
   g_free(psf);
 }
 
+/* Inputs are read with the reader's note (a hyperstack's channel and frame; --channel and
+ * --frame pick the image's) and a warning for negative voxels: in a PSF always, in an image
+ * for deconvolution only (convolution is linear: negatives are data like any other). */
+static void test_input_warnings(Fixture *f, gconstpointer data) {
+  (void)data;
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "8,16,16", "5");
+  gchar *psf = make_psf(f, "psf.tif", "5,5,5", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  LucyVolume *v = read_volume(psf);
+  v->data[0] = -0.05f * v->data[62]; /* 5% of the centre (z=2, y=2, x=2) */
+  gchar *psf_neg = path_in(f, "psf-neg.tif");
+  write_volume(psf_neg, v);
+  lucy_volume_free(v);
+  Run r = RUN("convolve", img, psf_neg, "-o", out);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "warning: PSF '");
+  assert_contains(r.err, "has 1 negative voxel (lowest ");
+  assert_contains(r.err, "5% of its maximum");
+  run_clear(&r);
+
+  v = read_volume(img);
+  for (size_t i = 0; i < 10; i++) v->data[i] = -0.1f;
+  gchar *img_neg = path_in(f, "img-neg.tif");
+  write_volume(img_neg, v);
+  lucy_volume_free(v);
+  r = RUN("convolve", img_neg, psf, "-o", out, "--force");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "warning"));
+  run_clear(&r);
+  r = RUN("deconvolve", img_neg, psf, "-o", out, "--force", "-n", "2");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "warning: image '");
+  assert_contains(r.err, "has 10 negative voxels (lowest -0.1");
+  assert_contains(r.err, "Richardson-Lucy models counts >= 0");
+  run_clear(&r);
+  /* --channel beyond a plain stack's single channel is the reader's clear error */
+  r = RUN("convolve", img, psf, "-o", out, "--force", "--channel", "1");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "channel 1 is out of range");
+  run_clear(&r);
+  g_free(img);
+  g_free(psf);
+  g_free(out);
+  g_free(psf_neg);
+  g_free(img_neg);
+}
+
 /* Progress lines for work over the delay (set to 0 here), and Ctrl-C through the real SIGINT
  * handler (the test hook raises SIGINT at the first progress report): exit 130, no output. */
 static void test_convolve_progress_cancel(Fixture *f, gconstpointer data) {
@@ -2757,6 +2806,7 @@ int main(int argc, char **argv) {
   ADD("convolve/overwrite", test_convolve_overwrite);
   ADD("convolve/errors", test_convolve_errors);
   ADD("convolve/progress-cancel", test_convolve_progress_cancel);
+  ADD("inputs/warnings", test_input_warnings);
   ADD("deconvolve/restores", test_deconvolve_restores);
   ADD("deconvolve/options", test_deconvolve_options);
   ADD("deconvolve/wiener", test_deconvolve_wiener);
