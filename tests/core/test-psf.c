@@ -441,6 +441,26 @@ static void test_fix_centre(void) {
   }
 }
 
+/* Centring an undersampled PSF (sigma 0.6 voxels) by a sub-voxel shift rings below 0; the
+ * fixed PSF has no negative voxel and the report says how many were clamped. */
+static void test_fix_ringing(void) {
+  const size_t shape[3] = {15, 15, 15};
+  const double c[3] = {7.4, 6.7, 7.35}, s[3] = {0.6, 0.6, 0.6};
+  LucyVolume *v = gaussian_blob(shape, c, s, 1000, 0, 0, 3);
+  LucyPsfFixOptions fo;
+  lucy_psf_fix_options_default(&fo);
+  fo.centre = LUCY_PSF_CENTRE_PEAK;
+  LucyVolume *out = NULL;
+  LucyPsfFixReport rep;
+  g_assert_cmpint(lucy_psf_fix(v, &fo, &out, &rep), ==, LUCY_OK);
+  g_test_message("%s", rep.message);
+  g_assert_nonnull(strstr(rep.message, "rang below 0"));
+  for (size_t i = 0; i < lucy_shape_count(out->shape); i++)
+    g_assert_cmpfloat(out->data[i], >=, 0.0f);
+  lucy_volume_free(v);
+  lucy_volume_free(out);
+}
+
 static void test_fix_odd_normalize(void) {
   const size_t shape[3] = {16, 20, 20};
   const double c[3] = {8, 10, 10}, s[3] = {2, 1.5, 1.5};
@@ -645,6 +665,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/psf/fix/shift-fft", test_shift_fft);
   g_test_add_func("/psf/fix/centre", test_fix_centre);
   g_test_add_func("/psf/fix/odd-normalize", test_fix_odd_normalize);
+  g_test_add_func("/psf/fix/ringing", test_fix_ringing);
   g_test_add_func("/psf/otf/gaussian", test_otf_gaussian);
   g_test_add_func("/psf/otf/direct-dft", test_otf_direct_dft);
   g_test_add_func("/psf/otf/delta", test_otf_delta);
