@@ -222,7 +222,12 @@ static int psf_model_main(int argc, char **argv, LucyPsfModel model) {
   char buf[64];
   LucyVolume *psf = NULL;
   const double t0 = cli_now();
+  CliProgress progress;
+  cli_progress_init(&progress, "psf");
+  o.progress = cli_progress_fn;
+  o.progress_user = &progress;
   LucyStatus s = lucy_psf_model(model, shape, &o, &psf);
+  cli_progress_finish(&progress);
   if (s != LUCY_OK)
     return cli_fail(s, "cannot make a %s %s PSF", cli_format_shape(shape, buf, sizeof buf),
                     gl ? "Gibson & Lanni" : "Born & Wolf");

@@ -286,6 +286,10 @@ LucyStatus lucy_psf_model(LucyPsfModel model, const size_t shape[3], const LucyP
       jt[i * (size_t)nq + (size_t)j] = j0(k * o->na * (double)i * dr * q.x[j]) * q.x[j] * q.w[j];
   double total = 0;
   for (size_t z = 0; z < nz; z++) {
+    if (o->progress && o->progress(o->progress_user, (double)z / (double)nz, "PSF planes")) {
+      st = lucy__fail(LUCY_ERR_CANCELLED, "PSF model cancelled at plane %zu of %zu", z, nz);
+      goto fail;
+    }
     memset(plane, 0, ny * nx * sizeof(double));
     for (int sz = 0; sz < os; sz++) {
       const double zum = ((double)z - (double)cz + (sz + 0.5) / os - 0.5) * o->dz_um;

@@ -825,6 +825,18 @@ static void test_psf_models(Fixture *f, gconstpointer data) {
     g_free(json);
     g_free(p);
   }
+  /* Ctrl-C stops a model between planes: exit 130, no file (the model takes seconds at
+   * realistic sizes; it ran to the end before). */
+  gchar *cut = path_in(f, "cut.tif");
+  Run rc = run_env((const char *const[]){"LUCY_CLI_TEST_SIGINT=1", NULL},
+                   (const char *const[]){"psf", "bornwolf", "-o", cut, "--shape", "9,17,17",
+                                         "--na", "1.2", "--wavelength", "0.5", NULL});
+  ASSERT_STATUS(rc, 130);
+  assert_contains(rc.err, "cancelled");
+  run_clear(&rc);
+  g_assert_false(g_file_test(cut, G_FILE_TEST_EXISTS));
+  g_free(cut);
+
   gchar *p = path_in(f, "bad.tif");
   Run r = RUN("psf", "bornwolf", "-o", p, "--shape", "5,5,5", "--na", "1.6", "--wavelength",
               "0.5");

@@ -39,6 +39,9 @@ typedef struct LucyPsfOptics {
                              panels, at least one panel per pi radians of J0 argument or pupil
                              phase, which keeps the integral's error below 1e-6 of the peak */
   int normalize;          /* sum 1 (default 1); else the peak of the in-focus Airy disk is 1 */
+  LucyProgressFn progress; /* optional: the fraction of planes done, once per plane; non-zero
+                              cancels (LUCY_ERR_CANCELLED, no PSF) */
+  void *progress_user;
 } LucyPsfOptics;
 
 void lucy_psf_optics_default(LucyPsfOptics *optics);
