@@ -21,7 +21,7 @@ static void phantom_help(void) {
          "  -n, --spheres N         number of spheres (default 8)\n"
          "  -r, --radius RMIN,RMAX  sphere radii in voxels along x (scaled by the voxel size on\n"
          "                          the other axes); default 5%% and 12%% of the smaller lateral\n"
-         "                          extent\n"
+         "                          extent, at most 30%% of the stack's depth\n"
          "      --voxel Z,Y,X       voxel size in micrometres (default 1,1,1)\n"
          "      --blur SZ,SY,SX     blur with a Gaussian PSF of these sigmas in voxels (same\n"
          "                          mode, no wrap-around; default: no blur)\n"
@@ -144,9 +144,12 @@ int cli_phantom_main(int argc, char **argv) {
   if (!have_shape)
     return cli_usage_error(phantom_cmd, "missing --shape Z,Y,X");
   if (!have_radius) {
-    double lateral = (double)(shape[1] < shape[2] ? shape[1] : shape[2]);
-    radius[1] = fmax(1.0, 0.12 * lateral);
-    radius[0] = fmax(0.5, 0.05 * lateral);
+    /* Radii in x voxels; a thin stack (in x-voxel units) caps them, so that 32 x 256 x 256
+     * does not ask for spheres taller than the stack. */
+    const double lateral = (double)(shape[1] < shape[2] ? shape[1] : shape[2]);
+    const double depth = (double)shape[0] * voxel[0] / voxel[2];
+    radius[1] = fmax(1.0, fmin(0.12 * lateral, 0.3 * depth));
+    radius[0] = fmax(0.5, fmin(0.05 * lateral, 0.42 * radius[1]));
     if (radius[0] > radius[1])
       radius[0] = radius[1];
   }

@@ -722,6 +722,14 @@ static void test_phantom_deterministic(Fixture *f, gconstpointer data) {
   }
   g_assert_true(files_equal(n1, n2));
 
+  /* The default radii fit a thin stack (they were 6.4..15.4 voxels in 16 planes: no sphere
+   * fitted, exit 1). */
+  gchar *thin = path_in(f, "thin.tif");
+  Run rt = RUN("phantom", "-o", thin, "--shape", "16,128,128");
+  ASSERT_STATUS(rt, 0);
+  run_clear(&rt);
+  g_free(thin);
+
   /* Spheres that cannot all fit: an error that says so, and no file. */
   gchar *crowded = path_in(f, "crowded.tif");
   Run rc = RUN("phantom", "-o", crowded, "--shape", "4,8,8", "--spheres", "50", "--radius",
