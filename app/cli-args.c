@@ -342,6 +342,9 @@ int cli_check_output(const char *path, int overwrite, const char *const *inputs)
   struct stat st;
   if (!path || !*path)
     return cli_fail_plain("empty output path");
+  if (strcmp(path, "-") == 0) /* by Unix habit a user means standard output, not a file "-" */
+    return cli_fail_plain("cannot write '-': outputs go to files, not to standard output; give "
+                          "a file name (./- if you mean a file called '-')");
   /* The folder: everything up to the last '/', or "." */
   const char *slash = strrchr(path, '/');
   char dir[4096];

@@ -1322,6 +1322,12 @@ static void test_convolve_overwrite(Fixture *f, gconstpointer data) {
   assert_contains(r.err, "--force");
   run_clear(&r);
 
+  /* "-" is not taken for a file name */
+  r = RUN("convolve", img, psf, "-o", "-");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "not to standard output");
+  run_clear(&r);
+
   /* --force does not put a regular file in place of a FIFO (or a device node: as root,
    * -o /dev/null --force would have replaced /dev/null). */
   gchar *fifo = path_in(f, "pipe");
