@@ -47,8 +47,9 @@ static void convolve_help(void) {
          "      --memory-limit B the budget in bytes the strategy must fit (default: the free\n"
          "                       memory of the device); a forced strategy that does not fit it\n"
          "                       fails\n"
-         "      --tile Y,X       the output tile size when tiling (default: the largest tiles\n"
-         "                       that fit the budget: --memory-limit, else the free memory)\n"
+         "      --tile Y,X       tile the output in tiles of Y x X (implies --strategy tiled;\n"
+         "                       without it, tiles are the largest that fit the budget:\n"
+         "                       --memory-limit, else the free memory)\n"
          "      --channel C, --frame T\n"
          "                       the image's hyperstack channel and time point, 0-based\n"
          "                       (default 0, 0)\n"
@@ -189,6 +190,8 @@ int cli_convolve_main(int argc, char **argv) {
     return rc;
   if (have_tile && copts.strategy != LUCY_STRATEGY_AUTO && copts.strategy != LUCY_STRATEGY_TILED)
     return cli_usage_error(conv_cmd, "--tile applies only to --strategy tiled or auto");
+  if (have_tile) /* a tile size asks for tiles, as the planner's refusals say */
+    copts.strategy = LUCY_STRATEGY_TILED;
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;

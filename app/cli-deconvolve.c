@@ -66,8 +66,9 @@ static void deconvolve_help(void) {
          "      --memory-limit B   the budget in bytes the strategy must fit (default: the\n"
          "                         free memory of the device); a forced strategy that does\n"
          "                         not fit it fails\n"
-         "      --tile Y,X         the core tile size (before halos) when tiling (default: the\n"
-         "                         largest that fit --memory-limit, else the free memory)\n"
+         "      --tile Y,X         restore in tiles of Y x X before halos (implies --strategy\n"
+         "                         tiled; without it, tiles are the largest that fit\n"
+         "                         --memory-limit, else the free memory)\n"
          "      --channel C, --frame T\n"
          "                         the image's hyperstack channel and time point, 0-based\n"
          "                         (default 0, 0)\n"
@@ -386,6 +387,8 @@ int cli_deconvolve_main(int argc, char **argv) {
                                       "--stop-rel, --background and --start do not apply");
   if (have_tile && dopts.strategy != LUCY_STRATEGY_AUTO && dopts.strategy != LUCY_STRATEGY_TILED)
     return cli_usage_error(decon_cmd, "--tile applies only to --strategy tiled or auto");
+  if (have_tile) /* a tile size asks for tiles, as the planner's refusals say */
+    dopts.strategy = LUCY_STRATEGY_TILED;
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;

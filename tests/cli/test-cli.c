@@ -2678,6 +2678,11 @@ static void test_tiled_strategies(Fixture *f, gconstpointer data) {
   e = files_rel_diff(tiled, in);
   g_test_message("convolve --strategy tiled --tile 5,6 vs untiled: %.3g of the maximum", e);
   g_assert_cmpfloat(e, <=, 1e-5);
+  /* --tile alone asks for those tiles (auto ran in memory and ignored it) */
+  r = RUN("convolve", img, psf, "-o", tiled, "--force", "--tile", "5,6", "-j", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "strategy tiled: 16 tiles (4 x 4) of 5 x 6 (y, x)");
+  run_clear(&r);
 
   /* cpu: lucy-cli is on the CPU device already, so it is the in-memory plan. */
   r = RUN("convolve", img, psf, "-o", out, "--strategy", "cpu");
