@@ -219,8 +219,13 @@ int cli_psf_measure_main(int argc, char **argv) {
                            mo.ni);
   const char *path = argv[optind];
   LucyVolume *psf = NULL;
-  LucyStatus s = lucy_tiff_read(path, NULL, &psf, NULL);
+  LucyTiffInfo info;
+  LucyStatus s = lucy_tiff_read(path, NULL, &psf, &info);
   if (s) return cli_fail(s, "cannot read '%s'", path);
+  if (strcmp(info.calibration, "none") == 0)
+    fprintf(stderr, "%s: warning: '%s' carries no voxel size; it is read as 1 x 1 x 1 um, so "
+            "the widths below are in voxels%s\n", cmd, path,
+            mo.na > 0 ? " and the ratios to the theory (in um) mean nothing" : "");
   LucyPsfMeasure m;
   s = lucy_psf_measure(psf, &mo, &m);
   lucy_volume_free(psf);

@@ -884,6 +884,7 @@ static void test_psf_measure(Fixture *f, gconstpointer data) {
   Run r = RUN("psf", "measure", p, "--json", "--na", "1.4", "--wavelength", "0.52");
   ASSERT_STATUS(r, 0);
   g_assert_true(json_is_valid(r.out));
+  g_assert_null(strstr(r.err, "no voxel size")); /* written with its calibration */
   const char *fpx = json_find(r.out, "fwhm_px"), *fum = json_find(r.out, "fwhm_um");
   g_assert_nonnull(fpx);
   g_assert_nonnull(fum);
@@ -917,8 +918,12 @@ static void test_psf_measure(Fixture *f, gconstpointer data) {
   gchar *bead = g_strdup_printf("%s/real/bead-psf.tif", shared ? shared : ".");
   gchar *fix = g_strdup_printf("%s/psf/bead-psf.txt", fixtures ? fixtures : ".");
   if (g_file_test(bead, G_FILE_TEST_EXISTS) && g_file_test(fix, G_FILE_TEST_EXISTS)) {
-    r = RUN("psf", "measure", bead, "--json");
+    r = RUN("psf", "measure", bead, "--json", "--na", "1.4", "--wavelength", "0.52");
     ASSERT_STATUS(r, 0);
+    /* the file has no calibration: 1 um voxels, said on stderr, JSON untouched */
+    assert_contains(r.err, "carries no voxel size");
+    assert_contains(r.err, "ratios to the theory (in um) mean nothing");
+    g_assert_true(json_is_valid(r.out));
     gchar *text = read_all(fix, NULL);
     const char *k = strstr(text, "fwhm_px_x ");
     g_assert_nonnull(k);
