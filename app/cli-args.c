@@ -614,6 +614,22 @@ LucyStatus cli_read_stack(const char *command, const char *role, const char *pat
   return LUCY_OK;
 }
 
+void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                        char *buf, size_t size) {
+  buf[0] = '\0';
+  int differ = 0;
+  for (int a = 0; a < 3; a++) {
+    const double i = img->voxel_um[a], p = psf->voxel_um[a];
+    differ |= img->shape[a] > 1 && psf->shape[a] > 1 && fabs(i - p) > 0.01 * fmax(i, p);
+  }
+  if (differ)
+    snprintf(buf, size, "%s: warning: the image's voxels are %g x %g x %g um and the PSF's %g x %g "
+            "x %g um (z, y, x); convolution works voxel by voxel, so the PSF acts at the wrong "
+            "scale: resample it to the image's voxel size\n", command, img->voxel_um[0],
+            img->voxel_um[1], img->voxel_um[2], psf->voxel_um[0], psf->voxel_um[1],
+            psf->voxel_um[2]);
+}
+
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,
                           LucyTiffWriteOptions *opts) {
   CliProgress progress;

@@ -121,6 +121,11 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *sh
 LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
                           size_t channel, size_t frame, int warn_negative_image,
                           LucyVolume **out);
+/* The warning for image and PSF voxel sizes that differ by more than 1 % on an axis
+ * (convolution works voxel by voxel, so the PSF acts at the wrong scale) into buf, or "" when
+ * they agree. Made when both are read, printed after the run (so errors stay one line). */
+void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                        char *buf, size_t size);
 /* lucy_tiff_write with a progress line ("LABEL: writing 40%") and Ctrl-C: a cancelled write
  * returns LUCY_ERR_CANCELLED and leaves nothing. */
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,

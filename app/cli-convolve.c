@@ -220,6 +220,8 @@ int cli_convolve_main(int argc, char **argv) {
   }
   run.img = img;
   run.psf = psf;
+  char voxel_warning[512];
+  cli_voxel_mismatch(conv_cmd, img, psf, voxel_warning, sizeof voxel_warning);
   if ((rc = cli_check_cancelled(conv_cmd)))
     goto done;
 
@@ -254,6 +256,7 @@ int cli_convolve_main(int argc, char **argv) {
   if ((rc = cli_check_cancelled(conv_cmd)))
     goto done;
 
+  fputs(voxel_warning, stderr);
   rc = cli_write_result(conv_cmd, out_path, out, force, uint16, t0);
 
 done:

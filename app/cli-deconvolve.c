@@ -420,6 +420,8 @@ int cli_deconvolve_main(int argc, char **argv) {
   }
   run.img = img;
   run.psf = psf;
+  char voxel_warning[512];
+  cli_voxel_mismatch(decon_cmd, img, psf, voxel_warning, sizeof voxel_warning);
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
@@ -457,6 +459,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
+  fputs(voxel_warning, stderr);
   rc = cli_write_result(decon_cmd, out_path, out, force, uint16, t0);
 
 done:
