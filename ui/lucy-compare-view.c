@@ -206,54 +206,126 @@ typedef struct {
   double scale;
   graphene_rect_t r[LUCY_COMPARE_N_PANELS];  /* XY */
   graphene_rect_t rz[LUCY_COMPARE_N_PANELS]; /* XZ, below */
+  double slot[LUCY_COMPARE_N_PANELS];        /* width of the column: image or header */
 } Layout;
 
+/* Panel i's two header lines: its name, then its sizes (or the difference's scale). */
+static char *header_markup(LucyCompareView *self, int i) {
+  char *line2;
+  if (i < 4 && !self->proj[i])
+    line2 = g_strdup("n/a: PSF larger than the image");
+  else if (i < 4)
+    line2 = g_strdup_printf("out %zu×%zu×%zu · FFT %zu×%zu×%zu", self->cmp.out_shape[i][0],
+                            self->cmp.out_shape[i][1], self->cmp.out_shape[i][2],
+                            self->cmp.fft_shape[i][0], self->cmp.fft_shape[i][1],
+                            self->cmp.fft_shape[i][2]);
+  else
+    line2 = g_strdup_printf("<span foreground=\"#f08070\">red +</span>, "
+                            "<span foreground=\"#80a8f0\">blue −</span> · ±%.3g",
+                            self->dmax);
+  char *markup = g_strdup_printf("<b>%s</b>\n<small>%s</small>", panel_names[i], line2);
+  g_free(line2);
+  return markup;
+}
+
+static PangoLayout *header_layout(LucyCompareView *self, int i) {
+  PangoLayout *layout = gtk_widget_create_pango_layout(GTK_WIDGET(self->canvas), NULL);
+  char *markup = header_markup(self, i);
+  pango_layout_set_markup(layout, markup, -1);
+  g_free(markup);
+  return layout;
+}
+
+/* The largest scale at which the columns, each as wide as its image or its header, fit in
+ * avail; by bisection, as the total width only grows with the scale. */
+static double fit_scale(const int w[], const double header_w[], double avail, double s_max) {
+  double lo = 0, hi = s_max;
+  for (int it = 0; it < 50; it++) {
+    const double s = (lo + hi) / 2;
+    double total = 0;
+    for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) total += MAX(w[i] * s, header_w[i]);
+    if (total <= avail) lo = s;
+    else hi = s;
+  }
+  return lo;
+}
+
+/* Every column is at least as wide as its header (up to a fifth of the width each, so the five
+ * always fit): a panel a few pixels wide (a tiny valid region) cannot push its header under
+ * the next one. */
 static gboolean compute_layout(LucyCompareView *self, int W, int H, Layout *L) {
   if (!self->have) return FALSE;
-  double sumw = 0, maxh = 0, maxd = 0;
+  double sumw = 0, maxh = 0, maxd = 0, header_w[LUCY_COMPARE_N_PANELS];
   int w[LUCY_COMPARE_N_PANELS], h[LUCY_COMPARE_N_PANELS], d[LUCY_COMPARE_N_PANELS];
+  const double avail = W - 2 * MARGIN - 4 * GAP;
   for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
-    /* an impossible valid keeps a small empty slot */
+    /* an impossible valid keeps an empty column for its header */
     w[i] = self->proj[i] ? (int)self->proj[i]->width : 0;
     h[i] = self->proj[i] ? (int)self->proj[i]->height : 0;
     d[i] = self->proj_xz[i] ? (int)self->proj_xz[i]->height : 0;
     sumw += w[i];
     maxh = MAX(maxh, h[i]);
     maxd = MAX(maxd, d[i]);
+    int lw, lh;
+    PangoLayout *layout = header_layout(self, i);
+    pango_layout_get_pixel_size(layout, &lw, &lh);
+    g_object_unref(layout);
+    header_w[i] = MIN(lw + 6, avail / LUCY_COMPARE_N_PANELS);
   }
-  if (sumw <= 0 || maxh <= 0) return FALSE;
-  double s = MIN((W - 2 * MARGIN - 4 * GAP) / sumw, (H - 2 * MARGIN - LABEL_H - GAP) / (maxh + maxd));
-  s = MIN(s, MAX_SCALE);
+  if (sumw <= 0 || maxh <= 0 || avail <= 0) return FALSE;
+  double s = MIN(avail / sumw, (H - 2 * MARGIN - LABEL_H - GAP) / (maxh + maxd));
+  s = fit_scale(w, header_w, avail, MIN(s, MAX_SCALE));
   if (s <= 0) return FALSE;
-  double total = sumw * s + 4 * GAP;
+  double total = 4 * GAP;
+  for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) total += L->slot[i] = MAX(w[i] * s, header_w[i]);
   double x = MAX(MARGIN, (W - total) / 2);
   for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
     L->r[i] = GRAPHENE_RECT_INIT((float)round(x), (float)(MARGIN + LABEL_H), (float)(w[i] * s),
                                  (float)(h[i] * s));
     L->rz[i] = GRAPHENE_RECT_INIT((float)round(x), (float)round(MARGIN + LABEL_H + maxh * s + GAP),
                                   (float)(w[i] * s), (float)(d[i] * s));
-    x += w[i] * s + GAP;
+    x += L->slot[i] + GAP;
   }
   L->scale = s;
   return TRUE;
+}
+
+/* Lays layout out at most max_w wide (cut with "…" beyond) and says where its plate goes. */
+static graphene_rect_t fit_text(PangoLayout *layout, double x, double y, double max_w,
+                                gboolean *cut) {
+  pango_layout_set_width(layout, (int)(MAX(max_w, 1) * PANGO_SCALE));
+  pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
+  int lw, lh;
+  pango_layout_get_pixel_size(layout, &lw, &lh);
+  if (cut) *cut = pango_layout_is_ellipsized(layout);
+  return GRAPHENE_RECT_INIT((float)(x - 3), (float)(y - 1), (float)(lw + 6), (float)(lh + 2));
+}
+
+static void show_text(cairo_t *cr, PangoLayout *layout, const graphene_rect_t *plate) {
+  /* a dark plate keeps the label readable whatever the theme */
+  cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+  cairo_rectangle(cr, plate->origin.x, plate->origin.y, plate->size.width, plate->size.height);
+  cairo_fill(cr);
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.95);
+  cairo_move_to(cr, plate->origin.x + 3, plate->origin.y + 1);
+  pango_cairo_show_layout(cr, layout);
 }
 
 static void draw_text(LucyCompareView *self, cairo_t *cr, double x, double y, double max_w,
                       const char *markup) {
   PangoLayout *layout = gtk_widget_create_pango_layout(GTK_WIDGET(self->canvas), NULL);
   pango_layout_set_markup(layout, markup, -1);
-  pango_layout_set_width(layout, (int)(max_w * PANGO_SCALE));
-  pango_layout_set_ellipsize(layout, PANGO_ELLIPSIZE_END);
-  int lw, lh;
-  pango_layout_get_pixel_size(layout, &lw, &lh);
-  /* a dark plate keeps the label readable whatever the theme */
-  cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
-  cairo_rectangle(cr, x - 3, y - 1, lw + 6, lh + 2);
-  cairo_fill(cr);
-  cairo_set_source_rgba(cr, 1, 1, 1, 0.95);
-  cairo_move_to(cr, x, y);
-  pango_cairo_show_layout(cr, layout);
+  const graphene_rect_t plate = fit_text(layout, x, y, max_w, NULL);
+  show_text(cr, layout, &plate);
   g_object_unref(layout);
+}
+
+/* Panel i's header, within its column; a new layout, the caller's to unref. */
+static PangoLayout *place_header(LucyCompareView *self, const Layout *L, int i,
+                                 graphene_rect_t *plate, gboolean *cut) {
+  PangoLayout *layout = header_layout(self, i);
+  *plate = fit_text(layout, L->r[i].origin.x + 3, MARGIN, L->slot[i] - 6, cut);
+  return layout;
 }
 
 static void draw_panel(LucyCompareView *self, cairo_t *cr, cairo_surface_t *surf,
@@ -272,25 +344,12 @@ static void draw_cb(GtkDrawingArea *area, cairo_t *cr, int W, int H, gpointer da
     return;
   }
   for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
-    const graphene_rect_t *r = &L.r[i];
-    char *line2;
-    if (i < 4 && !self->proj[i])
-      line2 = g_strdup("n/a: PSF larger than the image");
-    else if (i < 4)
-      line2 = g_strdup_printf("out %zu×%zu×%zu · FFT %zu×%zu×%zu", self->cmp.out_shape[i][0],
-                              self->cmp.out_shape[i][1], self->cmp.out_shape[i][2],
-                              self->cmp.fft_shape[i][0], self->cmp.fft_shape[i][1],
-                              self->cmp.fft_shape[i][2]);
-    else
-      line2 = g_strdup_printf("<span foreground=\"#f08070\">red +</span>, "
-                              "<span foreground=\"#80a8f0\">blue −</span> · ±%.3g",
-                              self->dmax);
-    char *markup = g_strdup_printf("<b>%s</b>\n<small>%s</small>", panel_names[i], line2);
-    draw_text(self, cr, r->origin.x + 3, MARGIN, MAX(r->size.width - 6, 40), markup);
-    g_free(markup);
-    g_free(line2);
+    graphene_rect_t plate;
+    PangoLayout *layout = place_header(self, &L, i, &plate, NULL);
+    show_text(cr, layout, &plate);
+    g_object_unref(layout);
     if (!self->surface[i]) continue;
-    draw_panel(self, cr, self->surface[i], r, L.scale, i, 1);
+    draw_panel(self, cr, self->surface[i], &L.r[i], L.scale, i, 1);
     draw_panel(self, cr, self->surface_xz[i], &L.rz[i], L.scale, i, 0);
   }
 }
@@ -425,6 +484,19 @@ gboolean lucy_compare_view_get_panel_rect(LucyCompareView *self, int i, graphene
     return FALSE;
   if (rect) *rect = L.r[i];
   if (scale) *scale = L.scale;
+  return TRUE;
+}
+
+gboolean lucy_compare_view_get_header_rect(LucyCompareView *self, int i, graphene_rect_t *rect,
+                                           gboolean *ellipsized) {
+  Layout L;
+  if (i < 0 || i >= LUCY_COMPARE_N_PANELS ||
+      !compute_layout(self, gtk_widget_get_width(GTK_WIDGET(self->canvas)),
+                      gtk_widget_get_height(GTK_WIDGET(self->canvas)), &L))
+    return FALSE;
+  graphene_rect_t plate;
+  g_object_unref(place_header(self, &L, i, &plate, ellipsized));
+  if (rect) *rect = plate;
   return TRUE;
 }
 

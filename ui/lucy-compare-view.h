@@ -39,6 +39,10 @@ const float *lucy_compare_view_get_panel(LucyCompareView *self, int i, int *widt
 /* Where panel i is drawn in the canvas's coordinates, and its screen pixels per voxel. */
 gboolean lucy_compare_view_get_panel_rect(LucyCompareView *self, int i, graphene_rect_t *rect,
                                           double *scale);
+/* Where panel i's header (name, sizes or scale) is drawn, plate included, and whether its text
+ * had to be cut short to fit. */
+gboolean lucy_compare_view_get_header_rect(LucyCompareView *self, int i, graphene_rect_t *rect,
+                                           gboolean *ellipsized);
 GtkWidget *lucy_compare_view_get_canvas(LucyCompareView *self);
 GtkLabel *lucy_compare_view_get_explanation(LucyCompareView *self);
 

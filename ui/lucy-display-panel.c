@@ -161,7 +161,12 @@ void lucy_display_panel_set_histogram(LucyDisplayPanel *self, const float *const
       hi = MAX(hi, v);
     }
   memset(self->hist, 0, sizeof self->hist);
-  self->have_hist = isfinite(lo) && hi > lo;
+  self->have_hist = isfinite(lo);
+  if (self->have_hist && hi == lo) { /* constant: one bar, in the middle as the view draws it */
+    const double d = lo != 0 ? fabs(lo) / 2 : 1;
+    lo -= d;
+    hi += d;
+  }
   if (self->have_hist) {
     for (guint a = 0; a < n_arrays; a++)
       for (gsize i = 0; i < counts[a]; i++) {
@@ -175,6 +180,8 @@ void lucy_display_panel_set_histogram(LucyDisplayPanel *self, const float *const
   }
   gtk_widget_queue_draw(GTK_WIDGET(self->histogram));
 }
+
+gboolean lucy_display_panel_has_histogram(LucyDisplayPanel *self) { return self->have_hist; }
 
 static void draw_histogram(GtkDrawingArea *area, cairo_t *cr, int w, int h, gpointer data) {
   LucyDisplayPanel *self = data;

@@ -24,5 +24,7 @@ void lucy_display_panel_set_depth(LucyDisplayPanel *self, guint nz);
 /* Values the histogram is made of (copied and binned now). */
 void lucy_display_panel_set_histogram(LucyDisplayPanel *self, const float *const *values,
                                       const gsize *counts, guint n_arrays);
+/* Whether the histogram has bars to draw (any finite value). */
+gboolean lucy_display_panel_has_histogram(LucyDisplayPanel *self);
 
 G_END_DECLS

@@ -27,6 +27,10 @@ struct _LucyProjectionView {
   char *hover_text;
   gboolean pointer_in;
   double pointer_x, pointer_y;
+  char *empty_text; /* drawn without a stack */
+  char *note;       /* drawn over the panels: a constant stack's value */
+  gboolean constant;
+  double constant_value;
 };
 
 enum { PROP_0, PROP_STACK, PROP_HOVER_TEXT, N_PROPS };
@@ -37,7 +41,6 @@ G_DEFINE_FINAL_TYPE(LucyProjectionView, lucy_projection_view, GTK_TYPE_WIDGET)
 typedef struct {
   double scale; /* screen pixels per micrometre */
   graphene_rect_t r[3];
-  gboolean side; /* ZY and XZ panels shown (nz > 1) */
 } Layout;
 
 static gboolean compute_layout(LucyProjectionView *self, double W, double H, Layout *L) {
@@ -45,18 +48,17 @@ static gboolean compute_layout(LucyProjectionView *self, double W, double H, Lay
   const LucyVolume *v = lucy_stack_get_volume(self->stack);
   double wxy = v->shape[LUCY_X] * v->voxel_um[LUCY_X];
   double hxy = v->shape[LUCY_Y] * v->voxel_um[LUCY_Y];
-  L->side = v->shape[LUCY_Z] > 1;
-  double dz = L->side ? v->shape[LUCY_Z] * v->voxel_um[LUCY_Z] : 0.0;
-  double gap = L->side ? GAP : 0.0;
-  double aw = MAX(W - 2 * MARGIN - gap, 16.0), ah = MAX(H - 2 * MARGIN - gap, 16.0);
+  /* ZY and XZ even one plane thin: a 1×1×1 result is three panels of one voxel each */
+  double dz = v->shape[LUCY_Z] * v->voxel_um[LUCY_Z];
+  double aw = MAX(W - 2 * MARGIN - GAP, 16.0), ah = MAX(H - 2 * MARGIN - GAP, 16.0);
   double fit = MIN(aw / (wxy + dz), ah / (hxy + dz));
   double s = fit * self->zoom;
-  double cw = (wxy + dz) * s + gap, ch = (hxy + dz) * s + gap;
+  double cw = (wxy + dz) * s + GAP, ch = (hxy + dz) * s + GAP;
   double ox = floor((W - cw) / 2 + self->pan_x), oy = floor((H - ch) / 2 + self->pan_y);
   L->scale = s;
   graphene_rect_init(&L->r[LUCY_PROJ_XY], ox, oy, wxy * s, hxy * s);
-  graphene_rect_init(&L->r[LUCY_PROJ_ZY], ox + wxy * s + gap, oy, dz * s, hxy * s);
-  graphene_rect_init(&L->r[LUCY_PROJ_XZ], ox, oy + hxy * s + gap, wxy * s, dz * s);
+  graphene_rect_init(&L->r[LUCY_PROJ_ZY], ox + wxy * s + GAP, oy, dz * s, hxy * s);
+  graphene_rect_init(&L->r[LUCY_PROJ_XZ], ox, oy + hxy * s + GAP, wxy * s, dz * s);
   return TRUE;
 }
 
@@ -75,6 +77,46 @@ static void free_render(LucyProjectionView *self) {
   }
 }
 
+/* A constant stack has no range to stretch (min = max maps every voxel to the colormap's
+ * bottom), so it is shown around its value at the colormap's middle: halfway between
+ * value ∓ |value|/2, or a decade either side of it in log display. */
+static void display_range(LucyProjectionView *self, double *vmin, double *vmax) {
+  *vmin = self->vmin;
+  *vmax = self->vmax;
+  if (self->vmax > self->vmin || !self->constant) return;
+  const double c = self->constant_value;
+  if (self->opts.log && c > 0) {
+    *vmin = c / 10;
+    *vmax = c * 10;
+  } else {
+    const double d = c != 0 ? fabs(c) / 2 : 1;
+    *vmin = c - d;
+    *vmax = c + d;
+  }
+}
+
+/* Every voxel the same finite value: the projections are flat first (cheap), then the
+ * volume's min and max agree (one pass, only for flat projections). */
+static gboolean stack_constant(LucyStack *stack, double *value) {
+  for (int i = 0; i < 3; i++) {
+    const LucyImage *p = lucy_stack_get_projection(stack, (LucyProjection)i);
+    if (!p) return FALSE;
+    for (gsize k = 1; k < p->width * p->height; k++)
+      if (p->data[k] != p->data[0]) return FALSE;
+  }
+  double lo, hi;
+  lucy_stack_get_range(stack, &lo, &hi);
+  *value = lo;
+  return isfinite(lo) && lo == hi;
+}
+
+static void update_note(LucyProjectionView *self) {
+  g_clear_pointer(&self->note, g_free);
+  self->constant = self->stack && stack_constant(self->stack, &self->constant_value);
+  if (self->constant)
+    self->note = g_strdup_printf("constant: every voxel is %.6g", self->constant_value);
+}
+
 static void render_panel(LucyProjectionView *self, int i) {
   const LucyImage *img = lucy_projection_view_get_shown(self, (LucyProjection)i);
   if (!img || img->width == 0 || img->height == 0) return;
@@ -87,7 +129,9 @@ static void render_panel(LucyProjectionView *self, int i) {
     self->surface[i] =
         cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)img->width, (int)img->height);
   }
-  lucy_render_rgba(img, &self->opts, self->vmin, self->vmax, self->rgba[i]);
+  double vmin, vmax;
+  display_range(self, &vmin, &vmax);
+  lucy_render_rgba(img, &self->opts, vmin, vmax, self->rgba[i]);
   cairo_surface_flush(self->surface[i]);
   guint8 *dst = cairo_image_surface_get_data(self->surface[i]);
   int stride = cairo_image_surface_get_stride(self->surface[i]);
@@ -159,6 +203,7 @@ void lucy_projection_view_set_stack(LucyProjectionView *self, LucyStack *stack) 
     if (self->z >= nz) self->z = nz - 1;
   }
   if (!same_shape) self->zoom = 1.0, self->pan_x = self->pan_y = 0.0;
+  update_note(self);
   free_render(self);
   set_hover_text(self, NULL);
   /* The owner sets new render options for the new stack; until then nothing is drawn. */
@@ -228,12 +273,22 @@ static void add_label(LucyProjectionView *self, GtkSnapshot *snapshot, const cha
   g_object_unref(layout);
 }
 
+/* Centred at the bottom of the canvas, where a flat stack hides nothing under it. */
+static void add_note(LucyProjectionView *self, GtkSnapshot *snapshot, const char *text, double W,
+                     double H) {
+  PangoLayout *layout = gtk_widget_create_pango_layout(GTK_WIDGET(self), text);
+  int lw, lh;
+  pango_layout_get_pixel_size(layout, &lw, &lh);
+  g_object_unref(layout);
+  add_label(self, snapshot, text, floor((W - lw) / 2), H - MARGIN - lh);
+}
+
 static void lucy_projection_view_snapshot(GtkWidget *widget, GtkSnapshot *snapshot) {
   LucyProjectionView *self = LUCY_PROJECTION_VIEW(widget);
   double W = gtk_widget_get_width(widget), H = gtk_widget_get_height(widget);
   Layout L;
   if (!compute_layout(self, W, H, &L)) {
-    PangoLayout *layout = gtk_widget_create_pango_layout(widget, "No stack — open one with Ctrl+O");
+    PangoLayout *layout = gtk_widget_create_pango_layout(widget, self->empty_text);
     int lw, lh;
     pango_layout_get_pixel_size(layout, &lw, &lh);
     GdkRGBA fg = {0.8, 0.8, 0.8, 1};
@@ -246,16 +301,15 @@ static void lucy_projection_view_snapshot(GtkWidget *widget, GtkSnapshot *snapsh
   }
   const LucyVolume *v = lucy_stack_get_volume(self->stack);
   cairo_t *cr = gtk_snapshot_append_cairo(snapshot, &GRAPHENE_RECT_INIT(0, 0, (float)W, (float)H));
-  int n = L.side ? 3 : 1;
-  for (int i = 0; i < n; i++) draw_panel(cr, self->surface[i], self->rw[i], self->rh[i], &L.r[i]);
+  for (int i = 0; i < 3; i++) draw_panel(cr, self->surface[i], self->rw[i], self->rh[i], &L.r[i]);
   /* panel frames */
   cairo_set_line_width(cr, 1.0);
   cairo_set_source_rgba(cr, 0.6, 0.6, 0.6, 0.8);
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < 3; i++)
     cairo_rectangle(cr, L.r[i].origin.x - 0.5, L.r[i].origin.y - 0.5, L.r[i].size.width + 1,
                     L.r[i].size.height + 1);
   cairo_stroke(cr);
-  if (self->slice && L.side) {
+  if (self->slice) {
     double dz = v->voxel_um[LUCY_Z] * L.scale;
     double zx = L.r[LUCY_PROJ_ZY].origin.x + (self->z + 0.5) * dz;
     double zy = L.r[LUCY_PROJ_XZ].origin.y + (self->z + 0.5) * dz;
@@ -275,11 +329,12 @@ static void lucy_projection_view_snapshot(GtkWidget *widget, GtkSnapshot *snapsh
   else
     g_snprintf(xy_label, sizeof xy_label, "XY");
   static const char *names[3] = {NULL, "ZY", "XZ"};
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < 3; i++) {
     if (L.r[i].size.width < 28 || L.r[i].size.height < 20) continue;
     add_label(self, snapshot, i == 0 ? xy_label : names[i], L.r[i].origin.x + 4,
               L.r[i].origin.y + 2);
   }
+  if (self->note) add_note(self, snapshot, self->note, W, H);
 }
 
 char *lucy_projection_view_describe_point(LucyProjectionView *self, double px, double py) {
@@ -289,7 +344,7 @@ char *lucy_projection_view_describe_point(LucyProjectionView *self, double px, d
     return NULL;
   const LucyVolume *v = lucy_stack_get_volume(self->stack);
   const double *vu = v->voxel_um;
-  for (int i = 0; i < (L.side ? 3 : 1); i++) {
+  for (int i = 0; i < 3; i++) {
     const graphene_rect_t *r = &L.r[i];
     if (px < r->origin.x || py < r->origin.y || px >= r->origin.x + r->size.width ||
         py >= r->origin.y + r->size.height)
@@ -364,6 +419,20 @@ void lucy_projection_view_zoom_fit(LucyProjectionView *self) {
 
 double lucy_projection_view_get_zoom(LucyProjectionView *self) { return self->zoom; }
 
+const char *lucy_projection_view_get_note(LucyProjectionView *self) { return self->note; }
+
+void lucy_projection_view_set_empty_text(LucyProjectionView *self, const char *text) {
+  g_return_if_fail(LUCY_IS_PROJECTION_VIEW(self));
+  if (g_strcmp0(self->empty_text, text) == 0) return;
+  g_free(self->empty_text);
+  self->empty_text = g_strdup(text);
+  if (!self->stack) gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
+const char *lucy_projection_view_get_empty_text(LucyProjectionView *self) {
+  return self->empty_text;
+}
+
 static gboolean scroll_cb(GtkEventControllerScroll *c, double dx, double dy,
                           LucyProjectionView *self) {
   double x = self->pointer_in ? self->pointer_x : gtk_widget_get_width(GTK_WIDGET(self)) / 2.0;
@@ -412,6 +481,8 @@ static void lucy_projection_view_dispose(GObject *object) {
 
 static void lucy_projection_view_finalize(GObject *object) {
   g_free(LUCY_PROJECTION_VIEW(object)->hover_text);
+  g_free(LUCY_PROJECTION_VIEW(object)->empty_text);
+  g_free(LUCY_PROJECTION_VIEW(object)->note);
   G_OBJECT_CLASS(lucy_projection_view_parent_class)->finalize(object);
 }
 
@@ -441,6 +512,7 @@ static void lucy_projection_view_class_init(LucyProjectionViewClass *klass) {
 
 static void lucy_projection_view_init(LucyProjectionView *self) {
   self->zoom = 1.0;
+  self->empty_text = g_strdup("No stack — open one with Ctrl+O");
   lucy_render_options_default(&self->opts);
   gtk_widget_set_overflow(GTK_WIDGET(self), GTK_OVERFLOW_HIDDEN);
   gtk_widget_set_cursor_from_name(GTK_WIDGET(self), "crosshair");

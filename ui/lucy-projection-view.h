@@ -1,5 +1,6 @@
 /* LucyProjectionView: XY max projection (or one z plane) with ZY beside it and XZ below, at
- * the true physical aspect ratio, nearest-neighbour, with zoom, pan and a voxel read-out. */
+ * the true physical aspect ratio, nearest-neighbour, with zoom, pan and a voxel read-out. A
+ * constant stack is drawn at the colormap's middle with a note of its value. */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -31,6 +32,12 @@ char *lucy_projection_view_describe_point(LucyProjectionView *self, double x, do
 /* Where a panel lies in widget coordinates now (FALSE without a stack). */
 gboolean lucy_projection_view_get_panel_rect(LucyProjectionView *self, LucyProjection which,
                                              graphene_rect_t *rect);
+/* The line drawn over the panels, e.g. "constant: every voxel is 18508.2"; NULL when none. */
+const char *lucy_projection_view_get_note(LucyProjectionView *self);
+/* What the canvas says when there is no stack to show (default "No stack — open one with
+ * Ctrl+O"); the owner knows why, e.g. no result yet. */
+void lucy_projection_view_set_empty_text(LucyProjectionView *self, const char *text);
+const char *lucy_projection_view_get_empty_text(LucyProjectionView *self);
 void lucy_projection_view_zoom(LucyProjectionView *self, double factor);
 void lucy_projection_view_zoom_fit(LucyProjectionView *self);
 double lucy_projection_view_get_zoom(LucyProjectionView *self);

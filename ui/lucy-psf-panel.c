@@ -94,6 +94,11 @@ static char *fmt_flags(const LucyPsfMeasure *m) {
   return g_string_free(s, FALSE);
 }
 
+/* A PSF read from a file without calibration has 1 µm voxels by assumption only. */
+static gboolean voxel_known(LucyPsfPanel *self) {
+  return !self->stack || lucy_stack_is_calibrated(self->stack);
+}
+
 static void update_fields(LucyPsfPanel *self) {
   const LucyPsfMeasure *m = &self->m;
   for (int a = 2; a >= 0; a--) {
@@ -130,8 +135,9 @@ static void update_fields(LucyPsfPanel *self) {
   char *flags = fmt_flags(m);
   set_text(self, "flags", flags);
   g_free(flags);
-  set_textf(self, "shape", "%zu × %zu × %zu (z, y, x) · voxel %.4g × %.4g × %.4g µm", m->shape[0],
-            m->shape[1], m->shape[2], m->voxel_um[0], m->voxel_um[1], m->voxel_um[2]);
+  set_textf(self, "shape", "%zu × %zu × %zu (z, y, x) · voxel %.4g × %.4g × %.4g µm%s",
+            m->shape[0], m->shape[1], m->shape[2], m->voxel_um[0], m->voxel_um[1],
+            m->voxel_um[2], voxel_known(self) ? "" : " (uncalibrated)");
 
   /* the warning users need: an even-sized or off-centre PSF shifts the result */
   GString *w = g_string_new(NULL);
@@ -144,6 +150,10 @@ static void update_fields(LucyPsfPanel *self) {
   if (off > 0.25)
     g_string_append_printf(w, "%s⚠ Off-centre by up to %.2f voxel: results will be shifted by "
                            "as much. Centre it.", w->len ? "\n" : "", off);
+  if (!voxel_known(self))
+    g_string_append_printf(w, "%s⚠ Voxel size unknown (no calibration in the file, 1 µm "
+                           "assumed): the µm and the NA/λ theory mean nothing until the file "
+                           "carries its voxel size.", w->len ? "\n" : "");
   gtk_label_set_label(self->warning_label, w->str);
   gtk_widget_set_visible(GTK_WIDGET(self->warning_label), w->len > 0);
   g_string_free(w, TRUE);
@@ -344,6 +354,7 @@ static gboolean replace_psf(LucyPsfPanel *self, FixJob *j, GError **error) {
   }
   char *title = g_strdup_printf("%s · %s", lucy_stack_get_title(j->stack), fix_names[j->fix]);
   LucyStack *fixed = lucy_stack_new_take(j->out, title);
+  lucy_stack_set_calibrated(fixed, lucy_stack_is_calibrated(j->stack));
   j->out = NULL;
   g_free(title);
   const LucyPsfOptics *optics = g_object_get_data(G_OBJECT(j->stack), LUCY_PSF_OPTICS_KEY);

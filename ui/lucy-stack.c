@@ -12,6 +12,7 @@ struct _LucyStack {
   LucyImage *plane;
   gsize plane_z;
   gboolean is_signed;
+  gboolean uncalibrated;
   gboolean have_stats;
   LucyStats stats;
 };
@@ -50,6 +51,23 @@ const LucyVolume *lucy_stack_get_volume(LucyStack *self) {
 const char *lucy_stack_get_title(LucyStack *self) {
   g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
   return self->title;
+}
+
+void lucy_stack_set_title(LucyStack *self, const char *title) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  char *old = self->title;
+  self->title = g_strdup(title ? title : "");
+  g_free(old);
+}
+
+void lucy_stack_set_calibrated(LucyStack *self, gboolean calibrated) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  self->uncalibrated = !calibrated;
+}
+
+gboolean lucy_stack_is_calibrated(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), TRUE);
+  return !self->uncalibrated;
 }
 
 void lucy_stack_set_signed(LucyStack *self, gboolean is_signed) {
@@ -131,7 +149,7 @@ guint lucy_stack_get_projection_count(LucyStack *self) {
 char *lucy_stack_describe(LucyStack *self) {
   g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
   const LucyVolume *v = self->volume;
-  return g_strdup_printf("%zu×%zu×%zu (z,y,x) · %g×%g×%g µm", v->shape[0],
-                         v->shape[1], v->shape[2], v->voxel_um[0], v->voxel_um[1],
-                         v->voxel_um[2]);
+  return g_strdup_printf("%zu×%zu×%zu (z,y,x) · %g×%g×%g µm%s", v->shape[0], v->shape[1],
+                         v->shape[2], v->voxel_um[0], v->voxel_um[1], v->voxel_um[2],
+                         self->uncalibrated ? " (uncalibrated)" : "");
 }

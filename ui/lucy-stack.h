@@ -14,6 +14,11 @@ G_DECLARE_FINAL_TYPE(LucyStack, lucy_stack, LUCY, STACK, GObject)
 LucyStack *lucy_stack_new_take(LucyVolume *vol, const char *title);
 const LucyVolume *lucy_stack_get_volume(LucyStack *self);
 const char *lucy_stack_get_title(LucyStack *self);
+void lucy_stack_set_title(LucyStack *self, const char *title);
+/* FALSE when the voxel size is a guess: read from a file without calibration (1 µm assumed),
+ * or computed from such a stack. TRUE (the default) for data made at a known voxel size. */
+void lucy_stack_set_calibrated(LucyStack *self, gboolean calibrated);
+gboolean lucy_stack_is_calibrated(LucyStack *self);
 /* A signed stack (a difference) is projected by the value of largest magnitude along each
  * line, keeping its sign, so that a max projection does not hide the negative half. Set it
  * before the projections are computed. */
@@ -30,7 +35,7 @@ void lucy_stack_get_range(LucyStack *self, double *min, double *max);
 float lucy_stack_get_voxel(LucyStack *self, gsize z, gsize y, gsize x);
 /* How many times projections were computed for this stack (for tests). */
 guint lucy_stack_get_projection_count(LucyStack *self);
-/* "32 × 128 × 128 (z, y, x) · voxel 0.3 × 0.1 × 0.1 µm" */
+/* "32×128×128 (z,y,x) · 0.3×0.1×0.1 µm", with " (uncalibrated)" after a guessed voxel size */
 char *lucy_stack_describe(LucyStack *self);
 
 G_END_DECLS

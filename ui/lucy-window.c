@@ -35,6 +35,7 @@ struct _LucyWindow {
   /* the built-in demo: the sharp phantom for convolution, the same blurred with the demo PSF
    * plus Poisson noise for deconvolution (NULL once another image is opened) */
   LucyStack *demo_sharp, *demo_blurred;
+  gboolean psf_builtin; /* the PSF is the built-in Gaussian: no PSF file was given */
   LucyPadMode mode;
   LucyPadMode result_mode;
   LucyView view;
@@ -124,6 +125,7 @@ static LucyStack *compute_difference(LucyWindow *self) {
   for (int a = 0; a < 3; a++) diff->voxel_um[a] = res->voxel_um[a];
   LucyStack *stack = lucy_stack_new_take(diff, "result − image");
   lucy_stack_set_signed(stack, TRUE);
+  lucy_stack_set_calibrated(stack, lucy_stack_is_calibrated(self->result));
   return stack;
 }
 
@@ -194,9 +196,9 @@ static void show_demo_for_operation(LucyWindow *self) {
   if (self->image != want) set_image(self, want);
 }
 
-void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
-  g_return_if_fail(LUCY_IS_WINDOW(self));
+static void set_psf(LucyWindow *self, LucyStack *psf, gboolean builtin) {
   if (self->running) lucy_window_cancel(self);
+  self->psf_builtin = builtin;
   const gboolean changed = g_set_object(&self->psf, psf);
   self->inputs_generation++;
   clear_result(self);
@@ -205,6 +207,11 @@ void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
   update_actions(self);
   update_display(self);
   if (changed) g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PSF]);
+}
+
+void lucy_window_set_psf(LucyWindow *self, LucyStack *psf) {
+  g_return_if_fail(LUCY_IS_WINDOW(self));
+  set_psf(self, psf, FALSE);
 }
 
 /* Wide enough that circular wrap-around is plain to see at the edges of the demo. */
@@ -223,7 +230,11 @@ gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error) {
   if (self->image) memcpy(voxel, lucy_stack_get_volume(self->image)->voxel_um, sizeof voxel);
   LucyStack *psf = make_default_psf(voxel, error);
   if (!psf) return FALSE;
-  lucy_window_set_psf(self, psf);
+  /* why it is there, not its σ: short, so that the status line has room for it whole */
+  lucy_stack_set_title(psf, "built-in demo PSF (no PSF file given)");
+  /* made at the image's voxel size: as much a guess as the image's */
+  if (self->image) lucy_stack_set_calibrated(psf, lucy_stack_is_calibrated(self->image));
+  set_psf(self, psf, TRUE);
   g_object_unref(psf);
   return TRUE;
 }
@@ -262,6 +273,11 @@ gboolean lucy_window_load_demo(LucyWindow *self, GError **error) {
     return FALSE;
   }
   LucyStack *psf = make_default_psf(voxel, error);
+  if (psf) { /* "demo Gaussian σ …", like "demo spheres" */
+    char *title = g_strconcat("demo ", lucy_stack_get_title(psf), NULL);
+    lucy_stack_set_title(psf, title);
+    g_free(title);
+  }
   LucyStack *blurred = psf ? make_demo_blurred(vol, lucy_stack_get_volume(psf), error) : NULL;
   if (!blurred) {
     g_clear_object(&psf);
@@ -306,6 +322,7 @@ static LucyStack *read_stack(GFile *file, GError **error) {
   }
   char *base = g_file_get_basename(file);
   LucyStack *stack = lucy_stack_new_take(vol, base);
+  lucy_stack_set_calibrated(stack, info.calibration[0] && strcmp(info.calibration, "none") != 0);
   g_free(base);
   g_free(path);
   if (info.note[0]) g_message("%s", info.note);
@@ -399,17 +416,29 @@ static void resolve_range(LucyWindow *self, LucyStack *stack, const LucyRenderOp
 
 static void invalidate_range(LucyWindow *self) { self->range_stack = NULL; }
 
+/* What an empty view says, on the canvas and in the status line alike. */
+static const char *empty_text(LucyWindow *self) {
+  switch (self->view) {
+    case LUCY_VIEW_IMAGE: return "No stack — open one with Ctrl+O";
+    case LUCY_VIEW_PSF: return "No PSF — open one with Ctrl+Shift+O or generate one with Ctrl+G";
+    default:
+      if (!self->image) return "No result yet — open an image (Ctrl+O) and a PSF, then press Run";
+      if (!self->psf) return "No result yet — open a PSF (Ctrl+Shift+O), then press Run";
+      return "No result yet — press Run (Ctrl+R)";
+  }
+}
+
 static void update_info(LucyWindow *self, LucyStack *stack) {
   if (!stack) {
-    const char *why = self->view == LUCY_VIEW_RESULT || self->view == LUCY_VIEW_DIFFERENCE
-                          ? "No result yet — press Run"
-                          : "Nothing loaded";
-    gtk_label_set_label(self->info_label, why);
+    gtk_label_set_label(self->info_label, empty_text(self));
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->info_label), NULL);
     return;
   }
   char *desc = lucy_stack_describe(stack);
-  char *text = g_strdup_printf("%s · %s", view_titles[self->view], desc);
-  char *tip = g_strdup_printf("%s: %s", view_titles[self->view], lucy_stack_get_title(stack));
+  const char *title = lucy_stack_get_title(stack);
+  char *text = *title ? g_strdup_printf("%s · %s · %s", view_titles[self->view], title, desc)
+                      : g_strdup_printf("%s · %s", view_titles[self->view], desc);
+  char *tip = g_strdup_printf("%s: %s", view_titles[self->view], title);
   gtk_label_set_label(self->info_label, text);
   gtk_widget_set_tooltip_text(GTK_WIDGET(self->info_label), tip);
   g_free(tip);
@@ -421,6 +450,7 @@ static void update_display(LucyWindow *self) {
   LucyStack *stack = lucy_window_get_stack(self, self->view);
   LucyStack *old = lucy_projection_view_get_stack(self->projection_view);
   if (old != stack) invalidate_range(self);
+  lucy_projection_view_set_empty_text(self->projection_view, empty_text(self));
   lucy_projection_view_set_stack(self->projection_view, stack);
   update_info(self, stack);
   if (!stack) return;
@@ -479,7 +509,7 @@ static void reset_contrast_cb(LucyWindow *self) {
 static void hover_text_cb(LucyWindow *self) {
   const char *text = lucy_projection_view_get_hover_text(self->projection_view);
   gtk_label_set_label(self->hover_label,
-                      text ? text : "Point at the image to read voxel values");
+                      text ? text : "Hover to read voxels");
 }
 
 void lucy_window_set_view(LucyWindow *self, LucyView view) {
@@ -573,6 +603,11 @@ guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
          (mp.device == LUCY_DEVICE_CPU ? (guint64)mp.peak_host_bytes : 0);
 }
 
+/* The line under Run says when the PSF is not the user's but stood in for a missing file. */
+static const char *psf_note(LucyWindow *self) {
+  return self->psf_builtin ? "\n⚠ PSF: the built-in demo Gaussian — no PSF file was given" : "";
+}
+
 static void update_prediction(LucyWindow *self) {
   lucy_memory_gauge_set_predicted(self->memory_gauge, lucy_window_get_predicted_peak(self));
   LucyMemoryRequest req; /* the gauge's "what if" scales it */
@@ -611,6 +646,9 @@ static void update_prediction(LucyWindow *self) {
       g_free(text);
       text = with;
     }
+    char *noted = g_strconcat(text, psf_note(self), NULL);
+    g_free(text);
+    text = noted;
     if (!self->result) lucy_operations_panel_set_result_text(self->operations_panel, text);
     g_free(text);
   }
@@ -710,6 +748,8 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     update_display(self);
   }
   g_clear_object(&self->saved_result);
+  if (result && self->image) /* at the image's voxel size, a guess when the image's is */
+    lucy_stack_set_calibrated(result, lucy_stack_is_calibrated(self->image));
   if (result && decon) {
     double seconds = (g_get_monotonic_time() - self->run_started) / 1e6;
     g_clear_object(&self->result);
@@ -724,11 +764,12 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
       short_warning = colon ? g_strndup(warning, (gsize)(colon - warning)) : g_strdup(warning);
     }
     g_autofree char *truth = demo_error_text(self, result);
-    char *text = g_strdup_printf("Result: %s%s%s%s%s%s", lucy_stack_get_title(result),
+    char *text = g_strdup_printf("Result: %s%s%s%s%s%s%s", lucy_stack_get_title(result),
                                  self->run_summary ? "\n" : "",
                                  self->run_summary ? self->run_summary : "",
                                  truth ? truth : "",
-                                 warning ? "\n⚠ " : "", warning ? short_warning : "");
+                                 warning ? "\n⚠ " : "", warning ? short_warning : "",
+                                 psf_note(self));
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_result_tooltip(self->operations_panel, warning);
     g_free(text);
@@ -750,8 +791,9 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     self->result_mode = mode_run;
     invalidate_range(self);
     const LucyVolume *v = lucy_stack_get_volume(result);
-    char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s", v->shape[0],
-                                 v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds);
+    char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s%s", v->shape[0],
+                                 v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds,
+                                 psf_note(self));
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_progress(self->operations_panel, 1.0, "Done");
     g_free(text);
@@ -799,6 +841,7 @@ static void preview_cb(gpointer user, LucyStack *estimate, int iteration) {
       self->run_generation != self->inputs_generation)
     return;
   /* the estimate so far replaces the Result (its projections were made in the worker) */
+  lucy_stack_set_calibrated(estimate, lucy_stack_is_calibrated(self->image));
   g_clear_object(&self->difference);
   g_set_object(&self->result, estimate);
   self->result_mode = LUCY_PAD_SAME;
@@ -1426,6 +1469,10 @@ static void lucy_window_init(LucyWindow *self) {
 
 LucyWindow *lucy_window_new(GtkApplication *app) {
   return g_object_new(LUCY_TYPE_WINDOW, "application", app, NULL);
+}
+
+const char *lucy_window_get_info_text(LucyWindow *self) {
+  return gtk_label_get_label(self->info_label);
 }
 
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self) {

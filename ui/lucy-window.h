@@ -34,7 +34,9 @@ gboolean lucy_window_is_demo(LucyWindow *self);
 /* Reads a TIFF stack or PSF; on failure returns FALSE and keeps what was shown. */
 gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error);
 gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error);
-/* A Gaussian PSF (σ 0.9 µm axial, 0.3 µm lateral) at the image's voxel size. */
+/* A Gaussian PSF (σ 0.9 µm axial, 0.3 µm lateral) at the image's voxel size, for an image
+ * opened without a PSF file: titled "built-in demo PSF (no PSF file given)", and the line under
+ * Run says so until another PSF replaces it. */
 gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error);
 void lucy_window_set_image(LucyWindow *self, LucyStack *image);
 /* Replaces the PSF; the "psf" property (LucyStack) is notified whenever it changes, however it
@@ -86,6 +88,8 @@ guint64 lucy_window_get_predicted_peak(LucyWindow *self);
 void lucy_window_show_error(LucyWindow *self, const char *title, const GError *error);
 const char *lucy_window_get_last_error(LucyWindow *self);
 
+/* The status line's right-hand text: the view, the stack's title, its shape and voxel size. */
+const char *lucy_window_get_info_text(LucyWindow *self);
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self);
 LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self);
 LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self);

@@ -2312,6 +2312,267 @@ static void test_thorough_planning(void) {
   close_window(win);
 }
 
+/* ---- what the views tell the user: headers, constant stacks, empty views, files, PSFs ------ */
+
+/* A file of the shared real data, or NULL (the test is skipped) when it is not there. */
+static char *real_file(const char *name) {
+  const char *shared = g_getenv("LUCY_SHARED_DATA");
+  char *path = g_build_filename(shared ? shared : "../shared/data", "real", name, NULL);
+  if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
+  g_test_skip("shared data not found (LUCY_SHARED_DATA)");
+  g_free(path);
+  return NULL;
+}
+
+/* A window without data, laid out at the size the other tests use. */
+static LucyWindow *plain_window(void) {
+  LucyWindow *win = lucy_window_new(GTK_APPLICATION(app));
+  gtk_window_set_default_size(GTK_WINDOW(win), 1280, 820);
+  gtk_window_present(GTK_WINDOW(win));
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+  while (gtk_widget_get_width(GTK_WIDGET(view)) < 200 && g_get_monotonic_time() < end)
+    g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+  spin(50);
+  return win;
+}
+
+static LucyStack *filled_stack(const size_t shape[3], float value, const char *title) {
+  LucyVolume *v = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &v), ==, LUCY_OK);
+  for (size_t i = 0; i < lucy_shape_count(shape); i++) v->data[i] = value;
+  return lucy_stack_new_take(v, title);
+}
+
+/* With the valid region one voxel wide (image and PSF of one size, as bars-data.tif with
+ * bars-psf.tif) or none at all (a PSF wider than the image), every header keeps a column of its
+ * own, and the difference's scale is shown whole. */
+static void check_compare_headers(const size_t psf_shape[3], size_t want_valid) {
+  const size_t shape[3] = {32, 64, 64};
+  const double wide[3] = {6, 10, 10}, narrow[3] = {3, 2, 2};
+  LucyVolume *img = NULL, *psf = NULL;
+  g_assert_cmpint(lucy_psf_gaussian(shape, wide, &img), ==, LUCY_OK);
+  g_assert_cmpint(lucy_psf_gaussian(psf_shape, narrow, &psf), ==, LUCY_OK);
+  LucyCompareView *view = NULL;
+  GtkWindow *cw = lucy_compare_view_new_window(NULL, &view);
+  gtk_window_set_default_size(cw, 1400, 600); /* the canvas as in `lucy --window compare` */
+  gtk_window_present(cw);
+  lucy_compare_view_set_volumes(view, img, psf);
+  lucy_volume_free(img);
+  lucy_volume_free(psf);
+  compare_wait(view);
+  const LucyCompare *c = lucy_compare_view_get_compare(view);
+  for (int a = 0; a < 3; a++) g_assert_cmpuint(c->valid_shape[a], ==, want_valid);
+  const double canvas_w = gtk_widget_get_width(lucy_compare_view_get_canvas(view));
+  graphene_rect_t prev = {0};
+  for (int i = 0; i < LUCY_COMPARE_N_PANELS; i++) {
+    graphene_rect_t h, r;
+    gboolean cut = TRUE;
+    g_assert_true(lucy_compare_view_get_header_rect(view, i, &h, &cut));
+    g_assert_true(lucy_compare_view_get_panel_rect(view, i, &r, NULL));
+    g_test_message("canvas %.0f: header %d at x %.0f, %.0f wide%s; panel at x %.0f, %.0f wide",
+                   canvas_w, i, h.origin.x, h.size.width, cut ? " (cut)" : "", r.origin.x,
+                   r.size.width);
+    if (i) g_assert_cmpfloat(h.origin.x, >=, prev.origin.x + prev.size.width);
+    g_assert_cmpfloat(h.origin.x, >=, 0);
+    g_assert_cmpfloat(h.origin.x + h.size.width, <=, canvas_w);
+    if (i == LUCY_COMPARE_PANEL_DIFF) g_assert_false(cut);
+    prev = h;
+  }
+  gtk_window_destroy(cw);
+  spin(20);
+}
+
+static void test_compare_headers(void) {
+  const size_t same_size[3] = {32, 64, 64}, wider[3] = {9, 9, 80};
+  check_compare_headers(same_size, 1);
+  check_compare_headers(wider, 0);
+}
+
+/* A constant stack: every panel (the 1-voxel-thin ones too) at the colormap's middle, a note
+ * that says why, and a histogram with its one bar. */
+static void check_constant_shown(LucyWindow *win, const char *value) {
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  spin(50);
+  const char *note = lucy_projection_view_get_note(view);
+  g_test_message("note: %s", note ? note : "(none)");
+  g_assert_nonnull(note);
+  g_assert_nonnull(strstr(note, "constant"));
+  g_assert_nonnull(strstr(note, value));
+  for (int i = 0; i < 3; i++) {
+    gsize w = 0, h = 0;
+    const guint8 *rgba = lucy_projection_view_get_rgba(view, (LucyProjection)i, &w, &h);
+    g_assert_nonnull(rgba);
+    for (gsize k = 0; k < w * h; k++) g_assert_cmpint(abs((int)rgba[4 * k] - 128), <=, 1);
+    graphene_rect_t r;
+    g_assert_true(lucy_projection_view_get_panel_rect(view, (LucyProjection)i, &r));
+    g_assert_cmpfloat(r.size.width, >, 1);
+    g_assert_cmpfloat(r.size.height, >, 1);
+  }
+  g_assert_true(lucy_display_panel_has_histogram(lucy_window_get_display_panel(win)));
+}
+
+static void test_constant_stack(void) {
+  LucyWindow *win = plain_window();
+  const size_t one[3] = {1, 1, 1};
+  LucyStack *c = filled_stack(one, 18508.2f, "one voxel");
+  lucy_window_set_image(win, c);
+  g_object_unref(c);
+  check_constant_shown(win, "18508.2");
+  /* valid with a PSF as large as the image: a 1×1×1 result, as with the bars data */
+  const size_t shape[3] = {3, 5, 5};
+  LucyVolume *ramp = NULL;
+  g_assert_cmpint(lucy_volume_new(shape, &ramp), ==, LUCY_OK);
+  for (size_t i = 0; i < lucy_shape_count(shape); i++) ramp->data[i] = (float)i;
+  LucyStack *img = lucy_stack_new_take(ramp, "ramp");
+  lucy_window_set_image(win, img);
+  g_object_unref(img);
+  spin(20);
+  g_assert_null(lucy_projection_view_get_note(lucy_window_get_projection_view(win)));
+  LucyStack *box = filled_stack(shape, 1, "box");
+  lucy_window_set_psf(win, box);
+  g_object_unref(box);
+  lucy_window_set_mode(win, LUCY_PAD_VALID);
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_assert_cmpint(lucy_window_get_view(win), ==, LUCY_VIEW_RESULT);
+  const LucyVolume *res = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  g_assert_cmpuint(lucy_shape_count(res->shape), ==, 1);
+  char value[32];
+  g_snprintf(value, sizeof value, "%.6g", res->data[0]);
+  check_constant_shown(win, value);
+  lucy_window_set_mode(win, LUCY_PAD_SAME);
+  close_window(win);
+}
+
+/* Before a run the Result and Difference canvases say what the status line says, and so do
+ * empty Image and PSF views. */
+static void check_empty_view(LucyWindow *win, LucyView view, const char *want) {
+  lucy_window_set_view(win, view);
+  spin(20);
+  const char *canvas = lucy_projection_view_get_empty_text(lucy_window_get_projection_view(win));
+  g_test_message("%s: canvas “%s”, status “%s”", lucy_view_name(view), canvas,
+                 lucy_window_get_info_text(win));
+  g_assert_nonnull(strstr(canvas, want));
+  g_assert_cmpstr(canvas, ==, lucy_window_get_info_text(win));
+}
+
+static void test_empty_views(void) {
+  LucyWindow *win = plain_window();
+  check_empty_view(win, LUCY_VIEW_IMAGE, "No stack");
+  check_empty_view(win, LUCY_VIEW_PSF, "No PSF");
+  const size_t shape[3] = {4, 8, 8};
+  LucyStack *img = filled_stack(shape, 1, "image");
+  lucy_window_set_image(win, img);
+  g_object_unref(img);
+  check_empty_view(win, LUCY_VIEW_RESULT, "No result yet");
+  g_assert_true(lucy_window_use_default_psf(win, NULL));
+  check_empty_view(win, LUCY_VIEW_RESULT, "No result yet — press Run");
+  check_empty_view(win, LUCY_VIEW_DIFFERENCE, "No result yet — press Run");
+  close_window(win);
+}
+
+/* The status line names the file shown and says when its voxel size is a guess, and so does
+ * everything computed from it; the built-in data keeps its real voxel size. */
+static void test_status_names_file(void) {
+  LucyWindow *demo = demo_window();
+  const char *info = lucy_window_get_info_text(demo);
+  g_test_message("demo: %s", info);
+  g_assert_nonnull(strstr(info, "demo spheres"));
+  g_assert_nonnull(strstr(info, "0.3×0.1×0.1 µm"));
+  g_assert_null(strstr(info, "uncalibrated"));
+  close_window(demo);
+  char *data = real_file("bars-data.tif");
+  if (!data) return;
+  LucyWindow *win = plain_window();
+  GFile *f = g_file_new_for_path(data);
+  GError *error = NULL;
+  g_assert_true(lucy_window_open_stack(win, f, &error));
+  g_assert_no_error(error);
+  g_assert_true(lucy_window_use_default_psf(win, &error)); /* as `lucy bars-data.tif` does */
+  g_assert_no_error(error);
+  info = lucy_window_get_info_text(win);
+  g_test_message("image: %s", info);
+  g_assert_true(g_str_has_prefix(info, "Image · bars-data.tif · 32×64×64 (z,y,x)"));
+  g_assert_nonnull(strstr(info, "1×1×1 µm (uncalibrated)"));
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  static const LucyView views[] = {LUCY_VIEW_PSF, LUCY_VIEW_RESULT, LUCY_VIEW_DIFFERENCE};
+  for (gsize i = 0; i < G_N_ELEMENTS(views); i++) {
+    lucy_window_set_view(win, views[i]);
+    spin(20);
+    g_test_message("%s: %s", lucy_view_name(views[i]), lucy_window_get_info_text(win));
+    g_assert_nonnull(strstr(lucy_window_get_info_text(win), "(uncalibrated)"));
+  }
+  g_object_unref(f);
+  g_free(data);
+  close_window(win);
+}
+
+/* An image without a PSF file gets the built-in Gaussian, and the user is told so: in its
+ * title (status line, PSF view) and in the line under Run, before and after a run. */
+static void test_default_psf_said(void) {
+  LucyWindow *win = plain_window();
+  const size_t shape[3] = {8, 16, 16};
+  LucyStack *img = filled_stack(shape, 1, "image");
+  lucy_window_set_image(win, img);
+  g_object_unref(img);
+  g_assert_true(lucy_window_use_default_psf(win, NULL));
+  const char *title = lucy_stack_get_title(lucy_window_get_stack(win, LUCY_VIEW_PSF));
+  g_test_message("PSF title: %s", title);
+  g_assert_nonnull(strstr(title, "built-in"));
+  g_assert_nonnull(strstr(title, "no PSF file"));
+  lucy_window_set_view(win, LUCY_VIEW_PSF);
+  spin(20);
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "built-in"));
+  LucyOperationsPanel *ops = lucy_window_get_operations_panel(win);
+  g_test_message("under Run: %s", lucy_operations_panel_get_result_text(ops));
+  g_assert_nonnull(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  g_test_message("after the run: %s", lucy_operations_panel_get_result_text(ops));
+  g_assert_nonnull(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  /* a PSF of one's own: no more note */
+  const size_t pshape[3] = {5, 9, 9};
+  LucyStack *own = gaussian_stack(pshape, 1.0, "own PSF");
+  lucy_window_set_psf(win, own);
+  g_object_unref(own);
+  g_assert_null(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  close_window(win);
+}
+
+/* PSF QA on a file without calibration: a ⚠ that the voxel size is unknown, so µm and the
+ * NA/λ theory mean nothing yet; none for a PSF whose voxel size is known. */
+static void test_psf_qa_uncalibrated(void) {
+  const size_t shape[3] = {17, 33, 33};
+  LucyWindow *win = NULL;
+  LucyStack *psf = NULL;
+  LucyPsfPanel *panel = NULL;
+  GtkWindow *qa = open_psf_qa(shape, 1.5, &win, &psf, &panel);
+  measure_wait(panel);
+  g_assert_null(strstr(lucy_psf_panel_get_text(panel, "warning"), "Voxel size unknown"));
+  char *bead = real_file("bead-psf.tif");
+  if (bead) {
+    GFile *f = g_file_new_for_path(bead);
+    GError *error = NULL;
+    g_assert_true(lucy_window_open_psf(win, f, &error));
+    g_assert_no_error(error);
+    measure_wait(panel);
+    const char *w = lucy_psf_panel_get_text(panel, "warning");
+    g_test_message("warning: %s", w);
+    g_assert_nonnull(strstr(w, "⚠ Voxel size unknown"));
+    g_assert_nonnull(strstr(w, "1 µm assumed"));
+    g_object_unref(f);
+    g_free(bead);
+  }
+  gtk_window_destroy(qa);
+  g_object_unref(psf);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -2352,6 +2613,12 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/psf-qa/measure-thread", test_psf_measure_thread);
   g_test_add_func("/gui/psf-qa/closed-mid-fix", test_psf_closed_mid_fix);
   g_test_add_func("/gui/thorough-planning", test_thorough_planning);
+  g_test_add_func("/gui/compare/headers", test_compare_headers);
+  g_test_add_func("/gui/constant-stack", test_constant_stack);
+  g_test_add_func("/gui/empty-views", test_empty_views);
+  g_test_add_func("/gui/status/file", test_status_names_file);
+  g_test_add_func("/gui/default-psf", test_default_psf_said);
+  g_test_add_func("/gui/psf-qa/uncalibrated", test_psf_qa_uncalibrated);
   int status = g_test_run();
   g_object_unref(app);
   return status;
