@@ -630,6 +630,14 @@ void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVo
             psf->voxel_um[2]);
 }
 
+int cli_shared_finish(const char *command, CliShared *s) {
+  if (!s->have_tile) return CLI_EXIT_OK;
+  if (*s->strategy != LUCY_STRATEGY_AUTO && *s->strategy != LUCY_STRATEGY_TILED)
+    return cli_usage_error(command, "--tile applies only to --strategy tiled or auto");
+  *s->strategy = LUCY_STRATEGY_TILED;
+  return CLI_EXIT_OK;
+}
+
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,
                           LucyTiffWriteOptions *opts) {
   CliProgress progress;

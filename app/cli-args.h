@@ -113,6 +113,9 @@ typedef struct CliShared {
 /* Handles getopt's c when it is a shared option: CLI_EXIT_OK, a usage error's exit status,
  * or CLI_NOT_SHARED for the caller to handle. */
 int cli_shared_option(const char *command, int c, const char *arg, CliShared *shared);
+/* After parsing: --tile only with --strategy tiled or auto (a usage error otherwise), and a
+ * tile size alone asks for tiles, as the planner's refusals say. */
+int cli_shared_finish(const char *command, CliShared *shared);
 
 /* Reads an input stack for `command` (role: "image" or "PSF"; channel and frame pick from a
  * hyperstack) and says on stderr what the reader chose (a hyperstack's channel and frame) and

@@ -157,7 +157,7 @@ int cli_convolve_main(int argc, char **argv) {
     {NULL, 0, NULL, 0},
   };
   const char *out_path = NULL;
-  int force = 0, uint16 = 0, have_tile = 0, rc;
+  int force = 0, uint16 = 0, rc;
   LucyConvOptions copts;
   lucy_conv_options_default(&copts);
   CliShared shared = {.origin = &copts.origin, .normalize = &copts.normalize, .threads = &copts.threads,
@@ -184,14 +184,11 @@ int cli_convolve_main(int argc, char **argv) {
   }
   force = shared.force;
   uint16 = shared.uint16;
-  have_tile = shared.have_tile;
   const char *img_path = NULL, *psf_path = NULL;
   if ((rc = cli_img_psf_operands(conv_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
     return rc;
-  if (have_tile && copts.strategy != LUCY_STRATEGY_AUTO && copts.strategy != LUCY_STRATEGY_TILED)
-    return cli_usage_error(conv_cmd, "--tile applies only to --strategy tiled or auto");
-  if (have_tile) /* a tile size asks for tiles, as the planner's refusals say */
-    copts.strategy = LUCY_STRATEGY_TILED;
+  if ((rc = cli_shared_finish(conv_cmd, &shared)))
+    return rc;
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;

@@ -306,7 +306,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   };
   const char *out_path = NULL;
   int force = 0, uint16 = 0, rc;
-  int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_tile = 0, have_model = 0;
+  int have_iterations = 0, have_tv = 0, have_wiener_k = 0, have_model = 0;
   LucyDeconOptions dopts;
   lucy_decon_options_default(&dopts);
   CliShared shared = {.origin = &dopts.origin, .normalize = &dopts.normalize, .threads = &dopts.threads,
@@ -371,7 +371,6 @@ int cli_deconvolve_main(int argc, char **argv) {
   }
   force = shared.force;
   uint16 = shared.uint16;
-  have_tile = shared.have_tile;
   const char *img_path = NULL, *psf_path = NULL;
   if ((rc = cli_img_psf_operands(decon_cmd, argc, argv, optind, out_path, &img_path, &psf_path)))
     return rc;
@@ -385,10 +384,8 @@ int cli_deconvolve_main(int argc, char **argv) {
   if (!iterative && (have_iterations || dopts.accelerate || dopts.stop_rel > 0.0 || have_model))
     return cli_usage_error(decon_cmd, "--method wiener is one step: --iterations, --accelerate, "
                                       "--stop-rel, --background and --start do not apply");
-  if (have_tile && dopts.strategy != LUCY_STRATEGY_AUTO && dopts.strategy != LUCY_STRATEGY_TILED)
-    return cli_usage_error(decon_cmd, "--tile applies only to --strategy tiled or auto");
-  if (have_tile) /* a tile size asks for tiles, as the planner's refusals say */
-    dopts.strategy = LUCY_STRATEGY_TILED;
+  if ((rc = cli_shared_finish(decon_cmd, &shared)))
+    return rc;
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
