@@ -646,6 +646,40 @@ static LucyStatus check_magic(const uint8_t *b, size_t size, const char *name) {
   return LUCY_OK;
 }
 
+static uint64_t load_uint(const uint8_t *b, int little, int width) {
+  uint64_t v = 0;
+  for (int i = 0; i < width; i++) v |= (uint64_t)b[little ? i : width - 1 - i] << (8 * i);
+  return v;
+}
+
+/* Where libtiff's "error fetching directory" happened: walks the IFD chain itself to find the
+ * first directory that does not lie inside the file, so that a truncated file is called
+ * truncated (with the numbers) rather than reported as libtiff's internal complaint. */
+static LucyStatus broken_chain(const uint8_t *b, size_t size, const char *name, size_t pages,
+                               const char *libtiff) {
+  const int little = b[0] == 'I', big = b[2] == 43 || b[3] == 43;
+  const int off = big ? 8 : 4, cnt = big ? 8 : 2, entry = big ? 20 : 12;
+  uint64_t at = load_uint(b + (big ? 8 : 4), little, off);
+  for (size_t page = 0; page <= pages && at != 0; page++) {
+    if (at > size || size - at < (uint64_t)cnt)
+      return lucy__fail(LUCY_ERR_FORMAT,
+                        "%s is truncated: its %zu bytes end before the directory (IFD) of page "
+                        "%zu, which starts at byte %llu",
+                        name, size, page, (unsigned long long)at);
+    const uint64_t n = load_uint(b + at, little, cnt);
+    const uint64_t end = at + (uint64_t)cnt + n * (uint64_t)entry + (uint64_t)off;
+    if (n > size || end > size)
+      return lucy__fail(LUCY_ERR_FORMAT,
+                        "%s is truncated or corrupt: it has %zu bytes, but the directory (IFD) "
+                        "of page %zu at byte %llu lists %llu entries and would end at byte %llu",
+                        name, size, page, (unsigned long long)at, (unsigned long long)n,
+                        (unsigned long long)end);
+    at = load_uint(b + end - off, little, off);
+  }
+  return lucy__fail(LUCY_ERR_FORMAT, "%s: the chain of IFDs (pages) is broken after page %zu: %s",
+                    name, pages ? pages - 1 : 0, libtiff);
+}
+
 static LucyStatus read_named(const void *bytes, size_t size, const char *name,
                              const LucyTiffReadOptions *opts, LucyVolume **out,
                              LucyTiffInfo *info) {
@@ -668,8 +702,7 @@ static LucyStatus read_named(const void *bytes, size_t size, const char *name,
   r.pages = TIFFNumberOfDirectories(r.tif);
   /* A chain of IFDs that points past the end (a truncated file) must not read as fewer pages. */
   if (r.ctx.error[0])
-    st = lucy__fail(LUCY_ERR_FORMAT, "%s: the chain of IFDs (pages) is broken after page %zu: %s",
-                    name, r.pages ? r.pages - 1 : 0, r.ctx.error);
+    st = broken_chain(bytes, size, name, r.pages, r.ctx.error);
   else if (r.pages == 0)
     st = lucy__fail(LUCY_ERR_FORMAT, "%s: the file has no IFD (page)", name);
   if (st == LUCY_OK) st = read_stack(&r, opts, out, info);

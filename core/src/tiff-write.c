@@ -3,6 +3,7 @@
  * The ImageJ description (ImageJ=, images=, slices=, unit=micron, spacing=) plus
  * XResolution/YResolution = 1/dx, 1/dy with ResolutionUnit none is what both Fiji and
  * tifffile use to recover the shape and voxel size. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ typedef struct {
   char desc[512];
   TIFF *tif;
   LucyTiffCtx ctx;
+  char reason[320]; /* write_reason()'s message */
 } Writer;
 
 static LucyStatus check_volume(const char *path, const LucyVolume *vol) {
@@ -172,6 +174,15 @@ static LucyStatus set_page_tags(Writer *w, size_t z) {
   return LUCY_OK;
 }
 
+/* Why a libtiff write failed. libtiff only says "Write error"; the system's reason (a full
+ * disk, a quota, an I/O error) is in errno, which the caller cleared before the call. */
+static const char *write_reason(Writer *w, int err) {
+  if (!err) return lucy__tiff_ctx_message(&w->ctx);
+  snprintf(w->reason, sizeof w->reason, "%s (%s)", strerror(err),
+           lucy__tiff_ctx_message(&w->ctx));
+  return w->reason;
+}
+
 static LucyStatus write_page(Writer *w, size_t z, void *buf) {
   const LucyVolume *v = w->vol;
   size_t width = v->shape[2], height = v->shape[1];
@@ -188,14 +199,16 @@ static LucyStatus write_page(Writer *w, size_t z, void *buf) {
       memcpy(buf, plane + y0 * width, n * sizeof(float));
     tmsize_t bytes = (tmsize_t)(n * (w->opts.format == LUCY_TIFF_UINT16 ? 2 : 4));
     lucy__tiff_ctx_reset(&w->ctx);
+    errno = 0;
     if (TIFFWriteEncodedStrip(w->tif, (uint32_t)s, buf, bytes) != bytes)
       return lucy__fail(LUCY_ERR_IO, "%s: writing strip %zu of page %zu failed: %s", w->path, s,
-                        z, lucy__tiff_ctx_message(&w->ctx));
+                        z, write_reason(w, errno));
   }
   lucy__tiff_ctx_reset(&w->ctx);
+  errno = 0;
   if (!TIFFWriteDirectory(w->tif))
     return lucy__fail(LUCY_ERR_IO, "%s: writing the IFD of page %zu failed: %s", w->path, z,
-                      lucy__tiff_ctx_message(&w->ctx));
+                      write_reason(w, errno));
   return LUCY_OK;
 }
 
@@ -234,6 +247,12 @@ static LucyStatus write_pages(Writer *w, LucyAtomicFile *af) {
     if (st == LUCY_OK) st = write_page(w, z, buf);
   }
   free(buf);
+  lucy__tiff_ctx_reset(&w->ctx);
+  errno = 0;
+  /* TIFFClose cannot report a failed final write; TIFFFlush can. */
+  if (st == LUCY_OK && !TIFFFlush(w->tif))
+    st = lucy__fail(LUCY_ERR_IO, "%s: writing the last page failed: %s", w->path,
+                    write_reason(w, errno));
   TIFFClose(w->tif);
   w->tif = NULL;
   return st;

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
@@ -580,6 +582,32 @@ static void test_write_cancelled(void) {
   g_free(dir);
 }
 
+/* A write the system refuses part-way (here a file size limit, as a full disk would) names
+ * the system's reason, not only libtiff's "Write error", and leaves no file. */
+static void test_write_system_error(void) {
+  char *dir = tmp_dir();
+  char *path = g_build_filename(dir, "big.tif", NULL);
+  LucyVolume *v = ramp(8, 64, 64);
+  struct rlimit old;
+  g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old), ==, 0);
+  struct rlimit low = {20000, old.rlim_max};
+  void (*handler)(int) = signal(SIGXFSZ, SIG_IGN); /* the write fails with EFBIG instead */
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &low), ==, 0);
+  LucyStatus st = lucy_tiff_write(path, v, NULL);
+  g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+  signal(SIGXFSZ, handler);
+  assert_status(st, LUCY_ERR_IO);
+  assert_msg(strerror(EFBIG));
+  assert_msg("big.tif: writing ");
+  char *left = listing(dir);
+  g_assert_cmpstr(left, ==, "");
+  g_free(left);
+  lucy_volume_free(v);
+  g_free(path);
+  rm_rf(dir);
+  g_free(dir);
+}
+
 static void test_write_refusals(void) {
   char *dir = tmp_dir();
   char *path = g_build_filename(dir, "exists.tif", NULL);
@@ -692,6 +720,36 @@ static void test_truncated(void) {
     lucy_volume_free(good);
     g_byte_array_unref(a);
   }
+}
+
+/* A stack cut short, as by a copy that stopped: the message says "truncated" and where, not
+ * libtiff's "error fetching directory count". */
+static void test_truncated_stack_message(void) {
+  char *dir = tmp_dir();
+  char *path = g_build_filename(dir, "stack.tif", NULL);
+  LucyVolume *v = ramp(8, 32, 32);
+  LucyTiffWriteOptions o;
+  lucy_tiff_write_options_default(&o);
+  for (int big = 0; big <= 1; big++) {
+    o.bigtiff = big;
+    o.overwrite = 1;
+    assert_status(lucy_tiff_write(path, v, &o), LUCY_OK);
+    gchar *bytes;
+    gsize size;
+    g_assert_true(g_file_get_contents(path, &bytes, &size, NULL));
+    LucyVolume *back = NULL;
+    assert_status(lucy_tiff_read_memory(bytes, size * 6 / 10, NULL, &back, NULL),
+                  LUCY_ERR_FORMAT);
+    g_assert_null(back);
+    assert_msg("<memory> is truncated: its ");
+    assert_msg("bytes end before the directory (IFD) of page ");
+    g_free(bytes);
+  }
+  lucy_volume_free(v);
+  g_unlink(path);
+  g_free(path);
+  rm_rf(dir);
+  g_free(dir);
 }
 
 static void test_corrupt_bytes(void) {
@@ -1019,8 +1077,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/tiff/write/float-calibration", test_write_float_calibration);
   g_test_add_func("/tiff/write/uint16", test_write_uint16);
   g_test_add_func("/tiff/write/refusals", test_write_refusals);
+  g_test_add_func("/tiff/write/system-error", test_write_system_error);
   g_test_add_func("/tiff/write/cancelled", test_write_cancelled);
   g_test_add_func("/tiff/bad/truncated", test_truncated);
+  g_test_add_func("/tiff/bad/truncated-stack-message", test_truncated_stack_message);
   g_test_add_func("/tiff/bad/corrupt", test_corrupt_bytes);
   g_test_add_func("/tiff/bad/hostile-headers", test_hostile_headers);
   g_test_add_func("/tiff/bad/not-tiff", test_not_tiff);
