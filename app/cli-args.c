@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +295,37 @@ int cli_opt_double3(const char *command, const char *opt, const char *arg, doubl
   return CLI_EXIT_OK;
 }
 
+int cli_opt_voxel(const char *command, const char *opt, const char *arg, double out[3]) {
+  const char *why = "";
+  if (!cli_parse_double_list(arg, 3, 0.0, HUGE_VAL, 1, out, &why))
+    return cli_usage_error(command, "%s: %s (format: Z,Y,X, three voxel sizes in micrometres, "
+                           "each > 0)", opt, why);
+  return CLI_EXIT_OK;
+}
+
+int cli_png_output_name(const char *command, const char *path) {
+  const size_t n = strlen(path);
+  if (n > 4 && strcasecmp(path + n - 4, ".png") == 0)
+    return CLI_EXIT_OK;
+  const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+  const char *ext = dot && (!slash || dot > slash) ? dot : NULL;
+  if (ext)
+    return cli_usage_error(command, "-o '%s': %s writes a PNG figure (rendered colours, not the "
+                           "stack's values), not %s; name the output .png", path, command, ext);
+  return cli_usage_error(command, "-o '%s': %s writes a PNG figure; name the output .png", path,
+                         command);
+}
+
+void cli_warn_threads(const char *command, int threads) {
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (threads <= 0 || cores <= 0 || threads <= cores)
+    return;
+  fprintf(stderr, "%s: warning: --threads %d on %ld online core%s oversubscribes them, and FFT "
+          "threads that wait for a core can run many times slower; use --threads %ld or fewer "
+          "(the default is one per core)\n", command, threads, cores, cores == 1 ? "" : "s",
+          cores);
+}
+
 int cli_getopt_error(const char *command, int c, char *const argv[]) {
   /* getopt_long (with opterr = 0 and an optstring starting with ':') returns ':' for a
    * missing argument and '?' for an unknown option. For a long option argv[optind - 1] is the
@@ -560,6 +592,8 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *s)
     return cli_opt_size(command, "--memory-limit", arg, 1, SIZE_MAX, s->memory_limit);
   case CLI_OPT_CHANNEL: return cli_opt_size(command, "--channel", arg, 0, 1u << 20, &s->channel);
   case CLI_OPT_FRAME: return cli_opt_size(command, "--frame", arg, 0, 1u << 30, &s->frame);
+  case CLI_OPT_VOXEL: return cli_opt_voxel(command, "--voxel", arg, s->voxel);
+  case CLI_OPT_PSF_VOXEL: return cli_opt_voxel(command, "--psf-voxel", arg, s->psf_voxel);
   case 'f': s->force = 1; return CLI_EXIT_OK;
   default: return CLI_NOT_SHARED;
   }
@@ -584,25 +618,68 @@ static void warn_negative(const char *command, const char *role, const char *pat
           hi > 0 ? -100.0 * lo / hi : 0.0, (double)hi, why);
 }
 
-LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
-                          size_t channel, size_t frame, int warn_negative_image,
-                          LucyVolume **out) {
+void cli_override_voxel(const char *command, const CliInput *in, const LucyTiffInfo *info,
+                        LucyVolume *vol) {
+  if (!in->voxel || !(in->voxel[0] > 0))
+    return;
+  int differ = 0;
+  for (int a = 0; a < 3; a++)
+    differ |= fabs(in->voxel[a] - vol->voxel_um[a]) > 1e-4 * in->voxel[a];
+  if (differ && strcmp(info->calibration, "none") != 0)
+    fprintf(stderr, "%s: %s%s'%s': %s %g x %g x %g um (z, y, x) replaces the file's %g x %g x %g "
+            "um (%s calibration)\n", command, in->role ? in->role : "", in->role ? " " : "",
+            in->path, in->voxel_opt, in->voxel[0], in->voxel[1], in->voxel[2], vol->voxel_um[0],
+            vol->voxel_um[1], vol->voxel_um[2], info->calibration);
+  memcpy(vol->voxel_um, in->voxel, sizeof vol->voxel_um);
+}
+
+const char *cli_note_with_hint(const LucyTiffInfo *info, const char *hint, char *buf,
+                               size_t size) {
+  char read[96];
+  snprintf(read, sizeof read, "read channel %zu, frame %zu", info->channel, info->frame);
+  const char *at = info->channels > 1 || info->frames > 1 ? strstr(info->note, read) : NULL;
+  if (!at || !hint || !hint[0]) {
+    snprintf(buf, size, "%s", info->note);
+    return buf;
+  }
+  const int len = (int)(at - info->note + strlen(read));
+  snprintf(buf, size, "%.*s (%s)%s", len, info->note, hint, info->note + len);
+  return buf;
+}
+
+LucyStatus cli_read_input(const char *command, const CliInput *in, LucyVolume **out,
+                          LucyTiffInfo *info) {
   LucyTiffReadOptions ro;
   lucy_tiff_read_options_default(&ro);
-  ro.channel = channel;
-  ro.frame = frame;
-  LucyTiffInfo info;
-  LucyStatus s = lucy_tiff_read(path, &ro, out, &info);
+  ro.channel = in->channel;
+  ro.frame = in->frame;
+  LucyTiffInfo local;
+  if (!info)
+    info = &local;
+  LucyStatus s = lucy_tiff_read(in->path, &ro, out, info);
   if (s != LUCY_OK) return s;
+  char note[512];
+  if (in->hint && info->note[0])
+    fprintf(stderr, "%s: %s%s'%s': %s\n", command, in->role ? in->role : "",
+            in->role ? " " : "", in->path, cli_note_with_hint(info, in->hint, note, sizeof note));
+  cli_override_voxel(command, in, info, *out);
+  return LUCY_OK;
+}
+
+LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
+                          const CliShared *shared, int warn_negative_image, LucyVolume **out) {
   const int is_psf = strcmp(role, "PSF") == 0;
-  /* --channel and --frame pick the image's; the reader's hint names them */
-  const char *hint = is_psf ? strstr(info.note, "(choose with --channel, --frame)") : NULL;
-  if (hint)
-    fprintf(stderr, "%s: %s '%s': %.*s(the PSF is always read from channel 0, frame 0)%s\n",
-            command, role, path, (int)(hint - info.note), info.note,
-            hint + strlen("(choose with --channel, --frame)"));
-  else if (info.note[0])
-    fprintf(stderr, "%s: %s '%s': %s\n", command, role, path, info.note);
+  /* --channel and --frame pick the image's; a PSF is always channel 0, frame 0 */
+  const CliInput in = {
+    .role = role, .path = path,
+    .channel = is_psf ? 0 : shared->channel, .frame = is_psf ? 0 : shared->frame,
+    .voxel = is_psf ? shared->psf_voxel : shared->voxel,
+    .voxel_opt = is_psf ? "--psf-voxel" : "--voxel",
+    .hint = is_psf ? "a PSF is always read from channel 0, frame 0"
+                   : "choose with --channel, --frame",
+  };
+  LucyStatus s = cli_read_input(command, &in, out, NULL);
+  if (s != LUCY_OK) return s;
   if (is_psf)
     warn_negative(command, role, path, *out,
                   "they subtract light wherever the PSF is applied; clip them at 0 (lucy-cli "
@@ -614,9 +691,8 @@ LucyStatus cli_read_stack(const char *command, const char *role, const char *pat
   return LUCY_OK;
 }
 
-void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
-                        char *buf, size_t size) {
-  buf[0] = '\0';
+static void voxel_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                           char *buf, size_t size) {
   int differ = 0;
   for (int a = 0; a < 3; a++) {
     const double i = img->voxel_um[a], p = psf->voxel_um[a];
@@ -625,17 +701,68 @@ void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVo
   if (differ)
     snprintf(buf, size, "%s: warning: the image's voxels are %g x %g x %g um and the PSF's %g x %g "
             "x %g um (z, y, x); convolution works voxel by voxel, so the PSF acts at the wrong "
-            "scale: resample it to the image's voxel size\n", command, img->voxel_um[0],
+            "scale: resample it to the image's voxel size, or where a file's size is wrong give "
+            "the right one with --voxel or --psf-voxel\n", command, img->voxel_um[0],
             img->voxel_um[1], img->voxel_um[2], psf->voxel_um[0], psf->voxel_um[1],
             psf->voxel_um[2]);
 }
 
-int cli_shared_finish(const char *command, CliShared *s) {
-  if (!s->have_tile) return CLI_EXIT_OK;
-  if (*s->strategy != LUCY_STRATEGY_AUTO && *s->strategy != LUCY_STRATEGY_TILED)
+/* The share of the PSF's sum in its plane z (0 when the sum is not positive). */
+static double plane_share(const LucyVolume *psf, size_t z) {
+  const size_t plane = psf->shape[1] * psf->shape[2];
+  double in_plane = 0.0, total = 0.0;
+  for (size_t i = 0; i < lucy_shape_count(psf->shape); i++) {
+    total += psf->data[i];
+    in_plane += i / plane == z ? psf->data[i] : 0.0;
+  }
+  return total > 0.0 ? in_plane / total : 0.0;
+}
+
+/* What a 3-D PSF does to a 1-plane image, which each mode treats as one plane of a 3-D stack. */
+static void planes_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                            int mode, LucyOrigin origin, char *buf, size_t size) {
+  const size_t m = psf->shape[0];
+  if (img->shape[0] != 1 || m < 2 || mode == LUCY_PAD_VALID)
+    return; /* valid mode refuses a PSF deeper than the image */
+  const size_t z = origin == LUCY_ORIGIN_SCIPY ? (m - 1) / 2 : m / 2;
+  char what[256];
+  if (mode == LUCY_PAD_SAME)
+    snprintf(what, sizeof what, "in same mode only the PSF's plane z = %zu (%.3g%% of its sum) "
+             "reaches the image, which comes out that much darker and without the PSF's "
+             "out-of-focus light", z, 100.0 * plane_share(psf, z));
+  else if (mode == LUCY_PAD_CIRCULAR)
+    snprintf(what, sizeof what, "in circular mode the PSF's %zu planes wrap onto the image's "
+             "one: it is blurred by their sum, the PSF's whole z-profile", m);
+  else if (mode == LUCY_PAD_FULL)
+    snprintf(what, sizeof what, "in full mode the result has %zu planes: the image spread "
+             "through the PSF's depth", m);
+  else
+    snprintf(what, sizeof what, "the restoration explains the image's plane by an object "
+             "through all %zu of the PSF's planes and keeps only the image's, so its brightness "
+             "and sharpness follow the PSF's whole z-profile", m);
+  const size_t len = strlen(buf);
+  snprintf(buf + len, size - len, "%s: warning: the image has 1 plane and the PSF %zu: %s; for "
+           "a 2-D image use a 2-D PSF (1 plane), e.g. the PSF's in-focus plane\n", command, m,
+           what);
+}
+
+void cli_geometry_warnings(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                           int mode, LucyOrigin origin, char *buf, size_t size) {
+  buf[0] = '\0';
+  voxel_mismatch(command, img, psf, buf, size);
+  planes_mismatch(command, img, psf, mode, origin, buf, size);
+}
+
+int cli_tile_strategy(const char *command, int have_tile, LucyStrategy *strategy) {
+  if (!have_tile) return CLI_EXIT_OK;
+  if (*strategy != LUCY_STRATEGY_AUTO && *strategy != LUCY_STRATEGY_TILED)
     return cli_usage_error(command, "--tile applies only to --strategy tiled or auto");
-  *s->strategy = LUCY_STRATEGY_TILED;
+  *strategy = LUCY_STRATEGY_TILED;
   return CLI_EXIT_OK;
+}
+
+int cli_shared_finish(const char *command, CliShared *s) {
+  return cli_tile_strategy(command, s->have_tile, s->strategy);
 }
 
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,

@@ -66,6 +66,17 @@ int cli_opt_double(const char *command, const char *opt, const char *arg, double
 int cli_opt_shape(const char *command, const char *opt, const char *arg, size_t shape[3]);
 int cli_opt_double3(const char *command, const char *opt, const char *arg, double min,
                     double max, int min_exclusive, double out[3]);
+/* --voxel / --psf-voxel Z,Y,X: three finite voxel sizes in micrometres, each > 0. */
+int cli_opt_voxel(const char *command, const char *opt, const char *arg, double out[3]);
+/* --tile with --strategy: tiles need tiled or auto, and under auto a tile size asks for tiles
+ * (as the planner's refusals say); a usage error otherwise. */
+int cli_tile_strategy(const char *command, int have_tile, LucyStrategy *strategy);
+/* Outputs that are PNG figures (project, compare): a name not ending in .png is a usage error,
+ * so that PNG bytes never land in a .tif. */
+int cli_png_output_name(const char *command, const char *path);
+/* One warning line when threads (given, > 0) exceeds the online cores: oversubscribed FFT
+ * threads run many times slower. Call once, after the checks that can fail. */
+void cli_warn_threads(const char *command, int threads);
 
 /* Reports getopt_long's '?' / ':' result for the subcommand as a usage error. Call with the
  * value getopt_long returned, argv and the optstring's short options. */
@@ -84,7 +95,8 @@ int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out);
 int cli_opt_tile(const char *command, const char *arg, size_t tile[2]);
 
 /* The options convolve and deconvolve share (--origin, --no-normalize, -j, --thorough,
- * --uint16, --strategy, --tile, --memory-limit, --channel, --frame, -f), parsed into the
+ * --uint16, --strategy, --tile, --memory-limit, --channel, --frame, --voxel, --psf-voxel,
+ * -f), parsed into the
  * matching fields of either command's options; their getopt codes are the CLI_OPT_* below and
  * 'j', 'f'. */
 enum {
@@ -97,6 +109,8 @@ enum {
   CLI_OPT_TILE,
   CLI_OPT_CHANNEL,
   CLI_OPT_FRAME,
+  CLI_OPT_VOXEL,
+  CLI_OPT_PSF_VOXEL,
 };
 typedef struct CliShared {
   LucyOrigin *origin;
@@ -107,6 +121,7 @@ typedef struct CliShared {
   size_t *tile;          /* [2] */
   size_t *memory_limit;
   size_t channel, frame; /* the image's hyperstack channel and time point */
+  double voxel[3], psf_voxel[3]; /* --voxel, --psf-voxel (um); 0, 0, 0: the files' */
   int uint16, force, have_tile;
 } CliShared;
 #define CLI_NOT_SHARED (-1)
@@ -117,18 +132,43 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *sh
  * tile size alone asks for tiles, as the planner's refusals say. */
 int cli_shared_finish(const char *command, CliShared *shared);
 
-/* Reads an input stack for `command` (role: "image" or "PSF"; channel and frame pick from a
- * hyperstack) and says on stderr what the reader chose (a hyperstack's channel and frame) and
+/* One input stack of a command. */
+typedef struct CliInput {
+  const char *role;      /* "image", "PSF", or NULL for a command's only input */
+  const char *path;
+  size_t channel, frame; /* from a hyperstack */
+  const double *voxel;   /* replaces the file's voxel size unless NULL or 0, 0, 0 */
+  const char *voxel_opt; /* the option that gave it: "--voxel" or "--psf-voxel" */
+  const char *hint;      /* added to a hyperstack's note, e.g. "choose with --channel,
+                            --frame"; NULL: the caller shows the note itself */
+} CliInput;
+/* Reads in->path and says on stderr (one line each) what the reader chose (its note, with
+ * in->hint after a hyperstack's channel and frame) and when in->voxel replaces a calibrated
+ * file's different voxel size (both sizes). info may be NULL. */
+LucyStatus cli_read_input(const char *command, const CliInput *in, LucyVolume **out,
+                          LucyTiffInfo *info);
+/* in->voxel in place of vol's (read with info), and one line when it replaces a calibrated
+ * file's different size (an uncalibrated file's 1 x 1 x 1 um says nothing: replacing it is
+ * what the option is for). Nothing without in->voxel. */
+void cli_override_voxel(const char *command, const CliInput *in, const LucyTiffInfo *info,
+                        LucyVolume *vol);
+/* The reader's note with hint (in parentheses) after a hyperstack's "read channel C, frame T",
+ * into buf; the note as it is for other files. */
+const char *cli_note_with_hint(const LucyTiffInfo *info, const char *hint, char *buf,
+                               size_t size);
+/* Reads an input stack of convolve or deconvolve (role "image": shared's channel, frame and
+ * --voxel; "PSF": channel 0, frame 0 and --psf-voxel) with cli_read_input's lines, and says
  * when voxels are negative: in a PSF always (it would subtract light), in an image when
  * warn_negative_image (Richardson-Lucy models counts >= 0). */
 LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
-                          size_t channel, size_t frame, int warn_negative_image,
-                          LucyVolume **out);
-/* The warning for image and PSF voxel sizes that differ by more than 1 % on an axis
- * (convolution works voxel by voxel, so the PSF acts at the wrong scale) into buf, or "" when
- * they agree. Made when both are read, printed after the run (so errors stay one line). */
-void cli_voxel_mismatch(const char *command, const LucyVolume *img, const LucyVolume *psf,
-                        char *buf, size_t size);
+                          const CliShared *shared, int warn_negative_image, LucyVolume **out);
+/* The warnings about how image and PSF fit together, into buf ("" when none), made when both
+ * are read and printed after the run (so that errors stay one line): voxel sizes that differ
+ * by more than 1 % on an axis (convolution works voxel by voxel, so the PSF acts at the wrong
+ * scale), and a 2-D image (1 plane) with a 3-D PSF. mode: convolve's padding mode, or -1 for
+ * deconvolve; origin: the PSF origin. */
+void cli_geometry_warnings(const char *command, const LucyVolume *img, const LucyVolume *psf,
+                           int mode, LucyOrigin origin, char *buf, size_t size);
 /* lucy_tiff_write with a progress line ("LABEL: writing 40%") and Ctrl-C: a cancelled write
  * returns LUCY_ERR_CANCELLED and leaves nothing. */
 LucyStatus cli_tiff_write(const char *label, const char *path, const LucyVolume *vol,

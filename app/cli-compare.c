@@ -58,6 +58,7 @@ int cli_compare_main(int argc, char **argv) {
   if (argc - optind < 2) return cli_usage_error(cmd, "need IMG.tif and PSF.tif");
   if (argc - optind > 2) return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 2]);
   if (!out_path) return cli_usage_error(cmd, "missing -o OUT.png");
+  if ((rc = cli_png_output_name(cmd, out_path))) return rc;
   const char *img_path = argv[optind], *psf_path = argv[optind + 1];
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs))) return rc;

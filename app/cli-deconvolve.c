@@ -72,6 +72,10 @@ static void deconvolve_help(void) {
          "      --channel C, --frame T\n"
          "                         the image's hyperstack channel and time point, 0-based\n"
          "                         (default 0, 0)\n"
+         "      --voxel Z,Y,X      the image's voxel size in micrometres, in place of the\n"
+         "                         file's (files without calibration read as 1 x 1 x 1);\n"
+         "                         OUT carries it\n"
+         "      --psf-voxel Z,Y,X  the PSF's voxel size in micrometres, in place of the file's\n"
          "      --uint16           write uint16 (min..max scaled to 0..65535; the scaling is\n"
          "                         stored in the file's ImageJ description) instead of float32\n"
          "  -f, --force            overwrite OUT if it exists\n"
@@ -300,6 +304,8 @@ int cli_deconvolve_main(int argc, char **argv) {
     {"tile", required_argument, NULL, CLI_OPT_TILE},
     {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
     {"frame", required_argument, NULL, CLI_OPT_FRAME},
+    {"voxel", required_argument, NULL, CLI_OPT_VOXEL},
+    {"psf-voxel", required_argument, NULL, CLI_OPT_PSF_VOXEL},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -389,6 +395,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   const char *inputs[] = {img_path, psf_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
+  cli_warn_threads(decon_cmd, *shared.threads);
 
   double t0 = cli_now();
   DeconRun run;
@@ -406,19 +413,20 @@ int cli_deconvolve_main(int argc, char **argv) {
   LucyDeconPlan *plan = NULL;
   LucyStatus s;
 
-  if ((s = cli_read_stack(decon_cmd, "image", img_path, shared.channel, shared.frame, 1, &img)) !=
+  if ((s = cli_read_stack(decon_cmd, "image", img_path, &shared, 1, &img)) !=
       LUCY_OK) {
     rc = cli_fail(s, "cannot read image '%s'", img_path);
     goto done;
   }
-  if ((s = cli_read_stack(decon_cmd, "PSF", psf_path, 0, 0, 0, &psf)) != LUCY_OK) {
+  if ((s = cli_read_stack(decon_cmd, "PSF", psf_path, &shared, 0, &psf)) != LUCY_OK) {
     rc = cli_fail(s, "cannot read PSF '%s'", psf_path);
     goto done;
   }
   run.img = img;
   run.psf = psf;
-  char voxel_warning[512];
-  cli_voxel_mismatch(decon_cmd, img, psf, voxel_warning, sizeof voxel_warning);
+  char geometry_warning[1024];
+  cli_geometry_warnings(decon_cmd, img, psf, -1, dopts.origin, geometry_warning,
+                        sizeof geometry_warning);
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
@@ -456,7 +464,7 @@ int cli_deconvolve_main(int argc, char **argv) {
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;
 
-  fputs(voxel_warning, stderr);
+  fputs(geometry_warning, stderr);
   rc = cli_write_result(decon_cmd, out_path, out, force, uint16, t0);
 
 done:

@@ -9,7 +9,7 @@
 static const char *const info_cmd = "info";
 
 static void info_help(void) {
-  printf("Usage: lucy-cli info FILE [--json] [--channel C] [--frame T]\n"
+  printf("Usage: lucy-cli info FILE [--json] [--channel C] [--frame T] [--voxel Z,Y,X]\n"
          "       lucy-cli info --devices [--json]\n"
          "\n"
          "Reads a TIFF stack as Lucy does (every sample type becomes float32, z-y-x) and prints\n"
@@ -24,6 +24,9 @@ static void info_help(void) {
          "                     note (statistics are null when no voxel is finite)\n"
          "  -c, --channel C    hyperstack channel to read, 0-based (default 0)\n"
          "  -t, --frame T      hyperstack time point to read, 0-based (default 0)\n"
+         "      --voxel Z,Y,X  the voxel size in micrometres, in place of the file's (files\n"
+         "                     without calibration read as 1 x 1 x 1): what the other\n"
+         "                     commands' --voxel would make of the file\n"
          "  -d, --devices      list the compute devices (CPU; CUDA GPUs, or why there are none)\n"
          "                     with total and free memory; no FILE\n"
          "  -h, --help         show this help\n");
@@ -155,8 +158,26 @@ static const char *plural(size_t n, const char *one, const char *many) {
   return n == 1 ? one : many;
 }
 
+/* The voxel size line; file_voxel: the file's when --voxel replaced it, else NULL. */
+static void print_voxel(FILE *f, const LucyVolume *vol, const LucyTiffInfo *ti,
+                        const double *file_voxel) {
+  const char *cal = ti->calibration[0] ? ti->calibration : "none";
+  fprintf(f, "voxel size:   %g x %g x %g um (z, y, x), ", vol->voxel_um[0], vol->voxel_um[1],
+          vol->voxel_um[2]);
+  if (file_voxel && strcmp(cal, "none") == 0)
+    fprintf(f, "from --voxel (the file has no calibration)");
+  else if (file_voxel)
+    fprintf(f, "from --voxel (file: %g x %g x %g um, calibration: %s)", file_voxel[0],
+            file_voxel[1], file_voxel[2], cal);
+  else
+    fprintf(f, "calibration: %s", cal);
+  if (ti->unit[0])
+    fprintf(f, ", unit in file: %s", ti->unit);
+  fputc('\n', f);
+}
+
 static void print_text(FILE *f, const char *path, const LucyVolume *vol, const LucyTiffInfo *ti,
-                       const LucyStats *st) {
+                       const LucyStats *st, const double *file_voxel) {
   char buf[64];
   fprintf(f, "file:         %s\n", path);
   fprintf(f, "shape:        %s (z, y, x), %zu voxels\n",
@@ -164,11 +185,7 @@ static void print_text(FILE *f, const char *path, const LucyVolume *vol, const L
   fprintf(f, "dtype:        %s, %u %s per sample (read as float32)\n",
           lucy_sample_type_name(ti->sample_type), ti->bits_per_sample,
           plural(ti->bits_per_sample, "bit", "bits"));
-  fprintf(f, "voxel size:   %g x %g x %g um (z, y, x), calibration: %s", vol->voxel_um[0],
-          vol->voxel_um[1], vol->voxel_um[2], ti->calibration[0] ? ti->calibration : "none");
-  if (ti->unit[0])
-    fprintf(f, ", unit in file: %s", ti->unit);
-  fputc('\n', f);
+  print_voxel(f, vol, ti, file_voxel);
   fprintf(f, "pages:        %zu", ti->pages);
   if (ti->channels > 1 || ti->frames > 1)
     fprintf(f, " (hyperstack: %zu %s, %zu %s, %zu %s; read channel %zu, frame %zu)",
@@ -191,8 +208,10 @@ static void print_text(FILE *f, const char *path, const LucyVolume *vol, const L
   if (st->nonfinite)
     fprintf(f, "non-finite:   %zu %s (NaN or Inf, left out of the statistics)\n", st->nonfinite,
             plural(st->nonfinite, "voxel", "voxels"));
+  char note[512];
   if (ti->note[0])
-    fprintf(f, "note:         %s\n", ti->note);
+    fprintf(f, "note:         %s\n",
+            cli_note_with_hint(ti, "choose with --channel, --frame", note, sizeof note));
 }
 
 /* The devices: the CPU always, then the CUDA device or the reason there is none. */
@@ -254,10 +273,12 @@ int cli_info_main(int argc, char **argv) {
     {"channel", required_argument, NULL, 'c'},
     {"frame", required_argument, NULL, 't'},
     {"devices", no_argument, NULL, 'd'},
+    {"voxel", required_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   int json = 0, devices = 0, rc;
+  double voxel[3] = {0, 0, 0};
   LucyTiffReadOptions ropts;
   lucy_tiff_read_options_default(&ropts);
 
@@ -274,6 +295,10 @@ int cli_info_main(int argc, char **argv) {
       break;
     case 't':
       if ((rc = cli_opt_size(info_cmd, "--frame", optarg, 0, (size_t)1 << 31, &ropts.frame)))
+        return rc;
+      break;
+    case 'v':
+      if ((rc = cli_opt_voxel(info_cmd, "--voxel", optarg, voxel)))
         return rc;
       break;
     case 'h': info_help(); return CLI_EXIT_OK;
@@ -294,15 +319,23 @@ int cli_info_main(int argc, char **argv) {
   LucyVolume *vol = NULL;
   LucyTiffInfo ti;
   memset(&ti, 0, sizeof ti);
-  LucyStatus s = lucy_tiff_read(path, &ropts, &vol, &ti);
+  /* hint NULL: the note is part of the output, not a line on stderr; the file's voxel size is
+   * kept for the text before --voxel replaces it */
+  CliInput in = {.path = path, .channel = ropts.channel, .frame = ropts.frame,
+                 .voxel_opt = "--voxel"};
+  LucyStatus s = cli_read_input(info_cmd, &in, &vol, &ti);
   if (s != LUCY_OK)
     return cli_fail(s, "cannot read '%s'", path);
+  double file_voxel[3];
+  memcpy(file_voxel, vol->voxel_um, sizeof file_voxel);
+  in.voxel = voxel;
+  cli_override_voxel(info_cmd, &in, &ti, vol);
   LucyStats st;
   lucy_volume_stats(vol, &st);
   if (json)
     print_json(stdout, path, vol, &ti, &st);
   else
-    print_text(stdout, path, vol, &ti, &st);
+    print_text(stdout, path, vol, &ti, &st, voxel[0] > 0 ? file_voxel : NULL);
   lucy_volume_free(vol);
   return CLI_EXIT_OK;
 }

@@ -34,13 +34,16 @@ static void memory_help(void) {
          "  --shape Z,Y,X     image shape (required)\n"
          "  --psf-shape Z,Y,X PSF shape (required)\n"
          "  --mode MODE       convolution padding: circular, same (default), full, valid\n"
+         "                    (--op convolve only)\n"
          "  --method M        deconvolution: rl (default), rltv, wiener\n"
          "  --boundary B      deconvolution edges: noncirculant (default), circular\n"
-         "  --accelerate      deconvolution with Biggs-Andrews acceleration\n"
+         "  --accelerate      deconvolution with Biggs-Andrews acceleration (not wiener)\n"
+         "                    (--method, --boundary, --accelerate: --op deconvolve only)\n"
          "  --device D        cpu (default) or cuda\n"
          "  --strategy S      auto (default), in-memory, low-memory, tiled, cpu\n"
          "  --free-bytes B    the device memory budget (default: none, i.e. in-memory)\n"
-         "  --tile Y,X        tiled: the tile size (default: the largest that fits)\n"
+         "  --tile Y,X        tiled: the tile size (default: the largest that fits); with\n"
+         "                    auto it asks for tiles, as in convolve and deconvolve\n"
          "  -j, --json        one JSON object: op, device, strategy, fits, peak_device_bytes,\n"
          "                    peak_host_bytes, padded_shape, padded_bytes, peak_device_P,\n"
          "                    out_shape, tile_shape, tile_input_shape, tiles,\n"
@@ -138,6 +141,27 @@ static void print_text(FILE *f, const LucyMemoryRequest *r, const LucyMemoryPlan
   fprintf(f, "%s\n", p->note);
 }
 
+/* Which options were given, to refuse those that do not apply to the operation. */
+typedef struct MemoryGiven {
+  int mode, method, boundary, accelerate, tile;
+} MemoryGiven;
+
+static int check_applies(const LucyMemoryRequest *req, const MemoryGiven *g) {
+  const int conv = req->op == LUCY_MEMORY_CONVOLVE;
+  const char *decon_only = g->method ? "--method" : g->boundary ? "--boundary"
+                           : g->accelerate ? "--accelerate" : NULL;
+  if (conv && decon_only)
+    return cli_usage_error(memory_cmd, "%s applies only to --op deconvolve (convolution has "
+                           "--mode)", decon_only);
+  if (!conv && g->mode)
+    return cli_usage_error(memory_cmd, "--mode applies only to --op convolve (deconvolution's "
+                           "edges are --boundary)");
+  if (req->accelerate && req->method == LUCY_DECON_WIENER)
+    return cli_usage_error(memory_cmd, "--accelerate does not apply to --method wiener (one "
+                           "step, no iterations)");
+  return CLI_EXIT_OK;
+}
+
 int cli_memory_main(int argc, char **argv) {
   enum { O_OP = 256, O_SHAPE, O_PSF, O_MODE, O_METHOD, O_BOUNDARY, O_ACCEL, O_DEVICE, O_STRATEGY,
          O_FREE, O_TILE };
@@ -160,6 +184,7 @@ int cli_memory_main(int argc, char **argv) {
   LucyMemoryRequest req;
   lucy_memory_request_default(&req);
   int json = 0, rc, have_shape = 0, have_psf = 0;
+  MemoryGiven given = {0, 0, 0, 0, 0};
   uint64_t free_bytes = 0;
   size_t tile[2] = {0, 0};
   opterr = 0;
@@ -186,16 +211,19 @@ int cli_memory_main(int argc, char **argv) {
     case O_MODE:
       if (lucy_pad_mode_parse(optarg, &req.mode))
         return cli_usage_error(memory_cmd, "--mode: %s", lucy_error_message());
+      given.mode = 1;
       break;
     case O_METHOD:
       if (lucy_decon_method_parse(optarg, &req.method))
         return cli_usage_error(memory_cmd, "--method: %s", lucy_error_message());
+      given.method = 1;
       break;
     case O_BOUNDARY:
       if (lucy_boundary_parse(optarg, &req.boundary))
         return cli_usage_error(memory_cmd, "--boundary: %s", lucy_error_message());
+      given.boundary = 1;
       break;
-    case O_ACCEL: req.accelerate = 1; break;
+    case O_ACCEL: req.accelerate = given.accelerate = 1; break;
     case O_DEVICE:
       if (strcmp(optarg, "cpu") == 0)
         req.device = LUCY_DEVICE_CPU;
@@ -214,6 +242,7 @@ int cli_memory_main(int argc, char **argv) {
     case O_TILE:
       if ((rc = cli_opt_tile(memory_cmd, optarg, tile)))
         return rc;
+      given.tile = 1;
       break;
     case 'j': json = 1; break;
     case 'h': memory_help(); return CLI_EXIT_OK;
@@ -223,6 +252,9 @@ int cli_memory_main(int argc, char **argv) {
   if (optind < argc) return cli_usage_error(memory_cmd, "unexpected argument '%s'", argv[optind]);
   if (!have_shape) return cli_usage_error(memory_cmd, "missing --shape Z,Y,X");
   if (!have_psf) return cli_usage_error(memory_cmd, "missing --psf-shape Z,Y,X");
+  if ((rc = check_applies(&req, &given))) return rc;
+  /* as in convolve and deconvolve, a tile size asks for tiles */
+  if ((rc = cli_tile_strategy(memory_cmd, given.tile, &req.strategy))) return rc;
   req.free_bytes = (size_t)free_bytes;
   req.tile[0] = tile[0];
   req.tile[1] = tile[1];

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -21,7 +22,10 @@ static void phantom_help(void) {
          "  -n, --spheres N         number of spheres (default 8)\n"
          "  -r, --radius RMIN,RMAX  sphere radii in voxels along x (scaled by the voxel size on\n"
          "                          the other axes); default 5%% and 12%% of the smaller lateral\n"
-         "                          extent, at most 30%% of the stack's depth\n"
+         "                          extent, at most 30%% of the stack's depth unless that is\n"
+         "                          under one voxel (a 2-D image, a few planes). Spheres taller\n"
+         "                          than the stack are centred on its middle plane and cut by\n"
+         "                          its faces: discs in a one-plane stack\n"
          "      --voxel Z,Y,X       voxel size in micrometres (default 1,1,1)\n"
          "      --blur SZ,SY,SX     blur with a Gaussian PSF of these sigmas in voxels (same\n"
          "                          mode, no wrap-around; default: no blur)\n"
@@ -66,6 +70,54 @@ static int blur(LucyVolume **vol, const double sigma[3]) {
   *vol = out;
   fprintf(stderr, "%s: blurred with a Gaussian of sigma %g, %g, %g voxels (PSF %s)\n",
           phantom_cmd, sigma[0], sigma[1], sigma[2], cli_format_shape(psf_shape, buf, sizeof buf));
+  return CLI_EXIT_OK;
+}
+
+/* Radii in x voxels. The stack's depth (in x-voxel units) caps them, so that 32 x 256 x 256
+ * does not ask for spheres taller than the stack; but below a cap of one voxel (a 2-D image,
+ * or a few planes) the spheres would be dots: there the lateral size alone sets them, and the
+ * library cuts the spheres taller than the stack (discs in one plane). */
+static void default_radii(const size_t shape[3], const double voxel[3], double radius[2]) {
+  const double lateral = (double)(shape[1] < shape[2] ? shape[1] : shape[2]);
+  const double depth_cap = 0.3 * (double)shape[0] * voxel[0] / voxel[2];
+  radius[1] = fmax(1.0, depth_cap < 1.0 ? 0.12 * lateral : fmin(0.12 * lateral, depth_cap));
+  radius[0] = fmax(0.5, fmin(0.05 * lateral, 0.42 * radius[1]));
+  if (radius[0] > radius[1])
+    radius[0] = radius[1];
+}
+
+/* How many of the spheres are taller than the stack (centred on its middle plane and cut). */
+static size_t count_cut(const LucyVolume *vol, const LucySphere *spheres, size_t n) {
+  size_t cut = 0;
+  for (size_t i = 0; i < n; i++)
+    cut += 2.0 * spheres[i].radius * vol->voxel_um[2] / vol->voxel_um[0] >
+           (double)vol->shape[0] + 1e-12;
+  return cut;
+}
+
+/* Places the spheres and says so, with the ones the stack's faces cut. */
+static int place_spheres(LucyVolume *vol, size_t count, const double radius[2], uint64_t seed) {
+  char buf[64], cut_text[160] = "";
+  LucySphere *placed = count ? malloc(count * sizeof *placed) : NULL;
+  if (count && !placed)
+    return cli_fail_plain("out of memory for %zu spheres", count);
+  LucyStatus s = count ? lucy_phantom_random_spheres(vol, count, radius[0], radius[1], 1.0, seed,
+                                                     placed)
+                       : LUCY_OK;
+  if (s != LUCY_OK) {
+    free(placed);
+    return cli_fail(s, "cannot place %zu spheres of radius %g..%g in %s", count, radius[0],
+                    radius[1], cli_format_shape(vol->shape, buf, sizeof buf));
+  }
+  const size_t cut = count_cut(vol, placed, count);
+  free(placed);
+  if (cut)
+    snprintf(cut_text, sizeof cut_text, "; %zu taller than the stack, centred on its middle "
+             "plane and cut by the stack's faces%s", cut,
+             vol->shape[0] == 1 ? " (discs)" : "");
+  fprintf(stderr, "%s: %zu spheres of radius %g..%g voxels in %s (z, y, x), seed %llu%s\n",
+          phantom_cmd, count, radius[0], radius[1],
+          cli_format_shape(vol->shape, buf, sizeof buf), (unsigned long long)seed, cut_text);
   return CLI_EXIT_OK;
 }
 
@@ -143,16 +195,8 @@ int cli_phantom_main(int argc, char **argv) {
     return cli_usage_error(phantom_cmd, "missing -o OUT");
   if (!have_shape)
     return cli_usage_error(phantom_cmd, "missing --shape Z,Y,X");
-  if (!have_radius) {
-    /* Radii in x voxels; a thin stack (in x-voxel units) caps them, so that 32 x 256 x 256
-     * does not ask for spheres taller than the stack. */
-    const double lateral = (double)(shape[1] < shape[2] ? shape[1] : shape[2]);
-    const double depth = (double)shape[0] * voxel[0] / voxel[2];
-    radius[1] = fmax(1.0, fmin(0.12 * lateral, 0.3 * depth));
-    radius[0] = fmax(0.5, fmin(0.05 * lateral, 0.42 * radius[1]));
-    if (radius[0] > radius[1])
-      radius[0] = radius[1];
-  }
+  if (!have_radius)
+    default_radii(shape, voxel, radius);
   if ((rc = cli_check_output(out_path, force, NULL)))
     return rc;
 
@@ -162,17 +206,8 @@ int cli_phantom_main(int argc, char **argv) {
   if (s != LUCY_OK)
     return cli_fail(s, "cannot allocate a %s stack", cli_format_shape(shape, buf, sizeof buf));
   memcpy(vol->voxel_um, voxel, sizeof vol->voxel_um);
-  if (spheres > 0) {
-    s = lucy_phantom_random_spheres(vol, spheres, radius[0], radius[1], 1.0, seed, NULL);
-    if (s != LUCY_OK) {
-      rc = cli_fail(s, "cannot place %zu spheres of radius %g..%g in %s", spheres, radius[0],
-                    radius[1], cli_format_shape(shape, buf, sizeof buf));
-      goto done;
-    }
-  }
-  fprintf(stderr, "%s: %zu spheres of radius %g..%g voxels in %s (z, y, x), seed %llu\n",
-          phantom_cmd, spheres, radius[0], radius[1], cli_format_shape(shape, buf, sizeof buf),
-          (unsigned long long)seed);
+  if ((rc = place_spheres(vol, spheres, radius, seed)))
+    goto done;
   if (have_blur && (rc = blur(&vol, sigma)))
     goto done;
   if ((rc = cli_check_cancelled(phantom_cmd)))

@@ -319,6 +319,7 @@ static int points_convolve_main(int argc, char **argv) {
                            NULL};
   if ((rc = cli_check_output(out_path, force, inputs))) return rc;
   if (at_path && (rc = cli_check_output(at_path, force, inputs))) return rc;
+  cli_warn_threads(cmd, threads);
   if (kernel.kind == LUCY_POINT_KERNEL_GRID) {
     LucyStatus s = lucy_tiff_read(kernel_arg + 5, NULL, &kvol, NULL);
     if (s) return cli_fail(s, "cannot read the kernel '%s'", kernel_arg + 5);
@@ -478,6 +479,7 @@ static int points_fit_main(int argc, char **argv) {
   const char *inputs[2] = {in_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs))) return rc;
   if (loss_path && (rc = cli_check_output(loss_path, force, inputs))) return rc;
+  cli_warn_threads(cmd, fo.threads);
   Csv csv;
   if ((rc = csv_read(in_path, &csv))) return rc;
   double *xyz[3] = {NULL, NULL, NULL}, *w = NULL, *val = NULL, *setd = NULL;
@@ -642,6 +644,7 @@ static int points_nufft_main(int argc, char **argv) {
   }
   const char *inputs[3] = {in_path, coeffs_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs))) return rc;
+  cli_warn_threads(cmd, threads);
   Csv csv, cf;
   memset(&cf, 0, sizeof cf);
   if ((rc = csv_read(in_path, &csv))) return rc;

@@ -13,9 +13,12 @@ static void project_help(void) {
          "\n"
          "Writes the orthogonal maximum projections of IMG as one PNG: XY, with ZY to its right\n"
          "and XZ below, scaled to the physical voxel size. One contrast range for all panels.\n"
+         "The figure is rendered colour, not data: OUT must end in .png.\n"
          "\n"
          "Options:\n"
          "  -o, --output OUT.png   output PNG (required)\n"
+         "      --voxel Z,Y,X      voxel size in micrometres for the aspect ratio, in place of\n"
+         "                         the file's (files without calibration read as 1 x 1 x 1)\n"
          "  -g, --gamma G          display gamma, > 0 (default 1)\n"
          "      --vmin V --vmax V  fixed display range (give both; default: automatic)\n"
          "      --pmin P --pmax P  percentiles of the automatic range, 0..100\n"
@@ -28,7 +31,7 @@ static void project_help(void) {
          "  -h, --help             show this help\n");
 }
 
-enum { OPT_VMIN = 256, OPT_VMAX, OPT_PMIN, OPT_PMAX, OPT_LOG, OPT_SXY, OPT_SZ };
+enum { OPT_VMIN = 256, OPT_VMAX, OPT_PMIN, OPT_PMAX, OPT_LOG, OPT_SXY, OPT_SZ, OPT_VOXEL };
 
 /* Width and height from the PNG's IHDR chunk; 0 when the file is not a PNG. */
 static int png_size(const char *path, unsigned *width, unsigned *height) {
@@ -58,6 +61,7 @@ int cli_project_main(int argc, char **argv) {
     {"log", no_argument, NULL, OPT_LOG},
     {"sxy", required_argument, NULL, OPT_SXY},
     {"sz", required_argument, NULL, OPT_SZ},
+    {"voxel", required_argument, NULL, OPT_VOXEL},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -65,6 +69,7 @@ int cli_project_main(int argc, char **argv) {
   const char *out_path = NULL;
   int force = 0, rc;
   int have_vmin = 0, have_vmax = 0, have_pmin = 0, have_pmax = 0;
+  double voxel[3] = {0, 0, 0};
   LucyFigureOptions fopts;
   lucy_figure_options_default(&fopts);
   LucyRenderOptions *r = &fopts.render;
@@ -114,6 +119,10 @@ int cli_project_main(int argc, char **argv) {
       if ((rc = cli_opt_double(proj_cmd, "--sz", optarg, 0.0, 64.0, 1, &fopts.sz)))
         return rc;
       break;
+    case OPT_VOXEL:
+      if ((rc = cli_opt_voxel(proj_cmd, "--voxel", optarg, voxel)))
+        return rc;
+      break;
     case 'f': force = 1; break;
     case 'h': project_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(proj_cmd, c, argv);
@@ -140,15 +149,17 @@ int cli_project_main(int argc, char **argv) {
   if (!(r->pmax > r->pmin))
     return cli_usage_error(proj_cmd, "--pmax (%g) must be greater than --pmin (%g)", r->pmax,
                            r->pmin);
+  if ((rc = cli_png_output_name(proj_cmd, out_path)))
+    return rc;
   const char *img_path = argv[optind];
   const char *inputs[] = {img_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs)))
     return rc;
 
-  LucyTiffReadOptions ropts;
-  lucy_tiff_read_options_default(&ropts);
+  /* a hyperstack's note says which channel and frame the figure shows */
+  const CliInput in = {.path = img_path, .voxel = voxel, .voxel_opt = "--voxel", .hint = ""};
   LucyVolume *vol = NULL;
-  LucyStatus s = lucy_tiff_read(img_path, &ropts, &vol, NULL);
+  LucyStatus s = cli_read_input(proj_cmd, &in, &vol, NULL);
   if (s != LUCY_OK)
     return cli_fail(s, "cannot read '%s'", img_path);
   if ((rc = cli_check_cancelled(proj_cmd))) {

@@ -158,8 +158,11 @@ static void print_measure_text(FILE *f, const char *path, const LucyPsfMeasure *
     }
 }
 
+static const char *const psf_hint = "a PSF is always read from channel 0, frame 0";
+
 static void measure_help(void) {
   printf("Usage: lucy-cli psf measure PSF.tif [--json] [--na NA --wavelength UM [--ni N]]\n"
+         "                                 [--voxel Z,Y,X]\n"
          "\n"
          "QA of a PSF: background (median of the border) and signal-to-background ratio, peak\n"
          "and centroid and their offset from the origin convolution uses (M//2), FWHM along x,\n"
@@ -173,10 +176,14 @@ static void measure_help(void) {
          "      --na NA         numerical aperture for the theoretical FWHM\n"
          "      --wavelength UM emission wavelength in micrometres\n"
          "      --ni N          immersion index for the axial theory (default 1.515)\n"
+         "      --voxel Z,Y,X   voxel size in micrometres, in place of the file's (files\n"
+         "                      without calibration read as 1 x 1 x 1 and give widths in\n"
+         "                      voxels)\n"
          "  -h, --help          show this help\n");
 }
 
-enum { OPT_NA = 256, OPT_WAVELENGTH, OPT_NI, OPT_CENTRE, OPT_SUBTRACT, OPT_ODD, OPT_NORMALIZE };
+enum { OPT_NA = 256, OPT_WAVELENGTH, OPT_NI, OPT_CENTRE, OPT_SUBTRACT, OPT_ODD, OPT_NORMALIZE,
+       OPT_VOXEL };
 
 int cli_psf_measure_main(int argc, char **argv) {
   static const char *const cmd = "psf measure";
@@ -185,10 +192,12 @@ int cli_psf_measure_main(int argc, char **argv) {
     {"na", required_argument, NULL, OPT_NA},
     {"wavelength", required_argument, NULL, OPT_WAVELENGTH},
     {"ni", required_argument, NULL, OPT_NI},
+    {"voxel", required_argument, NULL, OPT_VOXEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   int json = 0, rc, c;
+  double voxel[3] = {0, 0, 0};
   LucyPsfMeasureOptions mo;
   lucy_psf_measure_options_default(&mo);
   opterr = 0;
@@ -206,6 +215,9 @@ int cli_psf_measure_main(int argc, char **argv) {
     case OPT_NI:
       if ((rc = cli_opt_double(cmd, "--ni", optarg, 1.0, 4.0, 0, &mo.ni))) return rc;
       break;
+    case OPT_VOXEL:
+      if ((rc = cli_opt_voxel(cmd, "--voxel", optarg, voxel))) return rc;
+      break;
     case 'h': measure_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(cmd, c, argv);
     }
@@ -220,12 +232,13 @@ int cli_psf_measure_main(int argc, char **argv) {
   const char *path = argv[optind];
   LucyVolume *psf = NULL;
   LucyTiffInfo info;
-  LucyStatus s = lucy_tiff_read(path, NULL, &psf, &info);
+  const CliInput in = {.path = path, .voxel = voxel, .voxel_opt = "--voxel", .hint = psf_hint};
+  LucyStatus s = cli_read_input(cmd, &in, &psf, &info);
   if (s) return cli_fail(s, "cannot read '%s'", path);
-  if (strcmp(info.calibration, "none") == 0)
+  if (strcmp(info.calibration, "none") == 0 && !(voxel[0] > 0))
     fprintf(stderr, "%s: warning: '%s' carries no voxel size; it is read as 1 x 1 x 1 um, so "
-            "the widths below are in voxels%s\n", cmd, path,
-            mo.na > 0 ? " and the ratios to the theory (in um) mean nothing" : "");
+            "the widths below are in voxels%s; give the size with --voxel Z,Y,X (um)\n", cmd,
+            path, mo.na > 0 ? " and the ratios to the theory (in um) mean nothing" : "");
   LucyPsfMeasure m;
   s = lucy_psf_measure(psf, &mo, &m);
   lucy_volume_free(psf);
@@ -240,6 +253,7 @@ int cli_psf_measure_main(int argc, char **argv) {
 static void fix_help(void) {
   printf("Usage: lucy-cli psf fix IN.tif -o OUT.tif [--centre centroid|peak]\n"
          "                            [--subtract-background] [--odd] [--normalize]\n"
+         "                            [--voxel Z,Y,X]\n"
          "\n"
          "Fixes a PSF, in the order background, centre, odd size, normalise, and says what each\n"
          "step changed. An even-sized or off-centre PSF shifts the result of convolution and\n"
@@ -252,6 +266,8 @@ static void fix_help(void) {
          "      --subtract-background  subtract the border median, clamp at 0\n"
          "      --odd               pad to odd sizes with the peak at the centre\n"
          "      --normalize         divide by the sum\n"
+         "      --voxel Z,Y,X       voxel size in micrometres written to OUT, in place of\n"
+         "                          the file's (files without calibration read as 1 x 1 x 1)\n"
          "  -f, --force             overwrite OUT if it exists\n"
          "  -h, --help              show this help\n");
 }
@@ -266,12 +282,14 @@ int cli_psf_fix_main(int argc, char **argv) {
     {"odd", no_argument, NULL, OPT_ODD},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
     {"normalise", no_argument, NULL, OPT_NORMALIZE},
+    {"voxel", required_argument, NULL, OPT_VOXEL},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   const char *out_path = NULL;
   int force = 0, c, rc;
+  double voxel[3] = {0, 0, 0};
   LucyPsfFixOptions fo;
   lucy_psf_fix_options_default(&fo);
   opterr = 0;
@@ -290,6 +308,9 @@ int cli_psf_fix_main(int argc, char **argv) {
     case OPT_SUBTRACT: fo.subtract_background = 1; break;
     case OPT_ODD: fo.odd = 1; break;
     case OPT_NORMALIZE: fo.normalize = 1; break;
+    case OPT_VOXEL:
+      if ((rc = cli_opt_voxel(cmd, "--voxel", optarg, voxel))) return rc;
+      break;
     case 'f': force = 1; break;
     case 'h': fix_help(); return CLI_EXIT_OK;
     default: return cli_getopt_error(cmd, c, argv);
@@ -302,7 +323,9 @@ int cli_psf_fix_main(int argc, char **argv) {
   const char *inputs[] = {in_path, NULL};
   if ((rc = cli_check_output(out_path, force, inputs))) return rc;
   LucyVolume *psf = NULL, *out = NULL;
-  LucyStatus s = lucy_tiff_read(in_path, NULL, &psf, NULL);
+  const CliInput in = {.path = in_path, .voxel = voxel, .voxel_opt = "--voxel",
+                       .hint = psf_hint};
+  LucyStatus s = cli_read_input(cmd, &in, &psf, NULL);
   if (s) return cli_fail(s, "cannot read '%s'", in_path);
   LucyPsfFixReport rep;
   s = lucy_psf_fix(psf, &fo, &out, &rep);

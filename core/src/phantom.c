@@ -114,6 +114,14 @@ static double distance_um(const LucyVolume *vol, const double a[3], const double
   return sqrt(s);
 }
 
+/* A stack thinner than a sphere is a section through it: the centre on the stack's middle
+ * plane, the faces cutting the sphere (a disc in a one-plane stack), so that 2-D images get
+ * phantoms too. Spheres that fit keep their random centre z, and their results. */
+static double centre_z(const LucyVolume *vol, double ax_z, double z) {
+  const double depth = (double)vol->shape[0];
+  return depth - 2 * ax_z < -1e-12 ? 0.5 * (depth - 1) : z;
+}
+
 LucyStatus lucy_phantom_random_spheres(LucyVolume *vol, size_t count, double rmin, double rmax,
                                        double value, uint64_t seed, LucySphere *spheres) {
   LucyStatus status = check_volume(vol);
@@ -136,9 +144,10 @@ LucyStatus lucy_phantom_random_spheres(LucyVolume *vol, size_t count, double rmi
     double r = rmin + (rmax - rmin) * lucy__rng_uniform(&rng);
     double ax[3];
     semi_axes(vol, r, ax);
-    /* Fully inside: the centre lies in [ax - 0.5, n - 0.5 - ax] on every axis. */
+    /* Fully inside: the centre lies in [ax - 0.5, n - 0.5 - ax] on every axis, except z in a
+     * stack thinner than the sphere (see centre_z). */
     int fits_at_all = 1;
-    for (int a = 0; a < 3; a++)
+    for (int a = 1; a < 3; a++)
       if ((double)vol->shape[a] - 2 * ax[a] < -1e-12) fits_at_all = 0;
     int ok = 0;
     for (int t = 0; fits_at_all && t < PLACEMENT_TRIES && !ok; t++) {
@@ -147,6 +156,7 @@ LucyStatus lucy_phantom_random_spheres(LucyVolume *vol, size_t count, double rmi
         double span = (double)vol->shape[a] - 2 * ax[a];
         c[a] = ax[a] - 0.5 + span * lucy__rng_uniform(&rng);
       }
+      c[0] = centre_z(vol, ax[0], c[0]);
       ok = 1;
       for (size_t j = 0; j < n && ok; j++)
         if (distance_um(vol, c, placed[j].center) < (r + placed[j].radius) * vx) ok = 0;

@@ -467,8 +467,9 @@ static LucyStatus plan_choose(Reader *r, const LucyTiffReadOptions *opts, Plan *
                       pl->frame, m->frames, m->frames == 1 ? "" : "s", m->frames - 1);
   char text[200];
   if (m->channels > 1 || m->frames > 1) {
+    /* What was read, not how to choose: that depends on the caller (CLI options, a GUI). */
     snprintf(text, sizeof text, "file has %zu channel%s and %zu frame%s; read channel %zu, "
-             "frame %zu (choose with --channel, --frame)", m->channels,
+             "frame %zu", m->channels,
              m->channels == 1 ? "" : "s", m->frames, m->frames == 1 ? "" : "s", pl->channel,
              pl->frame);
     note_add(pl->note, sizeof pl->note, text);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -1085,9 +1086,14 @@ static void test_info_shared_channels(void) {
   gchar *json0 = info_json(p);
   g_assert_cmpfloat(json_number(json0, "channels"), ==, 3.0);
   g_assert_cmpfloat(json_number(json0, "channel"), ==, 0.0);
+  /* the reader's note says what it read; the hint to choose is info's, in its text */
   gchar *note = json_string_value(json0, "note");
-  assert_contains(note, "--channel");
+  g_assert_cmpstr(note, ==, "file has 3 channels and 1 frame; read channel 0, frame 0");
   g_free(note);
+  Run rt = RUN("info", p);
+  ASSERT_STATUS(rt, 0);
+  assert_contains(rt.out, "read channel 0, frame 0 (choose with --channel, --frame)\n");
+  run_clear(&rt);
 
   Run r = RUN("info", p, "--json", "--channel", "2");
   ASSERT_STATUS(r, 0);
@@ -1313,11 +1319,15 @@ static void test_convolve_overwrite(Fixture *f, gconstpointer data) {
   gchar *after = checksum_file(img);
   g_assert_cmpstr(before, ==, after);
 
-  /* The same refusal for the other writers. */
-  r = RUN("project", img, "-o", out);
+  /* The same refusal for the other writers (project writes PNG: a .png name). */
+  gchar *png = path_in(f, "out.png");
+  g_assert_true(g_file_set_contents(png, precious, -1, NULL));
+  r = RUN("project", img, "-o", png);
   ASSERT_STATUS(r, 1);
   assert_contains(r.err, "--force");
   run_clear(&r);
+  g_assert_cmpint(g_remove(png), ==, 0);
+  g_free(png);
   r = RUN("phantom", "-o", out, "--shape", "4,8,8");
   ASSERT_STATUS(r, 1);
   assert_contains(r.err, "--force");
@@ -2822,6 +2832,451 @@ static void test_tiled_strategies(Fixture *f, gconstpointer data) {
   conv_data_clear(&c);
 }
 
+/* ---- voxel sizes, hyperstack notes, option checks ---------------------------------------- */
+
+static void put16(GByteArray *b, guint16 v) { g_byte_array_append(b, (const guint8 *)&v, 2); }
+static void put32(GByteArray *b, guint32 v) { g_byte_array_append(b, (const guint8 *)&v, 4); }
+
+static void ifd_entry(GByteArray *b, guint16 tag, guint16 type, guint32 count, guint32 value) {
+  put16(b, tag);
+  put16(b, type);
+  put32(b, count);
+  put32(b, value);
+}
+
+/* A plain little-endian float32 TIFF of `pages` pages of ny x nx with no resolution tags: what
+ * a camera or a script writes without calibration. data: the voxels, or NULL for page p
+ * holding the value p + 1 at its centre and 0.5 elsewhere. desc, when given, is the
+ * ImageDescription (an ImageJ hyperstack). */
+static void write_raw_tiff(const char *path, guint32 pages, guint32 ny, guint32 nx,
+                           const float *data, const char *desc) {
+  g_assert_cmpuint(G_BYTE_ORDER, ==, G_LITTLE_ENDIAN);
+  GByteArray *b = g_byte_array_new();
+  const guint32 page_bytes = ny * nx * 4, desc_len = desc ? (guint32)strlen(desc) + 1 : 0;
+  g_byte_array_append(b, (const guint8 *)"II", 2);
+  put16(b, 42);
+  put32(b, 8 + pages * page_bytes + desc_len); /* the first IFD, after data and description */
+  for (guint32 p = 0; p < pages; p++)
+    for (guint32 i = 0; i < ny * nx; i++) {
+      float v = data ? data[(gsize)p * ny * nx + i]
+                     : i == (ny / 2) * nx + nx / 2 ? (float)(p + 1) : 0.5f;
+      g_byte_array_append(b, (const guint8 *)&v, 4);
+    }
+  if (desc)
+    g_byte_array_append(b, (const guint8 *)desc, desc_len);
+  const guint16 n_entries = desc ? 11 : 10;
+  for (guint32 p = 0; p < pages; p++) {
+    const guint32 next = p + 1 < pages ? (guint32)b->len + 2 + 12u * n_entries + 4 : 0;
+    put16(b, n_entries);
+    ifd_entry(b, 256, 4, 1, nx);
+    ifd_entry(b, 257, 4, 1, ny);
+    ifd_entry(b, 258, 3, 1, 32);
+    ifd_entry(b, 259, 3, 1, 1);
+    ifd_entry(b, 262, 3, 1, 1);
+    if (desc)
+      ifd_entry(b, 270, 2, desc_len, 8 + pages * page_bytes);
+    ifd_entry(b, 273, 4, 1, 8 + p * page_bytes);
+    ifd_entry(b, 277, 3, 1, 1);
+    ifd_entry(b, 278, 4, 1, ny);
+    ifd_entry(b, 279, 4, 1, page_bytes);
+    ifd_entry(b, 339, 3, 1, 3);
+    put32(b, next);
+  }
+  g_assert_true(g_file_set_contents(path, (const gchar *)b->data, b->len, NULL));
+  g_byte_array_free(b, TRUE);
+}
+
+static void assert_voxel(const char *path, double z, double y, double x) {
+  gchar *json = info_json(path);
+  double v[3];
+  json_array(json, "voxel_size_um", v, 3);
+  g_assert_cmpfloat_with_epsilon(v[0], z, 1e-6);
+  g_assert_cmpfloat_with_epsilon(v[1], y, 1e-6);
+  g_assert_cmpfloat_with_epsilon(v[2], x, 1e-6);
+  g_free(json);
+}
+
+/* --voxel (and --psf-voxel) replace a file's voxel size: silently for an uncalibrated file,
+ * with one line saying both for a calibrated one; outputs carry it; the warnings about
+ * missing or different voxel sizes name the options. */
+static void test_voxel_override(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *raw = path_in(f, "raw.tif"), *out = path_in(f, "out.tif");
+  write_raw_tiff(raw, 6, 16, 20, NULL, NULL);
+  gchar *json = info_json(raw);
+  gchar *cal = json_string_value(json, "calibration");
+  g_assert_cmpstr(cal, ==, "none");
+  g_free(cal);
+  g_free(json);
+
+  Run r = RUN("info", raw, "--voxel", "0.2,0.05,0.05", "--json");
+  ASSERT_STATUS(r, 0);
+  g_assert_true(json_is_valid(r.out));
+  double v[3];
+  json_array(r.out, "voxel_size_um", v, 3);
+  g_assert_cmpfloat_with_epsilon(v[0], 0.2, 1e-12);
+  g_assert_cmpfloat_with_epsilon(v[2], 0.05, 1e-12);
+  g_assert_cmpstr(r.err, ==, ""); /* the file had none: nothing to say */
+  run_clear(&r);
+  r = RUN("info", raw, "--voxel", "0.2,0.05,0.05");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "0.2 x 0.05 x 0.05 um");
+  assert_contains(r.out, "--voxel");
+  run_clear(&r);
+
+  /* A calibrated file: the override wins, and one line says both. */
+  gchar *img = make_phantom(f, "img.tif", "8,16,16", "5"); /* 0.3 x 0.1 x 0.1 um */
+  r = RUN("info", img, "--voxel", "0.25,0.1,0.1", "--json");
+  ASSERT_STATUS(r, 0);
+  json_array(r.out, "voxel_size_um", v, 3);
+  g_assert_cmpfloat_with_epsilon(v[0], 0.25, 1e-12);
+  g_assert_cmpuint(count_lines(r.err), ==, 1);
+  assert_contains(r.err, "--voxel 0.25 x 0.1 x 0.1 um");
+  assert_contains(r.err, "0.3 x 0.1 x 0.1 um");
+  run_clear(&r);
+  r = RUN("info", img, "--voxel", "0.3,0.1,0.1"); /* the same: nothing to say */
+  ASSERT_STATUS(r, 0);
+  g_assert_cmpstr(r.err, ==, "");
+  run_clear(&r);
+
+  /* convolve and deconvolve: the image's override travels to the output; the PSF's own. */
+  gchar *psf = path_in(f, "psf.tif");
+  write_raw_tiff(psf, 3, 5, 5, NULL, NULL);
+  r = RUN("convolve", raw, psf, "-o", out, "--voxel", "0.2,0.05,0.05", "--psf-voxel",
+          "0.2,0.05,0.05");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "voxels are")); /* sizes agree */
+  run_clear(&r);
+  assert_voxel(out, 0.2, 0.05, 0.05);
+  r = RUN("convolve", raw, psf, "-o", out, "--force", "--voxel", "0.2,0.05,0.05");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "warning: the image's voxels are 0.2 x 0.05 x 0.05 um and the PSF's 1 x 1 x 1");
+  assert_contains(r.err, "--psf-voxel");
+  run_clear(&r);
+  r = RUN("deconvolve", raw, psf, "-o", out, "--force", "-n", "2", "--voxel", "0.4,0.1,0.1",
+          "--psf-voxel", "0.4,0.1,0.1");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "voxels are")); /* sizes agree */
+  run_clear(&r);
+  assert_voxel(out, 0.4, 0.1, 0.1);
+  r = RUN("deconvolve", img, psf, "-o", out, "--force", "-n", "1", "--psf-voxel",
+          "0.3,0.1,0.1", "--voxel", "0.3,0.2,0.2");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "deconvolve: image '");
+  assert_contains(r.err, "--voxel 0.3 x 0.2 x 0.2 um");
+  assert_contains(r.err, "warning: the image's voxels are 0.3 x 0.2 x 0.2 um and the PSF's 0.3 x 0.1");
+  run_clear(&r);
+
+  /* project: the figure's ZY panel is as wide as the override's depth (6 planes x 2 / 0.5). */
+  gchar *png = path_in(f, "fig.png");
+  r = RUN("project", raw, "-o", png, "--sxy", "1", "--voxel", "2,0.5,0.5");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "(48 x 44 px)"); /* 20 + 4 + 6 * 4 wide, 16 + 4 + 24 high */
+  run_clear(&r);
+
+  /* psf measure: without a voxel size, the warning points at --voxel; with it, widths in um. */
+  float gauss[9 * 15 * 15];
+  for (int z = 0; z < 9; z++)
+    for (int y = 0; y < 15; y++)
+      for (int x = 0; x < 15; x++)
+        gauss[(z * 15 + y) * 15 + x] =
+            (float)exp(-0.5 * ((z - 4) * (z - 4) / 4.0 + ((y - 7) * (y - 7) + (x - 7) * (x - 7)) / 2.25));
+  gchar *rawpsf = path_in(f, "rawpsf.tif");
+  write_raw_tiff(rawpsf, 9, 15, 15, gauss, NULL);
+  r = RUN("psf", "measure", rawpsf, "--json");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "carries no voxel size");
+  assert_contains(r.err, "--voxel Z,Y,X");
+  const double fwhm_px = json_number(json_find(r.out, "fwhm_um"), "x"); /* 1 um voxels */
+  run_clear(&r);
+  r = RUN("psf", "measure", rawpsf, "--json", "--voxel", "0.5,0.25,0.25");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "no voxel size"));
+  json_array(r.out, "voxel_um", v, 3);
+  g_assert_cmpfloat_with_epsilon(v[1], 0.25, 1e-12);
+  g_assert_cmpfloat_with_epsilon(json_number(json_find(r.out, "fwhm_um"), "x"), 0.25 * fwhm_px,
+                                 1e-6);
+  run_clear(&r);
+  r = RUN("psf", "fix", rawpsf, "-o", out, "--force", "--normalize", "--voxel", "0.5,0.25,0.25");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  assert_voxel(out, 0.5, 0.25, 0.25);
+
+  /* Malformed sizes are usage errors that name the option. */
+  static const char *const bad[] = {"0,1,1", "1,1", "nan,1,1", "-1,1,1", "1,x,1", "1,1,inf"};
+  for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+    r = RUN("convolve", raw, psf, "-o", out, "--force", "--psf-voxel", bad[i]);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "--psf-voxel");
+    run_clear(&r);
+    r = RUN("info", raw, "--voxel", bad[i]);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "--voxel: ");
+    run_clear(&r);
+  }
+  for (const char *const *c = (const char *const[]){"info", "convolve", "deconvolve", "project",
+                                                   NULL}; *c; c++) {
+    r = RUN(*c, "--help");
+    assert_contains(r.out, "--voxel Z,Y,X");
+    if (g_str_has_suffix(*c, "volve"))
+      assert_contains(r.out, "--psf-voxel Z,Y,X");
+    run_clear(&r);
+  }
+  r = RUN("psf", "measure", "--help");
+  assert_contains(r.out, "--voxel Z,Y,X");
+  run_clear(&r);
+  g_free(rawpsf);
+  g_free(png);
+  g_free(psf);
+  g_free(img);
+  g_free(raw);
+  g_free(out);
+}
+
+/* The reader says what it read from a hyperstack; each command adds its own hint: info and
+ * an image name --channel and --frame, a PSF is always channel 0, frame 0. */
+static void test_hyperstack_notes(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *hyper = path_in(f, "hyper.tif"), *psf = path_in(f, "psf.tif"),
+        *out = path_in(f, "out.tif");
+  write_raw_tiff(hyper, 6, 12, 12, NULL,
+                 "ImageJ=1.53t\nimages=6\nchannels=2\nslices=3\nhyperstack=true\n");
+  write_raw_tiff(psf, 1, 3, 3, NULL, NULL);
+  const char *note = "file has 2 channels and 1 frame; read channel 0, frame 0";
+  gchar *json = info_json(hyper);
+  gchar *jnote = json_string_value(json, "note");
+  g_assert_cmpstr(jnote, ==, note);
+  g_free(jnote);
+  g_free(json);
+  Run r = RUN("info", hyper);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, note);
+  assert_contains(r.out, "choose with --channel, --frame");
+  run_clear(&r);
+
+  r = RUN("convolve", hyper, psf, "-o", out);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "convolve: image '");
+  assert_contains(r.err, "read channel 0, frame 0 (choose with --channel, --frame)\n");
+  run_clear(&r);
+  r = RUN("deconvolve", psf, hyper, "-o", out, "--force", "-n", "1", "--boundary",
+          "noncirculant");
+  assert_contains(r.err, "deconvolve: PSF '");
+  assert_contains(r.err, "read channel 0, frame 0 (a PSF is always read from channel 0, "
+                         "frame 0)\n");
+  g_assert_null(strstr(r.err, "--channel"));
+  run_clear(&r);
+  g_free(hyper);
+  g_free(psf);
+  g_free(out);
+}
+
+/* lucy-cli memory refuses options that do not apply to the operation it plans. */
+static void test_memory_refusals(void) {
+  if (!have_cli())
+    return;
+  static const UsageCase cases[] = {
+    {{"memory", "--shape", "8,8,8", "--psf-shape", "3,3,3", "--method", "rltv"},
+     "--method applies only to --op deconvolve"},
+    {{"memory", "--shape", "8,8,8", "--psf-shape", "3,3,3", "--op", "convolve", "--boundary",
+      "circular"},
+     "--boundary applies only to --op deconvolve"},
+    {{"memory", "--shape", "8,8,8", "--psf-shape", "3,3,3", "--accelerate"},
+     "--accelerate applies only to --op deconvolve"},
+    {{"memory", "--mode", "full", "--op", "deconvolve", "--shape", "8,8,8", "--psf-shape",
+      "3,3,3"},
+     "--mode applies only to --op convolve"},
+    {{"memory", "--op", "deconvolve", "--shape", "8,8,8", "--psf-shape", "3,3,3", "--method",
+      "wiener", "--accelerate"},
+     "--accelerate does not apply to --method wiener"},
+    {{"memory", "--shape", "8,8,8", "--psf-shape", "3,3,3", "--tile", "4,4", "--strategy",
+      "in-memory"},
+     "--tile applies only to --strategy tiled or auto"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    Run r = run_v(cases[i].args);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, cases[i].says);
+    g_assert_cmpstr(r.out, ==, "");
+    run_clear(&r);
+  }
+  /* --tile asks for tiles, as it does in convolve and deconvolve */
+  Run r = RUN("memory", "--shape", "8,16,16", "--psf-shape", "3,3,3", "--tile", "8,8");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.out, "strategy tiled");
+  assert_contains(r.out, "tiles 2 x 2 of 8 x 8");
+  run_clear(&r);
+}
+
+/* --threads far above the online cores is a warning (once, one line), not an error. */
+static void test_threads_warning(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "4,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,3,3", "1,1,1");
+  gchar *out = path_in(f, "out.tif");
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  gchar *want = g_strdup_printf("warning: --threads 4096 on %ld online core%s", cores,
+                                cores == 1 ? "" : "s");
+  gchar *suggest = g_strdup_printf("--threads %ld or fewer", cores);
+  Run r = RUN("convolve", img, psf, "-o", out, "--threads", "4096");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, want);
+  assert_contains(r.err, suggest);
+  g_assert_null(strstr(strstr(r.err, want) + strlen(want), "online core")); /* once */
+  run_clear(&r);
+  r = RUN("deconvolve", img, psf, "-o", out, "--force", "-n", "1", "-j", "4096");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, want);
+  run_clear(&r);
+  r = RUN("convolve", img, psf, "-o", out, "--force", "--threads", "1");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "online core"));
+  run_clear(&r);
+  g_free(want);
+  g_free(suggest);
+  g_free(img);
+  g_free(psf);
+  g_free(out);
+}
+
+/* project and compare write PNG figures: a .tif (or any other) name is refused before any
+ * work, and nothing is written. */
+static void test_png_outputs(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = make_phantom(f, "img.tif", "6,12,12", "1");
+  gchar *psf = make_psf(f, "psf.tif", "3,3,3", "1,1,1");
+  for (const char *const *name = (const char *const[]){"fig.tif", "fig.tiff", "fig", "fig.jpg",
+                                                       NULL}; *name; name++) {
+    gchar *out = path_in(f, *name);
+    Run r = RUN("project", img, "-o", out);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "writes a PNG figure");
+    assert_contains(r.err, ".png");
+    run_clear(&r);
+    r = RUN("compare", img, psf, "-o", out);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "writes a PNG figure");
+    run_clear(&r);
+    g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    g_free(out);
+  }
+  gchar *upper = path_in(f, "FIG.PNG");
+  Run r = RUN("project", img, "-o", upper);
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  guint32 w = 0, h = 0;
+  png_size(upper, &w, &h);
+  g_assert_cmpuint(w, >, 0);
+  g_free(upper);
+  g_free(img);
+  g_free(psf);
+}
+
+/* A 2-D image (1 plane) with a 3-D PSF: a one-line warning that says what happens in the
+ * mode used and suggests a 2-D PSF; none for a 2-D PSF. */
+static void test_planes_warning(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *img = path_in(f, "img.tif"), *out = path_in(f, "out.tif");
+  write_raw_tiff(img, 1, 24, 24, NULL, NULL);
+  gchar *psf = make_psf(f, "psf.tif", "9,5,5", "2,1,1");
+  gchar *psf2 = make_psf(f, "psf2.tif", "1,5,5", "0,1,1");
+  static const struct {
+    const char *mode, *says;
+  } cases[] = {
+    {"same", "in same mode only the PSF's plane z = 4 (20.4% of its sum) reaches the image"},
+    {"circular", "in circular mode the PSF's 9 planes wrap onto the image's one"},
+    {"full", "in full mode the result has 9 planes"},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    Run r = RUN("convolve", img, psf, "-o", out, "--force", "--mode", cases[i].mode);
+    ASSERT_STATUS(r, 0);
+    assert_contains(r.err, "convolve: warning: the image has 1 plane and the PSF 9");
+    assert_contains(r.err, cases[i].says);
+    assert_contains(r.err, "use a 2-D PSF (1 plane), e.g. the PSF's in-focus plane");
+    run_clear(&r);
+  }
+  Run r = RUN("deconvolve", img, psf, "-o", out, "--force", "-n", "2");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "deconvolve: warning: the image has 1 plane and the PSF 9");
+  assert_contains(r.err, "through all 9 of the PSF's planes");
+  assert_contains(r.err, "use a 2-D PSF (1 plane)");
+  run_clear(&r);
+  r = RUN("convolve", img, psf2, "-o", out, "--force");
+  ASSERT_STATUS(r, 0);
+  g_assert_null(strstr(r.err, "warning"));
+  run_clear(&r);
+  g_free(img);
+  g_free(out);
+  g_free(psf);
+  g_free(psf2);
+}
+
+static double file_sum(const char *path, size_t *nonzero) {
+  LucyVolume *v = read_volume(path);
+  double sum = 0;
+  *nonzero = 0;
+  for (size_t i = 0; i < lucy_shape_count(v->shape); i++) {
+    sum += v->data[i];
+    *nonzero += v->data[i] != 0.0f;
+  }
+  lucy_volume_free(v);
+  return sum;
+}
+
+/* Thin stacks take the default radii from their lateral size: discs in one plane, the spheres'
+ * middle slabs in a few; the stacks that worked before keep their exact content. */
+static void test_phantom_thin(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *p = path_in(f, "p.tif");
+  static const struct {
+    const char *shape, *radii;
+  } thin[] = {{"1,48,48", "2.4..5.76"}, {"2,48,48", "2.4..5.76"}, {"1,8,64", "0.5..1"}};
+  for (size_t i = 0; i < G_N_ELEMENTS(thin); i++) {
+    Run r = RUN("phantom", "-o", p, "--force", "--shape", thin[i].shape);
+    ASSERT_STATUS(r, 0);
+    gchar *want = g_strdup_printf("radius %s voxels", thin[i].radii);
+    assert_contains(r.err, want);
+    assert_contains(r.err, "cut by the stack's faces");
+    g_free(want);
+    run_clear(&r);
+    size_t nonzero = 0;
+    g_assert_cmpfloat(file_sum(p, &nonzero), >, 0.0);
+  }
+  /* 8 discs of radius >= 2.4 in one plane: at least 8 pi 2.4^2 of area, all of value <= 1 */
+  Run r = RUN("phantom", "-o", p, "--force", "--shape", "1,48,48", "--voxel", "0.3,0.1,0.1");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  size_t nonzero = 0;
+  g_assert_cmpfloat(file_sum(p, &nonzero), >, 8 * G_PI * 2.4 * 2.4 * 0.9);
+  /* Pinned: the default phantoms of stacks that worked before are unchanged. */
+  static const struct {
+    const char *shape;
+    double sum;
+    size_t nonzero;
+  } pinned[] = {{"16,128,128", 1352.765625, 2063}, {"8,64,64", 169.375, 369},
+                {"4,64,64", 21.203125, 95}, {"4,8,8", 13.890625, 67}};
+  for (size_t i = 0; i < G_N_ELEMENTS(pinned); i++) {
+    r = RUN("phantom", "-o", p, "--force", "--shape", pinned[i].shape);
+    ASSERT_STATUS(r, 0);
+    g_assert_null(strstr(r.err, "cut by"));
+    run_clear(&r);
+    g_assert_cmpfloat(file_sum(p, &nonzero), ==, pinned[i].sum);
+    g_assert_cmpuint(nonzero, ==, pinned[i].nonzero);
+  }
+  g_free(p);
+}
+
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, NULL);
 #define ADD(name, fn) g_test_add("/cli/" name, Fixture, NULL, fixture_setup, fn, fixture_teardown)
@@ -2858,5 +3313,12 @@ int main(int argc, char **argv) {
   ADD("points/fit", test_points_fit);
   ADD("points/nufft", test_points_nufft);
   ADD("points/errors", test_points_errors);
+  ADD("voxel/override", test_voxel_override);
+  ADD("inputs/hyperstack-notes", test_hyperstack_notes);
+  g_test_add_func("/cli/memory/refusals", test_memory_refusals);
+  ADD("threads/warning", test_threads_warning);
+  ADD("png/outputs", test_png_outputs);
+  ADD("inputs/planes-warning", test_planes_warning);
+  ADD("phantom/thin", test_phantom_thin);
   return g_test_run();
 }

@@ -184,6 +184,34 @@ static void test_random_spheres(void) {
   lucy_volume_free(d);
 }
 
+/* A stack thinner than the spheres is a section through them: each centre on its middle plane,
+ * the faces cutting the sphere, so one plane holds discs of the spheres' radii. */
+static void test_random_spheres_thin(void) {
+  LucySphere sp[6];
+  LucyVolume *v = volume_new(1, 64, 64);
+  g_assert_cmpint(lucy_phantom_random_spheres(v, 6, 4, 6, 1.0, 3, sp), ==, LUCY_OK);
+  double want = 0;
+  for (size_t i = 0; i < 6; i++) {
+    g_assert_cmpfloat(sp[i].center[0], ==, 0.0);
+    g_assert_cmpfloat(sp[i].center[1] - sp[i].radius, >=, -0.5 - 1e-9);
+    g_assert_cmpfloat(sp[i].center[2] + sp[i].radius, <=, 63.5 + 1e-9);
+    want += G_PI * sp[i].radius * sp[i].radius; /* the equator, a disc */
+  }
+  g_assert_cmpfloat(fabs(volume_sum(v) - want), <, 0.03 * want);
+  lucy_volume_free(v);
+  /* Two planes at z = 0.5: both cut near the equator; a radius that fits stays whole. */
+  v = volume_new(2, 48, 48);
+  g_assert_cmpint(lucy_phantom_random_spheres(v, 3, 3, 5, 1.0, 3, sp), ==, LUCY_OK);
+  for (size_t i = 0; i < 3; i++) g_assert_cmpfloat(sp[i].center[0], ==, 0.5);
+  lucy_volume_free(v);
+  /* Laterally, spheres must still fit. */
+  v = volume_new(1, 16, 16);
+  g_assert_cmpint(lucy_phantom_random_spheres(v, 1, 9, 9, 1.0, 1, NULL), ==,
+                  LUCY_ERR_INVALID_ARGUMENT);
+  g_assert_nonnull(strstr(lucy_error_message(), "only 0 of 1"));
+  lucy_volume_free(v);
+}
+
 /* ---- Gaussian PSF -------------------------------------------------------------------- */
 
 static void check_psf(const size_t shape[3], const double sigma[3], int check_moments) {
@@ -389,6 +417,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/rng/pinned", test_rng_pinned);
   g_test_add_func("/phantom/sphere-volume", test_sphere_volume);
   g_test_add_func("/phantom/random-spheres", test_random_spheres);
+  g_test_add_func("/phantom/random-spheres-thin", test_random_spheres_thin);
   g_test_add_func("/psf/gaussian", test_psf_gaussian);
   g_test_add_func("/noise/poisson", test_noise_poisson);
   g_test_add_func("/noise/poisson-details", test_noise_poisson_details);

@@ -21,8 +21,10 @@ typedef struct LucySphere {
 LucyStatus lucy_phantom_add_spheres(LucyVolume *vol, const LucySphere *spheres, size_t count);
 
 /* Places count non-overlapping spheres with radii in [rmin, rmax] voxels fully inside vol, at
- * random from seed; writes them to spheres (may be NULL). Fails (LUCY_ERR_INVALID_ARGUMENT,
- * saying how many fitted) when they cannot all be placed. */
+ * random from seed; writes them to spheres (may be NULL). A sphere taller than the stack is
+ * centred on its middle plane and cut by its faces: a disc in a one-plane stack, a slab of
+ * the sphere in a few planes. Fails (LUCY_ERR_INVALID_ARGUMENT, saying how many fitted) when
+ * they cannot all be placed (laterally, every sphere must fit). */
 LucyStatus lucy_phantom_random_spheres(LucyVolume *vol, size_t count, double rmin, double rmax,
                                        double value, uint64_t seed, LucySphere *spheres);
 

@@ -28,8 +28,10 @@ typedef struct LucyTiffInfo {
   char compression[32];       /* e.g. "none", "lzw", "deflate", "jpeg" */
   char calibration[16];       /* "imagej", "ome", "resolution" or "none" */
   char unit[16];              /* the file's length unit as written, e.g. "micron" */
-  char note[256];             /* what the reader chose for the user, e.g. "hyperstack has 3
-                                 channels; read channel 0 (choose with --channel)"; may be empty */
+  char note[256];             /* what the reader chose, stated without advice (callers add
+                                 their own way to choose), e.g. "file has 3 channels and 1
+                                 frame; read channel 0, frame 0"; parts joined by "; ";
+                                 may be empty */
 } LucyTiffInfo;
 
 /* Reads a stack into a new float32 volume with voxel size in µm. info may be NULL. */
