@@ -2,6 +2,7 @@
 #include "lucy-application.h"
 
 #include <lucy/lucy.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +43,13 @@ static const GOptionEntry option_entries[] = {
      "METHOD"},
     {"mode", 0, 0, G_OPTION_ARG_STRING, NULL, "Padding mode: circular, same, full or valid", "MODE"},
     {"view", 0, 0, G_OPTION_ARG_STRING, NULL, "View: image, psf, result or difference", "VIEW"},
+    {"channel", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Hyperstack channel of the stack to read, from 0 (the PSF is always channel 0)", "C"},
+    {"frame", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Hyperstack time point of the stack to read, from 0 (the PSF is always frame 0)", "T"},
+    {"voxel", 0, 0, G_OPTION_ARG_STRING, NULL,
+     "Voxel size of the stack in µm, instead of the file's (as Voxel Size… sets it)", "Z,Y,X"},
+    {"psf-voxel", 0, 0, G_OPTION_ARG_STRING, NULL, "Voxel size of the PSF in µm", "Z,Y,X"},
     {"na", 0, 0, G_OPTION_ARG_STRING, NULL,
      "With --window psf-qa: numerical aperture for the theoretical FWHM and OTF cutoff", "NA"},
     {"wavelength", 0, 0, G_OPTION_ARG_STRING, NULL,
@@ -61,6 +69,9 @@ typedef struct {
   guint nfiles;
   gboolean run, have_iterations, have_theory;
   gint64 iterations;
+  guint64 channel, frame;
+  gboolean have_voxel, have_psf_voxel;
+  double voxel[3], psf_voxel[3];
   LucyPadMode mode;
   LucyOperation op;
   LucyDeconMethod method;
@@ -144,6 +155,45 @@ static gboolean parse_settings(GApplicationCommandLine *cmdline, GVariantDict *o
   return TRUE;
 }
 
+/* --channel and --frame: strictly parsed, and only where a stack file is read. */
+static gboolean parse_index(GApplicationCommandLine *cmdline, GVariantDict *options,
+                            const char *name, const Options *o, guint64 *out) {
+  const char *text = NULL;
+  if (!g_variant_dict_lookup(options, name, "&s", &text)) return TRUE;
+  if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT32, out, NULL)) {
+    g_application_command_line_printerr(cmdline, "lucy: --%s “%s” is not an index from 0\n",
+                                        name, text);
+    return FALSE;
+  }
+  if (o->nfiles == 0 || o->window == WINDOW_POINTS ||
+      (o->window == WINDOW_PSF_QA && o->nfiles == 1)) {
+    g_application_command_line_printerr(cmdline, "lucy: --%s chooses in the stack file given "
+                                        "first (a PSF is read from channel 0, frame 0)\n", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --voxel Z,Y,X and --psf-voxel: three positive, finite numbers, as lucy-cli reads them. */
+static gboolean parse_voxel(GApplicationCommandLine *cmdline, GVariantDict *options,
+                            const char *name, gboolean *have, double out[3]) {
+  const char *text = NULL;
+  if (!g_variant_dict_lookup(options, name, "&s", &text)) return TRUE;
+  char **parts = g_strsplit(text, ",", -1);
+  gboolean ok = g_strv_length(parts) == 3;
+  for (int a = 0; a < 3 && ok; a++) {
+    char *end = NULL;
+    out[a] = g_ascii_strtod(parts[a], &end);
+    ok = end != parts[a] && !*end && isfinite(out[a]) && out[a] > 0;
+  }
+  g_strfreev(parts);
+  if (!ok)
+    g_application_command_line_printerr(cmdline, "lucy: --%s “%s” is not Z,Y,X: three voxel "
+                                        "sizes in µm, each a finite number > 0\n", name, text);
+  *have = ok;
+  return ok;
+}
+
 /* --window and what goes with it: the theory options, --run, the number of files. */
 static gboolean parse_window_options(GApplicationCommandLine *cmdline, GVariantDict *options,
                                      Options *o) {
@@ -194,7 +244,11 @@ static gboolean parse_options(GApplicationCommandLine *cmdline, Options *o) {
   g_variant_dict_lookup(options, G_OPTION_REMAINING, "^a&ay", &o->files);
   o->nfiles = o->files ? g_strv_length((char **)o->files) : 0;
   o->run = g_variant_dict_contains(options, "run");
-  return parse_settings(cmdline, options, o) && parse_window_options(cmdline, options, o);
+  return parse_settings(cmdline, options, o) && parse_window_options(cmdline, options, o) &&
+         parse_index(cmdline, options, "channel", o, &o->channel) &&
+         parse_index(cmdline, options, "frame", o, &o->frame) &&
+         parse_voxel(cmdline, options, "voxel", &o->have_voxel, o->voxel) &&
+         parse_voxel(cmdline, options, "psf-voxel", &o->have_psf_voxel, o->psf_voxel);
 }
 
 static void apply_settings(LucyWindow *window, const Options *o) {
@@ -227,12 +281,18 @@ static gboolean load_inputs(LucyWindow *window, GApplicationCommandLine *cmdline
   gboolean ok = TRUE;
   for (guint i = 0; i < n && ok; i++) {
     GFile *file = g_application_command_line_create_file_for_arg(cmdline, o->files[i]);
-    ok = i == 0 ? lucy_window_open_stack(window, file, error)
+    ok = i == 0 ? lucy_window_open_stack_at(window, file, (guint)o->channel, (guint)o->frame,
+                                            error)
                 : lucy_window_open_psf(window, file, error);
     g_object_unref(file);
   }
   /* a stack without a PSF: a Gaussian at the stack's voxel size, so Run works at once */
   if (ok && n == 1) ok = lucy_window_use_default_psf(window, error);
+  /* the image's first: a built-in PSF is made again at its voxel size */
+  if (ok && o->have_voxel)
+    ok = lucy_window_set_voxel_size(window, LUCY_VIEW_IMAGE, o->voxel, error);
+  if (ok && o->have_psf_voxel)
+    ok = lucy_window_set_voxel_size(window, LUCY_VIEW_PSF, o->psf_voxel, error);
   return ok;
 }
 
@@ -420,6 +480,13 @@ static void lucy_application_startup(GApplication *app) {
       {"win.mode::full", {"<Alt>3", NULL, NULL}},
       {"win.mode::valid", {"<Alt>4", NULL, NULL}},
       {"win.show-help-overlay", {"<Primary>question", NULL, NULL}},
+      /* Fiji's Image ▸ Properties, where its users set the voxel size */
+      {"win.voxel-size", {"<Primary><Shift>p", NULL, NULL}},
+      {"win.next-channel", {"<Primary>bracketright", NULL, NULL}},
+      {"win.previous-channel", {"<Primary>bracketleft", NULL, NULL}},
+      /* Fiji's > and < step through a stack */
+      {"win.next-frame", {"<Primary>period", NULL, NULL}},
+      {"win.previous-frame", {"<Primary>comma", NULL, NULL}},
   };
   for (gsize i = 0; i < G_N_ELEMENTS(accels); i++)
     gtk_application_set_accels_for_action(GTK_APPLICATION(app), accels[i].action, accels[i].accels);

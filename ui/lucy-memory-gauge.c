@@ -2,6 +2,9 @@
  * "what if" row (the operation set up, scaled, planned against a budget). */
 #include "lucy-memory-gauge.h"
 
+#include <stdio.h>
+#include <unistd.h>
+
 #define POLL_MS 333
 
 /* The "what if" choices, in the order of the .ui's string lists. */
@@ -28,6 +31,7 @@ struct _LucyMemoryGauge {
   guint64 predicted;
   LucyMemoryInfo info;
   gboolean have_info;
+  guint64 held; /* what the text says Lucy holds */
   gboolean warning;
   guint timer;
 };
@@ -128,28 +132,77 @@ static void update_what_if(LucyMemoryGauge *self) {
 
 static void what_if_changed_cb(LucyMemoryGauge *self) { update_what_if(self); }
 
+/* The process's resident set. On the CPU all of it is host memory Lucy holds (stacks,
+ * projections, run buffers, the toolkit): the figure a system monitor shows for it, where the
+ * device's count alone (run buffers, freed after each run) read "0 bytes" beside loaded stacks. */
+static guint64 resident_bytes(void) {
+  g_autofree char *text = NULL;
+  unsigned long long size = 0, resident = 0;
+  if (!g_file_get_contents("/proc/self/statm", &text, NULL, NULL) ||
+      sscanf(text, "%llu %llu", &size, &resident) != 2)
+    return 0;
+  const long page = sysconf(_SC_PAGESIZE);
+  return (guint64)resident * (guint64)(page > 0 ? page : 4096);
+}
+
+static gboolean on_cpu(LucyMemoryGauge *self) {
+  return lucy_device_kind(self->device) == LUCY_DEVICE_CPU;
+}
+
+/* What "Lucy holds" counts, as a tooltip: the gauge's one line cannot say it all. */
+static char *held_tooltip(LucyMemoryGauge *self, const char *used, const char *total,
+                          guint64 resident) {
+  const LucyMemoryInfo *m = &self->info;
+  g_autofree char *held = g_format_size_full(self->held, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *run = g_format_size_full(m->lucy_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *peak = g_format_size_full(m->lucy_peak_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  if (!on_cpu(self))
+    return g_strdup_printf("GPU memory in use by all processes, CUDA contexts included: %s of "
+                           "%s.\nLucy holds %s on this GPU: its run buffers and cuFFT work "
+                           "areas, freed after each run (most at once: %s).",
+                           used, total, held, peak);
+  if (!resident)
+    return g_strdup_printf("Host memory in use by all programs: %s of %s.\nLucy holds %s in "
+                           "run buffers and FFT plans now (most at once: %s); this system does "
+                           "not say how much resident memory the process has.",
+                           used, total, run, peak);
+  return g_strdup_printf("Host memory in use by all programs: %s of %s.\nLucy holds %s: this "
+                         "process's resident memory (stacks, projections, the window), of which "
+                         "run buffers and FFT plans now %s (most at once: %s).",
+                         used, total, held, run, peak);
+}
+
+/* "612.9 MiB / 23.5 GiB used · Lucy holds 180.2 MiB" (on this GPU: its buffers only) */
+static void update_used_text(LucyMemoryGauge *self, size_t used) {
+  const LucyMemoryInfo *m = &self->info;
+  const guint64 resident = on_cpu(self) ? resident_bytes() : 0;
+  self->held = MAX(resident, (guint64)m->lucy_bytes);
+  g_autofree char *u = g_format_size_full(used, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *t = g_format_size_full(m->total_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *h = g_format_size_full(self->held, G_FORMAT_SIZE_IEC_UNITS);
+  g_autofree char *text = g_strdup_printf("%s / %s used · Lucy holds %s%s", u, t, h,
+                                          on_cpu(self) ? "" : " on this GPU");
+  g_autofree char *tip = held_tooltip(self, u, t, resident);
+  gtk_label_set_label(self->used_label, text);
+  gtk_widget_set_tooltip_text(GTK_WIDGET(self->used_label), tip);
+}
+
 gboolean lucy_memory_gauge_update(LucyMemoryGauge *self) {
   g_return_val_if_fail(LUCY_IS_MEMORY_GAUGE(self), FALSE);
   if (!self->device || lucy_device_memory_info(self->device, &self->info) != LUCY_OK ||
       self->info.total_bytes == 0) {
     self->have_info = FALSE;
+    self->held = 0;
     gtk_level_bar_set_value(self->level_bar, 0);
     gtk_label_set_label(self->used_label, "Memory: unknown");
+    gtk_widget_set_tooltip_text(GTK_WIDGET(self->used_label), NULL);
     return FALSE;
   }
   self->have_info = TRUE;
   const LucyMemoryInfo *m = &self->info;
   size_t used = m->total_bytes > m->free_bytes ? m->total_bytes - m->free_bytes : 0;
   gtk_level_bar_set_value(self->level_bar, (double)used / (double)m->total_bytes);
-  char *u = g_format_size_full(used, G_FORMAT_SIZE_IEC_UNITS);
-  char *t = g_format_size_full(m->total_bytes, G_FORMAT_SIZE_IEC_UNITS);
-  char *l = g_format_size_full(m->lucy_bytes, G_FORMAT_SIZE_IEC_UNITS);
-  char *text = g_strdup_printf("%s / %s · Lucy %s", u, t, l);
-  gtk_label_set_label(self->used_label, text);
-  g_free(text);
-  g_free(u);
-  g_free(t);
-  g_free(l);
+  update_used_text(self, used);
   gboolean warning = self->predicted > 0 && self->predicted > (guint64)m->free_bytes;
   if (warning != self->warning) {
     self->warning = warning;
@@ -168,6 +221,12 @@ const char *lucy_memory_gauge_get_text(LucyMemoryGauge *self) {
 }
 
 gboolean lucy_memory_gauge_get_warning(LucyMemoryGauge *self) { return self->warning; }
+
+GtkWidget *lucy_memory_gauge_get_text_widget(LucyMemoryGauge *self) {
+  return GTK_WIDGET(self->used_label);
+}
+
+guint64 lucy_memory_gauge_get_held_bytes(LucyMemoryGauge *self) { return self->held; }
 
 void lucy_memory_gauge_set_device(LucyMemoryGauge *self, LucyDevice *dev) {
   g_return_if_fail(LUCY_IS_MEMORY_GAUGE(self));

@@ -1,4 +1,5 @@
-/* LucyMemoryGauge: memory of the device work runs on ("used / total", what Lucy holds), polled
+/* LucyMemoryGauge: memory of the device work runs on ("used / total", what Lucy holds: on the
+ * CPU the process's resident host memory, on a GPU its buffers there), polled
  * 3 times a second while shown, with a marker for the predicted peak of the operation set up,
  * and a "what if" row: the operation set up with its image scaled in y and x (x1 .. x32) against
  * a budget (the free memory now, or 80 GiB .. 384 MiB), and the plan lucy_memory_plan chooses for
@@ -21,6 +22,11 @@ void lucy_memory_gauge_set_predicted(LucyMemoryGauge *self, guint64 bytes);
 /* Polls now (also called by the timer); FALSE when the device could not be asked. */
 gboolean lucy_memory_gauge_update(LucyMemoryGauge *self);
 const char *lucy_memory_gauge_get_text(LucyMemoryGauge *self);
+/* The label of lucy_memory_gauge_get_text; its tooltip says what "Lucy holds" counts. */
+GtkWidget *lucy_memory_gauge_get_text_widget(LucyMemoryGauge *self);
+/* The bytes the text says Lucy holds: on the CPU the process's resident memory (at least its
+ * run buffers), on a GPU Lucy's buffers and FFT work areas there. */
+guint64 lucy_memory_gauge_get_held_bytes(LucyMemoryGauge *self);
 /* TRUE when the predicted peak exceeds what is free. */
 gboolean lucy_memory_gauge_get_warning(LucyMemoryGauge *self);
 

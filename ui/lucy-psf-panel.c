@@ -13,6 +13,7 @@ struct _LucyPsfPanel {
   /* template */
   GtkLabel *title_label;
   GtkLabel *warning_label;
+  GtkWidget *voxel_button;
   GtkGrid *numbers_grid;
   GtkBox *plots_box;
   GtkSpinButton *na_spin, *wl_spin, *n_spin;
@@ -99,6 +100,20 @@ static gboolean voxel_known(LucyPsfPanel *self) {
   return !self->stack || lucy_stack_is_calibrated(self->stack);
 }
 
+/* The warnings, with the Voxel Size button beside them when the voxel size is a guess; their
+ * row takes no room (nor the box's spacing) without them. */
+static void show_warning(LucyPsfPanel *self, const char *text, gboolean offer_voxel) {
+  gtk_label_set_label(self->warning_label, text);
+  gtk_widget_set_visible(GTK_WIDGET(self->warning_label), *text);
+  gtk_widget_set_visible(self->voxel_button, offer_voxel);
+  gtk_widget_set_visible(gtk_widget_get_parent(self->voxel_button), *text || offer_voxel);
+}
+
+static const char *voxel_note(LucyPsfPanel *self) {
+  if (!voxel_known(self)) return " (uncalibrated)";
+  return self->stack && lucy_stack_is_voxel_size_set_by_user(self->stack) ? " (set by you)" : "";
+}
+
 static void update_fields(LucyPsfPanel *self) {
   const LucyPsfMeasure *m = &self->m;
   for (int a = 2; a >= 0; a--) {
@@ -137,7 +152,7 @@ static void update_fields(LucyPsfPanel *self) {
   g_free(flags);
   set_textf(self, "shape", "%zu × %zu × %zu (z, y, x) · voxel %.4g × %.4g × %.4g µm%s",
             m->shape[0], m->shape[1], m->shape[2], m->voxel_um[0], m->voxel_um[1],
-            m->voxel_um[2], voxel_known(self) ? "" : " (uncalibrated)");
+            m->voxel_um[2], voxel_note(self));
 
   /* the warning users need: an even-sized or off-centre PSF shifts the result */
   GString *w = g_string_new(NULL);
@@ -152,10 +167,10 @@ static void update_fields(LucyPsfPanel *self) {
                            "as much. Centre it.", w->len ? "\n" : "", off);
   if (!voxel_known(self))
     g_string_append_printf(w, "%s⚠ Voxel size unknown (no calibration in the file, 1 µm "
-                           "assumed): the µm and the NA/λ theory mean nothing until the file "
-                           "carries its voxel size.", w->len ? "\n" : "");
-  gtk_label_set_label(self->warning_label, w->str);
-  gtk_widget_set_visible(GTK_WIDGET(self->warning_label), w->len > 0);
+                           "assumed): the µm and the NA/λ theory mean nothing until it is set "
+                           "(Voxel Size…, Ctrl+Shift+P in the main window).",
+                           w->len ? "\n" : "");
+  show_warning(self, w->str, !voxel_known(self) && self->window);
   g_string_free(w, TRUE);
 }
 
@@ -212,8 +227,7 @@ static void show_measure(LucyPsfPanel *self, LucyStack *stack, const LucyPsfMeas
     update_fields(self);
     extract_profiles(self, lucy_stack_get_volume(stack));
   } else {
-    gtk_label_set_label(self->warning_label, error->message);
-    gtk_widget_set_visible(GTK_WIDGET(self->warning_label), TRUE);
+    show_warning(self, error->message, FALSE);
   }
   for (int a = 0; a < 3; a++) gtk_widget_queue_draw(self->plot[a]);
 }
@@ -268,7 +282,7 @@ void lucy_psf_panel_refresh(LucyPsfPanel *self) {
   measure_options(self, &o);
   lucy_otf_view_set_psf(self->otf_view, stack);
   lucy_otf_view_set_optics(self->otf_view, o.na, o.wavelength_um, o.ni);
-  gtk_widget_set_visible(GTK_WIDGET(self->warning_label), FALSE);
+  show_warning(self, "", FALSE);
   gtk_label_set_label(self->title_label,
                       stack ? lucy_stack_get_title(stack) : "No PSF — open or generate one");
   start_measure(self, stack, &o);
@@ -354,7 +368,7 @@ static gboolean replace_psf(LucyPsfPanel *self, FixJob *j, GError **error) {
   }
   char *title = g_strdup_printf("%s · %s", lucy_stack_get_title(j->stack), fix_names[j->fix]);
   LucyStack *fixed = lucy_stack_new_take(j->out, title);
-  lucy_stack_set_calibrated(fixed, lucy_stack_is_calibrated(j->stack));
+  lucy_stack_copy_calibration(fixed, j->stack);
   j->out = NULL;
   g_free(title);
   const LucyPsfOptics *optics = g_object_get_data(G_OBJECT(j->stack), LUCY_PSF_OPTICS_KEY);
@@ -457,6 +471,12 @@ static void centre_peak_cb(LucyPsfPanel *s) { fix_clicked(s, LUCY_PSF_FIX_CENTRE
 static void background_cb(LucyPsfPanel *s) { fix_clicked(s, LUCY_PSF_FIX_SUBTRACT_BACKGROUND); }
 static void odd_cb(LucyPsfPanel *s) { fix_clicked(s, LUCY_PSF_FIX_ODD); }
 static void normalise_cb(LucyPsfPanel *s) { fix_clicked(s, LUCY_PSF_FIX_NORMALISE); }
+
+/* the main window's Voxel Size dialog: it owns the PSF */
+static void voxel_clicked_cb(LucyPsfPanel *self) {
+  if (self->window)
+    g_action_group_activate_action(G_ACTION_GROUP(self->window), "voxel-size", NULL);
+}
 
 /* ---- profile plots ------------------------------------------------------------------------ */
 
@@ -605,6 +625,7 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   gtk_widget_class_set_template_from_resource(wc, "/org/lucy/Lucy/lucy-psf-panel.ui");
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, title_label);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, warning_label);
+  gtk_widget_class_bind_template_child(wc, LucyPsfPanel, voxel_button);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, numbers_grid);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, plots_box);
   gtk_widget_class_bind_template_child(wc, LucyPsfPanel, na_spin);
@@ -619,6 +640,7 @@ static void lucy_psf_panel_class_init(LucyPsfPanelClass *klass) {
   gtk_widget_class_bind_template_callback(wc, background_cb);
   gtk_widget_class_bind_template_callback(wc, odd_cb);
   gtk_widget_class_bind_template_callback(wc, normalise_cb);
+  gtk_widget_class_bind_template_callback(wc, voxel_clicked_cb);
 }
 
 static void lucy_psf_panel_init(LucyPsfPanel *self) {
@@ -685,3 +707,5 @@ GtkWindow *lucy_psf_panel_new_window(LucyWindow *window, LucyPsfPanel **panel) {
 }
 
 LucyOtfView *lucy_psf_panel_get_otf_view(LucyPsfPanel *self) { return self->otf_view; }
+
+GtkWidget *lucy_psf_panel_get_voxel_button(LucyPsfPanel *self) { return self->voxel_button; }

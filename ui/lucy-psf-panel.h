@@ -55,5 +55,8 @@ gboolean lucy_psf_panel_fix_finish(LucyPsfPanel *self, GAsyncResult *result, GEr
 gboolean lucy_psf_panel_is_fixing(LucyPsfPanel *self);
 /* The OTF display (log10 |OTF| sections through DC) of the PSF measured. */
 LucyOtfView *lucy_psf_panel_get_otf_view(LucyPsfPanel *self);
+/* "Set Voxel Size…", shown beside the warning while the PSF's voxel size is a guess: opens the
+ * main window's Voxel Size dialog. */
+GtkWidget *lucy_psf_panel_get_voxel_button(LucyPsfPanel *self);
 
 G_END_DECLS

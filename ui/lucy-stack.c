@@ -13,6 +13,9 @@ struct _LucyStack {
   gsize plane_z;
   gboolean is_signed;
   gboolean uncalibrated;
+  gboolean user_voxel; /* the voxel size is the user's */
+  char *path;
+  LucyTiffInfo *tiff_info;
   gboolean have_stats;
   LucyStats stats;
 };
@@ -26,6 +29,8 @@ static void lucy_stack_finalize(GObject *object) {
   if (self->plane) lucy_image_free(self->plane);
   lucy_volume_free(self->volume);
   g_free(self->title);
+  g_free(self->path);
+  g_free(self->tiff_info);
   G_OBJECT_CLASS(lucy_stack_parent_class)->finalize(object);
 }
 
@@ -41,6 +46,21 @@ LucyStack *lucy_stack_new_take(LucyVolume *vol, const char *title) {
   self->volume = vol;
   self->title = g_strdup(title ? title : "");
   return self;
+}
+
+LucyStack *lucy_stack_copy(LucyStack *self, GError **error) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  LucyVolume *vol = NULL;
+  LucyStatus st = lucy_volume_copy(self->volume, &vol);
+  if (st != LUCY_OK) {
+    lucy_set_error_from_status(error, st, "Could not copy the stack");
+    return NULL;
+  }
+  LucyStack *copy = lucy_stack_new_take(vol, self->title);
+  copy->is_signed = self->is_signed;
+  lucy_stack_copy_calibration(copy, self);
+  lucy_stack_set_source(copy, self->path, self->tiff_info);
+  return copy;
 }
 
 const LucyVolume *lucy_stack_get_volume(LucyStack *self) {
@@ -63,11 +83,53 @@ void lucy_stack_set_title(LucyStack *self, const char *title) {
 void lucy_stack_set_calibrated(LucyStack *self, gboolean calibrated) {
   g_return_if_fail(LUCY_IS_STACK(self));
   self->uncalibrated = !calibrated;
+  self->user_voxel = FALSE;
 }
 
 gboolean lucy_stack_is_calibrated(LucyStack *self) {
   g_return_val_if_fail(LUCY_IS_STACK(self), TRUE);
   return !self->uncalibrated;
+}
+
+void lucy_stack_set_voxel_size(LucyStack *self, const double voxel_um[3]) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  for (int a = 0; a < 3; a++) self->volume->voxel_um[a] = voxel_um[a];
+  self->uncalibrated = FALSE;
+  self->user_voxel = TRUE;
+}
+
+gboolean lucy_stack_is_voxel_size_set_by_user(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), FALSE);
+  return self->user_voxel;
+}
+
+void lucy_stack_copy_calibration(LucyStack *dst, LucyStack *src) {
+  g_return_if_fail(LUCY_IS_STACK(dst) && LUCY_IS_STACK(src));
+  dst->uncalibrated = src->uncalibrated;
+  dst->user_voxel = src->user_voxel;
+}
+
+void lucy_stack_set_source(LucyStack *self, const char *path, const LucyTiffInfo *info) {
+  g_return_if_fail(LUCY_IS_STACK(self));
+  g_free(self->path);
+  g_free(self->tiff_info);
+  self->path = g_strdup(path);
+  self->tiff_info = info ? g_memdup2(info, sizeof *info) : NULL;
+}
+
+const char *lucy_stack_get_path(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  return self->path;
+}
+
+const LucyTiffInfo *lucy_stack_get_tiff_info(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), NULL);
+  return self->tiff_info;
+}
+
+gboolean lucy_stack_is_hyperstack(LucyStack *self) {
+  g_return_val_if_fail(LUCY_IS_STACK(self), FALSE);
+  return self->tiff_info && (self->tiff_info->channels > 1 || self->tiff_info->frames > 1);
 }
 
 void lucy_stack_set_signed(LucyStack *self, gboolean is_signed) {
@@ -151,5 +213,7 @@ char *lucy_stack_describe(LucyStack *self) {
   const LucyVolume *v = self->volume;
   return g_strdup_printf("%zu×%zu×%zu (z,y,x) · %g×%g×%g µm%s", v->shape[0], v->shape[1],
                          v->shape[2], v->voxel_um[0], v->voxel_um[1], v->voxel_um[2],
-                         self->uncalibrated ? " (uncalibrated)" : "");
+                         self->user_voxel     ? " (set by you)"
+                         : self->uncalibrated ? " (uncalibrated)"
+                                              : "");
 }

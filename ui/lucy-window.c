@@ -7,12 +7,15 @@
 #include "lucy-convolve-task.h"
 #include "lucy-deconvolve-task.h"
 #include "lucy-error.h"
+#include "lucy-hyperstack-bar.h"
 #include "lucy-operations-panel.h"
 #include "lucy-points-view.h"
 #include "lucy-compare-view.h"
 #include "lucy-psf-dialog.h"
 #include "lucy-psf-panel.h"
+#include "lucy-read-task.h"
 #include "lucy-snapshot.h"
+#include "lucy-voxel-dialog.h"
 
 #define N_VIEWS 4
 #define MAX_RECENT 8
@@ -27,8 +30,10 @@ struct _LucyWindow {
   LucyOperationsPanel *operations_panel;
   LucyMemoryGauge *memory_gauge;
   LucyProjectionView *projection_view;
+  LucyHyperstackBar *hyperstack_bar;
   GtkLabel *hover_label;
   GtkLabel *info_label;
+  GtkButton *voxel_button;
 
   GSettings *settings;
   LucyStack *image, *psf, *result, *difference;
@@ -60,6 +65,8 @@ struct _LucyWindow {
   gboolean disposed;
   guint inputs_generation; /* bumped when the image or PSF changes */
   guint run_generation;    /* inputs_generation when the running job started */
+  GCancellable *read_cancel; /* another channel or frame of the image on its way; NULL: none */
+  guint read_channel, read_frame; /* what it reads */
 
   /* deconvolution */
   LucyOperation operation;     /* what Run does */
@@ -125,7 +132,7 @@ static LucyStack *compute_difference(LucyWindow *self) {
   for (int a = 0; a < 3; a++) diff->voxel_um[a] = res->voxel_um[a];
   LucyStack *stack = lucy_stack_new_take(diff, "result − image");
   lucy_stack_set_signed(stack, TRUE);
-  lucy_stack_set_calibrated(stack, lucy_stack_is_calibrated(self->result));
+  lucy_stack_copy_calibration(stack, self->result);
   return stack;
 }
 
@@ -161,12 +168,22 @@ static void reset_view_opts(LucyWindow *self, LucyView view) {
   if (view == LUCY_VIEW_DIFFERENCE) o->colormap = LUCY_CMAP_COOLWARM;
 }
 
-static void set_image(LucyWindow *self, LucyStack *image) {
+/* A read of another channel or frame still on its way would replace the image set now. */
+static void cancel_read(LucyWindow *self) {
+  if (self->read_cancel) g_cancellable_cancel(self->read_cancel);
+  g_clear_object(&self->read_cancel);
+}
+
+/* keep_display: another channel or frame of the same file keeps its colormap, gamma and log,
+ * with contrast from its own values. */
+static void replace_image(LucyWindow *self, LucyStack *image, gboolean keep_display) {
   if (self->running) lucy_window_cancel(self);
+  cancel_read(self);
   g_set_object(&self->image, image);
   self->inputs_generation++;
   clear_result(self);
-  reset_view_opts(self, LUCY_VIEW_IMAGE);
+  if (keep_display) self->view_opts[LUCY_VIEW_IMAGE].auto_contrast = 1;
+  else reset_view_opts(self, LUCY_VIEW_IMAGE);
   reset_view_opts(self, LUCY_VIEW_RESULT);
   reset_view_opts(self, LUCY_VIEW_DIFFERENCE);
   if (image) {
@@ -179,6 +196,8 @@ static void set_image(LucyWindow *self, LucyStack *image) {
   if (self->view != LUCY_VIEW_IMAGE) lucy_window_set_view(self, LUCY_VIEW_IMAGE);
   else update_display(self);
 }
+
+static void set_image(LucyWindow *self, LucyStack *image) { replace_image(self, image, FALSE); }
 
 void lucy_window_set_image(LucyWindow *self, LucyStack *image) {
   g_return_if_fail(LUCY_IS_WINDOW(self));
@@ -233,7 +252,7 @@ gboolean lucy_window_use_default_psf(LucyWindow *self, GError **error) {
   /* why it is there, not its σ: short, so that the status line has room for it whole */
   lucy_stack_set_title(psf, "built-in demo PSF (no PSF file given)");
   /* made at the image's voxel size: as much a guess as the image's */
-  if (self->image) lucy_stack_set_calibrated(psf, lucy_stack_is_calibrated(self->image));
+  if (self->image) lucy_stack_copy_calibration(psf, self->image);
   set_psf(self, psf, TRUE);
   g_object_unref(psf);
   return TRUE;
@@ -299,7 +318,7 @@ gboolean lucy_window_is_demo(LucyWindow *self) {
   return self->demo_sharp != NULL;
 }
 
-static LucyStack *read_stack(GFile *file, GError **error) {
+static LucyStack *read_stack(GFile *file, const LucyTiffReadOptions *opts, GError **error) {
   char *path = g_file_get_path(file);
   if (!path) {
     char *uri = g_file_get_uri(file);
@@ -307,25 +326,8 @@ static LucyStack *read_stack(GFile *file, GError **error) {
     g_free(uri);
     return NULL;
   }
-  LucyVolume *vol = NULL;
-  LucyTiffInfo info;
-  memset(&info, 0, sizeof info);
-  LucyStatus st = lucy_tiff_read(path, NULL, &vol, &info);
-  if (st != LUCY_OK) {
-    /* the core's message names the file already; say it only when it does not */
-    char *what = strstr(lucy_error_message(), path) ? g_strdup("Could not open the file")
-                                                    : g_strdup_printf("Could not open “%s”", path);
-    lucy_set_error_from_status(error, st, what);
-    g_free(what);
-    g_free(path);
-    return NULL;
-  }
-  char *base = g_file_get_basename(file);
-  LucyStack *stack = lucy_stack_new_take(vol, base);
-  lucy_stack_set_calibrated(stack, info.calibration[0] && strcmp(info.calibration, "none") != 0);
-  g_free(base);
+  LucyStack *stack = lucy_read_stack(path, NULL, opts, error);
   g_free(path);
-  if (info.note[0]) g_message("%s", info.note);
   return stack;
 }
 
@@ -348,7 +350,16 @@ static void add_recent(LucyWindow *self, GFile *file) {
 }
 
 gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error) {
-  LucyStack *stack = read_stack(file, error);
+  return lucy_window_open_stack_at(self, file, 0, 0, error);
+}
+
+gboolean lucy_window_open_stack_at(LucyWindow *self, GFile *file, guint channel, guint frame,
+                                   GError **error) {
+  LucyTiffReadOptions opts;
+  lucy_tiff_read_options_default(&opts);
+  opts.channel = channel;
+  opts.frame = frame;
+  LucyStack *stack = read_stack(file, &opts, error);
   if (!stack) return FALSE;
   add_recent(self, file);
   /* a PSF that does not match the new image stays: the prediction says what would happen */
@@ -358,12 +369,173 @@ gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error) {
 }
 
 gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error) {
-  LucyStack *stack = read_stack(file, error);
+  LucyStack *stack = read_stack(file, NULL, error); /* channel 0, frame 0, as lucy-cli reads it */
   if (!stack) return FALSE;
   add_recent(self, file);
   lucy_window_set_psf(self, stack);
   g_object_unref(stack);
   return TRUE;
+}
+
+/* ---- hyperstacks: another channel or frame of the image's file, read in the background ---- */
+
+/* The image's hyperstack numbers, or NULL when it is not one. */
+static const LucyTiffInfo *image_hyperstack(LucyWindow *self) {
+  return self->image && lucy_stack_is_hyperstack(self->image)
+             ? lucy_stack_get_tiff_info(self->image) : NULL;
+}
+
+/* The same file's other channel: the voxel size the user gave the file still holds. */
+static void keep_user_voxel(LucyStack *old, LucyStack *fresh) {
+  if (old && lucy_stack_is_voxel_size_set_by_user(old) &&
+      g_strcmp0(lucy_stack_get_path(old), lucy_stack_get_path(fresh)) == 0)
+    lucy_stack_set_voxel_size(fresh, lucy_stack_get_volume(old)->voxel_um);
+}
+
+static void hyperstack_read_cb(GObject *source, GAsyncResult *res, gpointer data) {
+  LucyWindow *self = data;
+  GError *error = NULL;
+  LucyStack *stack = lucy_read_task_finish(res, &error);
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self->disposed) {
+    /* superseded by another choice or image, or the window closed */
+    g_clear_error(&error);
+    g_clear_object(&stack);
+    g_object_unref(self);
+    return;
+  }
+  g_clear_object(&self->read_cancel);
+  if (stack) {
+    keep_user_voxel(self->image, stack);
+    replace_image(self, stack, TRUE);
+    g_object_unref(stack);
+  } else {
+    update_display(self); /* the bar goes back to what is shown */
+    lucy_window_show_error(self, "Could not read that channel and frame", error);
+    g_error_free(error);
+  }
+  g_object_unref(self);
+}
+
+gboolean lucy_window_read_hyperstack(LucyWindow *self, guint channel, guint frame) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), FALSE);
+  const LucyTiffInfo *info = image_hyperstack(self);
+  if (!info || channel >= info->channels || frame >= info->frames) return FALSE;
+  cancel_read(self);
+  self->read_cancel = g_cancellable_new();
+  self->read_channel = channel;
+  self->read_frame = frame;
+  lucy_hyperstack_bar_set_choice(self->hyperstack_bar, channel, frame);
+  lucy_hyperstack_bar_set_reading(self->hyperstack_bar, TRUE);
+  LucyTiffReadOptions opts;
+  lucy_tiff_read_options_default(&opts);
+  opts.channel = channel;
+  opts.frame = frame;
+  lucy_read_task_run_async(lucy_stack_get_path(self->image), NULL, &opts, self->read_cancel,
+                           hyperstack_read_cb, g_object_ref(self));
+  return TRUE;
+}
+
+gboolean lucy_window_is_reading(LucyWindow *self) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), FALSE);
+  return self->read_cancel != NULL;
+}
+
+LucyHyperstackBar *lucy_window_get_hyperstack_bar(LucyWindow *self) {
+  return self->hyperstack_bar;
+}
+
+static void hyperstack_chosen_cb(LucyWindow *self, guint channel, guint frame) {
+  lucy_window_read_hyperstack(self, channel, frame);
+}
+
+/* Ctrl+] and friends: one step from what is read or on its way, within the file. */
+static void step_hyperstack(LucyWindow *self, int axis, int delta) {
+  const LucyTiffInfo *info = image_hyperstack(self);
+  if (!info) return;
+  gint64 c = self->read_cancel ? self->read_channel : (guint)info->channel;
+  gint64 t = self->read_cancel ? self->read_frame : (guint)info->frame;
+  if (axis == 0) c += delta;
+  else t += delta;
+  if (c >= 0 && t >= 0) lucy_window_read_hyperstack(self, (guint)c, (guint)t);
+}
+
+/* The bar follows the view: the image's channel and frame to choose (also under Result and
+ * Difference, which come from it), or what the PSF was read as. */
+static void update_hyperstack_bar(LucyWindow *self) {
+  const gboolean psf = self->view == LUCY_VIEW_PSF;
+  lucy_hyperstack_bar_show_stack(self->hyperstack_bar, psf ? self->psf : self->image, !psf);
+  if (!psf && self->read_cancel) {
+    lucy_hyperstack_bar_set_choice(self->hyperstack_bar, self->read_channel, self->read_frame);
+    lucy_hyperstack_bar_set_reading(self->hyperstack_bar, TRUE);
+  }
+}
+
+/* ---- voxel size: the user's, for files without calibration or with a wrong one ------------- */
+
+/* In place: no worker reads the image while no run is under way, and the result and the
+ * difference lie on its grid, so they take its voxel size (and a saved result carries it). */
+static void set_image_voxel(LucyWindow *self, const double voxel[3]) {
+  LucyStack *on_grid[] = {self->image, self->result, self->difference, self->demo_sharp,
+                          self->demo_blurred};
+  for (gsize i = 0; i < G_N_ELEMENTS(on_grid); i++)
+    if (on_grid[i]) lucy_stack_set_voxel_size(on_grid[i], voxel);
+  /* the built-in PSF has its σ in µm: made again at the new voxel size */
+  if (self->psf_builtin) lucy_window_use_default_psf(self, NULL);
+  update_prediction(self);
+  update_display(self);
+  gtk_widget_queue_draw(GTK_WIDGET(self->projection_view));
+}
+
+/* A copy, since PSF QA's workers may be reading the PSF shown; it notifies "psf" so that they
+ * measure again. The result stays: it depends on the PSF's voxels, not on their size. */
+static gboolean set_psf_voxel(LucyWindow *self, const double voxel[3], GError **error) {
+  LucyStack *psf = lucy_stack_copy(self->psf, error);
+  if (!psf) return FALSE;
+  lucy_stack_set_voxel_size(psf, voxel);
+  const LucyPsfOptics *optics = g_object_get_data(G_OBJECT(self->psf), LUCY_PSF_OPTICS_KEY);
+  if (optics)
+    g_object_set_data_full(G_OBJECT(psf), LUCY_PSF_OPTICS_KEY, g_memdup2(optics, sizeof *optics),
+                           g_free);
+  g_set_object(&self->psf, psf);
+  g_object_unref(psf);
+  update_prediction(self);
+  update_display(self);
+  g_object_notify_by_pspec(G_OBJECT(self), props[PROP_PSF]);
+  return TRUE;
+}
+
+gboolean lucy_window_set_voxel_size(LucyWindow *self, LucyView which, const double voxel_um[3],
+                                    GError **error) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), FALSE);
+  LucyStack *stack = which == LUCY_VIEW_IMAGE ? self->image
+                     : which == LUCY_VIEW_PSF ? self->psf : NULL;
+  if (!stack) {
+    g_set_error(error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "There is no %s to set the voxel "
+                "size of", which == LUCY_VIEW_PSF ? "PSF" : "image");
+    return FALSE;
+  }
+  for (int a = 0; a < 3; a++)
+    if (!(isfinite(voxel_um[a]) && voxel_um[a] > 0)) {
+      g_set_error(error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "A voxel size must be a "
+                  "positive, finite number of µm, not %g (%c)", voxel_um[a], "zyx"[a]);
+      return FALSE;
+    }
+  if (self->running) {
+    g_set_error_literal(error, LUCY_ERROR, LUCY_ERR_INVALID_ARGUMENT, "A run is under way and "
+                        "uses the voxel size: cancel it or let it finish, then set it");
+    return FALSE;
+  }
+  if (which == LUCY_VIEW_PSF) return set_psf_voxel(self, voxel_um, error);
+  set_image_voxel(self, voxel_um);
+  return TRUE;
+}
+
+/* The button says more when the voxel size shown is a guess. */
+static void update_voxel_button(LucyWindow *self, LucyStack *stack) {
+  const gboolean guess = stack && !lucy_stack_is_calibrated(stack);
+  gtk_button_set_label(self->voxel_button, guess ? "⚠ Set Voxel Size…" : "Voxel Size…");
+  if (guess) gtk_widget_add_css_class(GTK_WIDGET(self->voxel_button), "uncalibrated");
+  else gtk_widget_remove_css_class(GTK_WIDGET(self->voxel_button), "uncalibrated");
 }
 
 /* ---- display ---------------------------------------------------------------------------- */
@@ -453,6 +625,8 @@ static void update_display(LucyWindow *self) {
   lucy_projection_view_set_empty_text(self->projection_view, empty_text(self));
   lucy_projection_view_set_stack(self->projection_view, stack);
   update_info(self, stack);
+  update_hyperstack_bar(self);
+  update_voxel_button(self, stack);
   if (!stack) return;
   const LucyVolume *vol = lucy_stack_get_volume(stack);
   lucy_display_panel_set_depth(self->display_panel, (guint)vol->shape[LUCY_Z]);
@@ -603,9 +777,36 @@ guint64 lucy_window_get_predicted_peak(LucyWindow *self) {
          (mp.device == LUCY_DEVICE_CPU ? (guint64)mp.peak_host_bytes : 0);
 }
 
-/* The line under Run says when the PSF is not the user's but stood in for a missing file. */
-static const char *psf_note(LucyWindow *self) {
-  return self->psf_builtin ? "\n⚠ PSF: the built-in demo Gaussian — no PSF file was given" : "";
+static void append_hyperstack_note(GString *note, LucyStack *psf) {
+  if (!lucy_stack_is_hyperstack(psf)) return;
+  const LucyTiffInfo *i = lucy_stack_get_tiff_info(psf);
+  g_string_append_printf(note, "\n⚠ PSF: channel %zu, frame %zu of %zu channel%s × %zu frame%s "
+                         "(always, for a PSF)", i->channel, i->frame, i->channels,
+                         i->channels == 1 ? "" : "s", i->frames, i->frames == 1 ? "" : "s");
+}
+
+/* Convolution works voxel by voxel: a PSF sampled unlike the image acts at the wrong scale,
+ * most often because one of the two files lacks its calibration. */
+static void append_voxel_note(GString *note, LucyStack *image, LucyStack *psf) {
+  const double *i = lucy_stack_get_volume(image)->voxel_um;
+  const double *p = lucy_stack_get_volume(psf)->voxel_um;
+  gboolean differ = FALSE;
+  for (int a = 0; a < 3; a++) differ |= fabs(i[a] - p[a]) > 0.01 * MAX(i[a], p[a]);
+  if (differ)
+    g_string_append_printf(note, "\n⚠ PSF voxels %g×%g×%g µm, the image's %g×%g×%g: set them "
+                           "alike (Voxel Size…, Ctrl+Shift+P)", p[0], p[1], p[2], i[0], i[1],
+                           i[2]);
+}
+
+/* The line under Run says when the PSF is not the user's but stood in for a missing file, is
+ * one channel and frame of a hyperstack, or is sampled unlike the image. */
+static char *psf_note(LucyWindow *self) {
+  if (self->psf_builtin)
+    return g_strdup("\n⚠ PSF: the built-in demo Gaussian — no PSF file was given");
+  GString *note = g_string_new(NULL);
+  if (self->psf) append_hyperstack_note(note, self->psf);
+  if (self->psf && self->image) append_voxel_note(note, self->image, self->psf);
+  return g_string_free(note, FALSE);
 }
 
 static void update_prediction(LucyWindow *self) {
@@ -646,7 +847,8 @@ static void update_prediction(LucyWindow *self) {
       g_free(text);
       text = with;
     }
-    char *noted = g_strconcat(text, psf_note(self), NULL);
+    g_autofree char *note = psf_note(self);
+    char *noted = g_strconcat(text, note, NULL);
     g_free(text);
     text = noted;
     if (!self->result) lucy_operations_panel_set_result_text(self->operations_panel, text);
@@ -661,6 +863,16 @@ static void update_actions(LucyWindow *self) {
   g_simple_action_set_enabled(G_SIMPLE_ACTION(run), self->image && self->psf && !self->running);
   g_simple_action_set_enabled(G_SIMPLE_ACTION(cancel), self->running);
   g_simple_action_set_enabled(G_SIMPLE_ACTION(save), self->result != NULL);
+  /* a run reads the voxel sizes; the steps need channels or frames to step through */
+  GAction *voxel = g_action_map_lookup_action(G_ACTION_MAP(self), "voxel-size");
+  g_simple_action_set_enabled(G_SIMPLE_ACTION(voxel), (self->image || self->psf) && !self->running);
+  const LucyTiffInfo *info = image_hyperstack(self);
+  static const char *steps[] = {"next-channel", "previous-channel", "next-frame", "previous-frame"};
+  for (int i = 0; i < 4; i++) {
+    GAction *step = g_action_map_lookup_action(G_ACTION_MAP(self), steps[i]);
+    g_simple_action_set_enabled(G_SIMPLE_ACTION(step),
+                                info && (i < 2 ? info->channels : info->frames) > 1);
+  }
 }
 
 /* The device the panel's settings ask for, made again when one changed (a device's planning
@@ -749,7 +961,7 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
   }
   g_clear_object(&self->saved_result);
   if (result && self->image) /* at the image's voxel size, a guess when the image's is */
-    lucy_stack_set_calibrated(result, lucy_stack_is_calibrated(self->image));
+    lucy_stack_copy_calibration(result, self->image);
   if (result && decon) {
     double seconds = (g_get_monotonic_time() - self->run_started) / 1e6;
     g_clear_object(&self->result);
@@ -764,12 +976,13 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
       short_warning = colon ? g_strndup(warning, (gsize)(colon - warning)) : g_strdup(warning);
     }
     g_autofree char *truth = demo_error_text(self, result);
+    g_autofree char *note = psf_note(self);
     char *text = g_strdup_printf("Result: %s%s%s%s%s%s%s", lucy_stack_get_title(result),
                                  self->run_summary ? "\n" : "",
                                  self->run_summary ? self->run_summary : "",
                                  truth ? truth : "",
                                  warning ? "\n⚠ " : "", warning ? short_warning : "",
-                                 psf_note(self));
+                                 note);
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_result_tooltip(self->operations_panel, warning);
     g_free(text);
@@ -791,9 +1004,10 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     self->result_mode = mode_run;
     invalidate_range(self);
     const LucyVolume *v = lucy_stack_get_volume(result);
+    g_autofree char *note = psf_note(self);
     char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s%s", v->shape[0],
                                  v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds,
-                                 psf_note(self));
+                                 note);
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_progress(self->operations_panel, 1.0, "Done");
     g_free(text);
@@ -841,7 +1055,7 @@ static void preview_cb(gpointer user, LucyStack *estimate, int iteration) {
       self->run_generation != self->inputs_generation)
     return;
   /* the estimate so far replaces the Result (its projections were made in the worker) */
-  lucy_stack_set_calibrated(estimate, lucy_stack_is_calibrated(self->image));
+  lucy_stack_copy_calibration(estimate, self->image);
   g_clear_object(&self->difference);
   g_set_object(&self->result, estimate);
   self->result_mode = LUCY_PAD_SAME;
@@ -1243,6 +1457,24 @@ static void generate_psf_action(GSimpleAction *a, GVariant *p, gpointer data) {
   gtk_window_present(GTK_WINDOW(dialog));
 }
 
+/* Voxel Size: one dialog at a time, modal over the window */
+static void voxel_size_action(GSimpleAction *a, GVariant *p, gpointer data) {
+  gtk_window_present(GTK_WINDOW(lucy_voxel_dialog_new(LUCY_WINDOW(data))));
+}
+
+static void next_channel_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  step_hyperstack(self, 0, 1);
+}
+static void previous_channel_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  step_hyperstack(self, 0, -1);
+}
+static void next_frame_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  step_hyperstack(self, 1, 1);
+}
+static void previous_frame_action(GSimpleAction *a, GVariant *p, gpointer self) {
+  step_hyperstack(self, 1, -1);
+}
+
 static void run_action(GSimpleAction *a, GVariant *p, gpointer self) { lucy_window_run(self); }
 static void cancel_action(GSimpleAction *a, GVariant *p, gpointer self) { lucy_window_cancel(self); }
 static void zoom_in_action(GSimpleAction *a, GVariant *p, gpointer data) {
@@ -1266,6 +1498,11 @@ static const GActionEntry win_actions[] = {
     {"demo", demo_action, NULL, NULL, NULL, {0}},
     {"save-result", save_result_action, NULL, NULL, NULL, {0}},
     {"export-view", export_view_action, NULL, NULL, NULL, {0}},
+    {"voxel-size", voxel_size_action, NULL, NULL, NULL, {0}},
+    {"next-channel", next_channel_action, NULL, NULL, NULL, {0}},
+    {"previous-channel", previous_channel_action, NULL, NULL, NULL, {0}},
+    {"next-frame", next_frame_action, NULL, NULL, NULL, {0}},
+    {"previous-frame", previous_frame_action, NULL, NULL, NULL, {0}},
     {"run", run_action, NULL, NULL, NULL, {0}},
     {"cancel", cancel_action, NULL, NULL, NULL, {0}},
     {"zoom-in", zoom_in_action, NULL, NULL, NULL, {0}},
@@ -1319,6 +1556,7 @@ static void lucy_window_dispose(GObject *object) {
   self->rerun_pending = FALSE;
   if (self->cancellable) g_cancellable_cancel(self->cancellable);
   g_clear_object(&self->cancellable);
+  cancel_read(self);
   if (self->chooser) gtk_native_dialog_destroy(GTK_NATIVE_DIALOG(self->chooser));
   g_clear_object(&self->chooser);
   g_clear_object(&self->image);
@@ -1375,6 +1613,7 @@ static void lucy_window_class_init(LucyWindowClass *klass) {
   g_type_ensure(LUCY_TYPE_OPERATIONS_PANEL);
   g_type_ensure(LUCY_TYPE_MEMORY_GAUGE);
   g_type_ensure(LUCY_TYPE_PROJECTION_VIEW);
+  g_type_ensure(LUCY_TYPE_HYPERSTACK_BAR);
   gtk_widget_class_set_template_from_resource(widget_class, "/org/lucy/Lucy/lucy-window.ui");
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, open_menu_button);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, recent_submenu);
@@ -1382,12 +1621,15 @@ static void lucy_window_class_init(LucyWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, operations_panel);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, memory_gauge);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, projection_view);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, hyperstack_bar);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, hover_label);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, voxel_button);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_label);
   gtk_widget_class_bind_template_callback(widget_class, display_changed_cb);
   gtk_widget_class_bind_template_callback(widget_class, auto_contrast_cb);
   gtk_widget_class_bind_template_callback(widget_class, reset_contrast_cb);
   gtk_widget_class_bind_template_callback(widget_class, hover_text_cb);
+  gtk_widget_class_bind_template_callback(widget_class, hyperstack_chosen_cb);
   gtk_widget_class_bind_template_callback(widget_class, operation_settings_changed_cb);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtk/gtk.h>
 #include "lucy-display-panel.h"
+#include "lucy-hyperstack-bar.h"
 #include "lucy-memory-gauge.h"
 #include "lucy-operations-panel.h"
 #include "lucy-projection-view.h"
@@ -33,6 +34,18 @@ gboolean lucy_window_load_demo(LucyWindow *self, GError **error);
 gboolean lucy_window_is_demo(LucyWindow *self);
 /* Reads a TIFF stack or PSF; on failure returns FALSE and keeps what was shown. */
 gboolean lucy_window_open_stack(LucyWindow *self, GFile *file, GError **error);
+/* The same for one channel and time point of a hyperstack (0-based, as lucy-cli --channel and
+ * --frame). */
+gboolean lucy_window_open_stack_at(LucyWindow *self, GFile *file, guint channel, guint frame,
+                                   GError **error);
+/* Reads another channel and frame of the image's hyperstack in a worker thread, dropping a
+ * read still on its way; when it arrives it replaces the image (the result goes, the display
+ * settings stay) and the bar under the image says what was read. FALSE when the image is not
+ * a hyperstack or has no such channel or frame. Ctrl+] / Ctrl+[ step the channel, Ctrl+. /
+ * Ctrl+, the frame. */
+gboolean lucy_window_read_hyperstack(LucyWindow *self, guint channel, guint frame);
+/* TRUE while such a read is on its way. */
+gboolean lucy_window_is_reading(LucyWindow *self);
 gboolean lucy_window_open_psf(LucyWindow *self, GFile *file, GError **error);
 /* A Gaussian PSF (σ 0.9 µm axial, 0.3 µm lateral) at the image's voxel size, for an image
  * opened without a PSF file: titled "built-in demo PSF (no PSF file given)", and the line under
@@ -42,6 +55,14 @@ void lucy_window_set_image(LucyWindow *self, LucyStack *image);
 /* Replaces the PSF; the "psf" property (LucyStack) is notified whenever it changes, however it
  * was replaced (opened, generated, fixed, the demo's). */
 void lucy_window_set_psf(LucyWindow *self, LucyStack *psf);
+
+/* Sets the voxel size (µm, z y x) of the image (LUCY_VIEW_IMAGE: also of the result on its
+ * grid) or of the PSF (LUCY_VIEW_PSF: PSF QA measures again), marked "set by you" in the
+ * status line, used by the projections' aspect, PSF QA and saved results. FALSE with a message
+ * for a value that is not positive and finite, a missing stack, or a run under way (it reads
+ * them). Ctrl+Shift+P opens the Voxel Size dialog, which calls this. */
+gboolean lucy_window_set_voxel_size(LucyWindow *self, LucyView which, const double voxel_um[3],
+                                    GError **error);
 
 /* Writes the result as a float32 TIFF with its calibration (atomically). */
 gboolean lucy_window_save_result(LucyWindow *self, GFile *file, gboolean overwrite,
@@ -93,6 +114,7 @@ const char *lucy_window_get_info_text(LucyWindow *self);
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self);
 LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self);
 LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self);
+LucyHyperstackBar *lucy_window_get_hyperstack_bar(LucyWindow *self);
 LucyOperationsPanel *lucy_window_get_operations_panel(LucyWindow *self);
 
 G_END_DECLS

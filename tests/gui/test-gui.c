@@ -11,6 +11,7 @@
 #include "lucy-application.h"
 #include "lucy-display-panel.h"
 #include "lucy-error.h"
+#include "lucy-hyperstack-bar.h"
 #include "lucy-memory-gauge.h"
 #include "lucy-operations-panel.h"
 #include "lucy-points-view.h"
@@ -21,6 +22,7 @@
 #include "lucy-plan-or-tile.h"
 #include "lucy-psf-panel.h"
 #include "lucy-snapshot.h"
+#include "lucy-voxel-dialog.h"
 #include "lucy-window.h"
 
 static LucyApplication *app;
@@ -553,6 +555,27 @@ static void test_memory_gauge(void) {
   /* it polls by itself while shown */
   spin(800);
   g_assert_true(lucy_memory_gauge_update(gauge));
+  close_window(win);
+}
+
+/* What the gauge says Lucy holds: on the CPU the process's resident host memory (never "0 bytes"
+ * with stacks loaded), with the run buffers apart in the tooltip; the wording says which. */
+static void test_memory_gauge_held(void) {
+  LucyWindow *win = demo_window();
+  LucyMemoryGauge *gauge = lucy_window_get_memory_gauge(win);
+  g_assert_true(lucy_memory_gauge_update(gauge));
+  const char *text = lucy_memory_gauge_get_text(gauge);
+  const char *tip = gtk_widget_get_tooltip_text(lucy_memory_gauge_get_text_widget(gauge));
+  g_test_message("gauge: %s\ntooltip: %s", text, tip ? tip : "(none)");
+  g_assert_nonnull(strstr(text, " / "));
+  g_assert_nonnull(strstr(text, "Lucy holds"));
+  g_assert_null(strstr(text, "Lucy holds 0 bytes"));
+  const LucyVolume *v = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  g_assert_cmpuint(lucy_memory_gauge_get_held_bytes(gauge), >=,
+                   lucy_shape_count(v->shape) * sizeof(float));
+  g_assert_nonnull(tip);
+  g_assert_nonnull(strstr(tip, "resident"));
+  g_assert_nonnull(strstr(tip, "run buffers"));
   close_window(win);
 }
 
@@ -2573,6 +2596,400 @@ static void test_psf_qa_uncalibrated(void) {
   close_window(win);
 }
 
+/* ---- hyperstacks and voxel sizes ----------------------------------------------------------- */
+
+/* A file of tests/fixtures/tiff, or NULL (the test is skipped) when it is not there. */
+static char *fixture_file(const char *name) {
+  const char *dir = g_getenv("LUCY_FIXTURES");
+  char *path = g_build_filename(dir ? dir : "tests/fixtures", "tiff", name, NULL);
+  if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
+  g_test_skip("fixture not found (LUCY_FIXTURES)");
+  g_free(path);
+  return NULL;
+}
+
+/* The window's image is channel c, frame t of the file, voxel for voxel. */
+static void assert_image_is(LucyWindow *win, const char *path, guint c, guint t) {
+  LucyTiffReadOptions o;
+  lucy_tiff_read_options_default(&o);
+  o.channel = c;
+  o.frame = t;
+  LucyVolume *want = NULL;
+  g_assert_cmpint(lucy_tiff_read(path, &o, &want, NULL), ==, LUCY_OK);
+  const LucyVolume *got = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  g_assert_cmpmem(got->shape, sizeof got->shape, want->shape, sizeof want->shape);
+  g_assert_cmpmem(got->data, lucy_shape_count(got->shape) * sizeof(float), want->data,
+                  lucy_shape_count(want->shape) * sizeof(float));
+  lucy_volume_free(want);
+}
+
+static void wait_read(LucyWindow *win) {
+  gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+  while (lucy_window_is_reading(win) && g_get_monotonic_time() < end)
+    g_main_context_iteration(NULL, FALSE), g_usleep(500);
+  g_assert_false(lucy_window_is_reading(win));
+  spin(20);
+}
+
+static void open_file(LucyWindow *win, const char *path, gboolean psf) {
+  GFile *f = g_file_new_for_path(path);
+  GError *error = NULL;
+  g_assert_true(psf ? lucy_window_open_psf(win, f, &error)
+                    : lucy_window_open_stack(win, f, &error));
+  g_assert_no_error(error);
+  g_object_unref(f);
+}
+
+/* accel is bound to action (e.g. "win.next-channel") */
+static void assert_accel(const char *accel, const char *action) {
+  char **actions = gtk_application_get_actions_for_accel(GTK_APPLICATION(app), accel);
+  g_assert_true(g_strv_contains((const char *const *)actions, action));
+  g_strfreev(actions);
+}
+
+/* Channel and frame change with the spin buttons and the accelerators' actions, are read in the
+ * background (a superseded choice is dropped), keep the display settings and a voxel size the
+ * user gave the file, and the bar and the status line say what was read. */
+static void check_choosing(LucyWindow *win, const char *path) {
+  LucyHyperstackBar *bar = lucy_window_get_hyperstack_bar(win);
+  gtk_spin_button_set_value(lucy_hyperstack_bar_get_channel_control(bar), 1);
+  g_assert_true(lucy_window_is_reading(win));
+  g_test_message("while reading: %s", lucy_hyperstack_bar_get_text(bar));
+  g_assert_nonnull(strstr(lucy_hyperstack_bar_get_text(bar), "reading channel 1, frame 0"));
+  wait_read(win);
+  assert_image_is(win, path, 1, 0);
+  g_test_message("bar: %s; status: %s", lucy_hyperstack_bar_get_text(bar),
+                 lucy_window_get_info_text(win));
+  g_assert_nonnull(strstr(lucy_hyperstack_bar_get_text(bar), "read channel 1, frame 0"));
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "channel 1, frame 0"));
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "(set by you)"));
+  LucyRenderOptions opts;
+  lucy_display_panel_get_options(lucy_window_get_display_panel(win), &opts);
+  g_assert_cmpint(opts.colormap, ==, LUCY_CMAP_VIRIDIS);
+  assert_accel("<Primary>period", "win.next-frame");
+  assert_accel("<Primary>comma", "win.previous-frame");
+  assert_accel("<Primary>bracketright", "win.next-channel");
+  assert_accel("<Primary>bracketleft", "win.previous-channel");
+  g_action_group_activate_action(G_ACTION_GROUP(win), "next-frame", NULL);
+  wait_read(win);
+  assert_image_is(win, path, 1, 1);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "previous-channel", NULL);
+  wait_read(win);
+  assert_image_is(win, path, 0, 1);
+  g_action_group_activate_action(G_ACTION_GROUP(win), "previous-channel", NULL);
+  g_assert_false(lucy_window_is_reading(win)); /* no channel -1 */
+  g_assert_false(lucy_window_read_hyperstack(win, 2, 0));
+  g_assert_true(lucy_window_read_hyperstack(win, 1, 0));
+  g_assert_true(lucy_window_read_hyperstack(win, 0, 0));
+  wait_read(win);
+  assert_image_is(win, path, 0, 0);
+  guint c, t;
+  lucy_hyperstack_bar_get_choice(bar, &c, &t);
+  g_assert_cmpuint(c, ==, 0);
+  g_assert_cmpuint(t, ==, 0);
+  spin(200); /* the dropped read of channel 1 never shows */
+  assert_image_is(win, path, 0, 0);
+}
+
+static void test_hyperstack_chooser(void) {
+  char *path = fixture_file("tifffile-imagej-hyperstack.tif"); /* T 2, Z 3, C 2 */
+  if (!path) return;
+  LucyWindow *win = plain_window();
+  open_file(win, path, FALSE);
+  LucyHyperstackBar *bar = lucy_window_get_hyperstack_bar(win);
+  g_test_message("bar: %s", lucy_hyperstack_bar_get_text(bar));
+  g_assert_true(gtk_widget_get_visible(GTK_WIDGET(bar)));
+  g_assert_nonnull(strstr(lucy_hyperstack_bar_get_text(bar), "2 channels and 2 frames"));
+  g_assert_nonnull(strstr(lucy_hyperstack_bar_get_text(bar), "read channel 0, frame 0"));
+  assert_image_is(win, path, 0, 0);
+  const double voxel[3] = {0.75, 0.25, 0.125};
+  g_assert_true(lucy_window_set_voxel_size(win, LUCY_VIEW_IMAGE, voxel, NULL));
+  LucyRenderOptions opts;
+  lucy_display_panel_get_options(lucy_window_get_display_panel(win), &opts);
+  opts.colormap = LUCY_CMAP_VIRIDIS;
+  lucy_display_panel_set_options(lucy_window_get_display_panel(win), &opts);
+  g_signal_emit_by_name(lucy_window_get_display_panel(win), "changed");
+  check_choosing(win, path);
+  g_assert_cmpfloat(lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE))->voxel_um[0],
+                    ==, 0.75);
+  if (g_getenv("LUCY_HYPERSTACK_SCREENSHOT"))
+    lucy_widget_save_png(GTK_WIDGET(win), g_getenv("LUCY_HYPERSTACK_SCREENSHOT"), NULL);
+  /* the same file as the PSF: channel 0, frame 0, and the window says so */
+  open_file(win, path, TRUE);
+  lucy_window_set_view(win, LUCY_VIEW_PSF);
+  spin(20);
+  g_test_message("PSF bar: %s", lucy_hyperstack_bar_get_text(bar));
+  g_assert_true(gtk_widget_get_visible(GTK_WIDGET(bar)));
+  g_assert_nonnull(
+      strstr(lucy_hyperstack_bar_get_text(bar), "always read from channel 0, frame 0"));
+  g_assert_false(gtk_widget_is_visible(GTK_WIDGET(lucy_hyperstack_bar_get_channel_control(bar))));
+  const char *under_run =
+      lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win));
+  g_test_message("under Run: %s", under_run);
+  g_assert_nonnull(strstr(under_run, "PSF: channel 0, frame 0 of 2 channels"));
+  /* a stack that is not a hyperstack: no bar, nothing to step */
+  char *plain = fixture_file("tifffile-tiled-bigtiff.tif");
+  open_file(win, plain, FALSE);
+  spin(20);
+  g_assert_false(gtk_widget_get_visible(GTK_WIDGET(bar)));
+  g_assert_false(g_action_group_get_action_enabled(G_ACTION_GROUP(win), "next-channel"));
+  g_free(plain);
+  g_free(path);
+  close_window(win);
+}
+
+/* lucy --channel C --frame T STACK reads that channel and frame, as lucy-cli does; a channel
+ * the file lacks fails with the reader's reason, and the options without a stack are usage
+ * errors. */
+static void test_hyperstack_command_line(void) {
+  char *path = fixture_file("tifffile-imagej-hyperstack.tif");
+  if (!path) return;
+  char *dir = g_dir_make_tmp("lucy-hyper-XXXXXX", NULL);
+  char *png = g_build_filename(dir, "hyper.png", NULL);
+  const char *ok[] = {"--channel", "1", "--frame", "1", path, "--screenshot", png, NULL};
+  run_lucy_expect(ok, 0, NULL);
+  g_assert_true(g_file_test(png, G_FILE_TEST_EXISTS));
+  const char *missing[] = {"--channel", "5", path, "--screenshot", png, NULL};
+  run_lucy_expect(missing, 1, "channel 5 is out of range");
+  const char *bad[] = {"--frame", "-1", path, "--screenshot", png, NULL};
+  run_lucy_expect(bad, 2, "--frame");
+  const char *no_file[] = {"--channel", "1", "--screenshot", png, NULL};
+  run_lucy_expect(no_file, 2, "--channel chooses in the stack file");
+  LucyWindow *win = plain_window();
+  GFile *f = g_file_new_for_path(path);
+  g_assert_true(lucy_window_open_stack_at(win, f, 1, 1, NULL));
+  assert_image_is(win, path, 1, 1);
+  g_assert_nonnull(strstr(lucy_hyperstack_bar_get_text(lucy_window_get_hyperstack_bar(win)),
+                          "read channel 1, frame 1"));
+  g_object_unref(f);
+  close_window(win);
+  g_unlink(png);
+  g_rmdir(dir);
+  g_free(png);
+  g_free(dir);
+  g_free(path);
+}
+
+/* lucy --voxel Z,Y,X and --psf-voxel read as lucy-cli reads them: three finite numbers > 0,
+ * anything else a usage error. */
+static void test_voxel_command_line(void) {
+  char *path = fixture_file("tifffile-tiled-bigtiff.tif");
+  if (!path) return;
+  char *dir = g_dir_make_tmp("lucy-voxel-XXXXXX", NULL);
+  char *png = g_build_filename(dir, "voxel.png", NULL);
+  const char *ok[] = {"--voxel", "0.3,0.1,0.1", "--psf-voxel", "0.3,0.1,0.1", path,
+                      "--screenshot", png, NULL};
+  run_lucy_expect(ok, 0, NULL);
+  g_assert_true(g_file_test(png, G_FILE_TEST_EXISTS));
+  static const char *bad[] = {"0,0.1,0.1", "0.3,0.1", "0.3,0.1,0.1,1", "0.3,x,0.1", "inf,1,1",
+                              "-1,1,1"};
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    const char *args[] = {"--voxel", bad[i], path, "--screenshot", png, NULL};
+    run_lucy_expect(args, 2, "--voxel");
+  }
+  const char *bad_psf[] = {"--psf-voxel", "1,1", path, "--screenshot", png, NULL};
+  run_lucy_expect(bad_psf, 2, "--psf-voxel");
+  g_unlink(png);
+  g_rmdir(dir);
+  g_free(png);
+  g_free(dir);
+  g_free(path);
+}
+
+/* What is not a voxel size is refused with the field and the reason, and changes nothing. */
+static void check_voxel_refused(LucyWindow *win, LucyVoxelDialog *dlg) {
+  static const struct { const char *text, *why; } bad[] = {
+      {"-0.5", "is not positive"}, {"0", "is not positive"}, {"abc", "is not a number"},
+      {"", "is empty"}, {"inf", "not a finite"}, {"nan", "not a finite"},
+      {"1e999", "not a finite"}, {"0.1 mm", "is not a number of µm"}, {"0.1.2", "not a number"},
+      {"20000", "not a voxel size"}};
+  for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+    gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 1), bad[i].text);
+    GError *error = NULL;
+    g_assert_false(lucy_voxel_dialog_apply(dlg, &error));
+    g_test_message("“%s”: %s", bad[i].text, error->message);
+    g_assert_nonnull(strstr(error->message, "Image y"));
+    g_assert_nonnull(strstr(error->message, bad[i].why));
+    g_assert_cmpstr(lucy_voxel_dialog_get_message(dlg), ==, error->message);
+    g_clear_error(&error);
+  }
+  LucyStack *image = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  g_assert_false(lucy_stack_is_calibrated(image));
+  g_assert_cmpfloat(lucy_stack_get_volume(image)->voxel_um[1], ==, 1.0);
+  const double nan3[3] = {NAN, 1, 1};
+  g_assert_false(lucy_window_set_voxel_size(win, LUCY_VIEW_IMAGE, nan3, NULL));
+}
+
+static void set_row(LucyVoxelDialog *dlg, LucyView which, const char *z, const char *y,
+                    const char *x) {
+  const char *text[3] = {z, y, x};
+  for (int a = 0; a < 3; a++)
+    gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, which, a), text[a]);
+}
+
+/* The image's voxel size: the status line, the projections' aspect. */
+static void check_image_voxel(LucyWindow *win, LucyVoxelDialog *dlg) {
+  /* a comma is a decimal point; µm unless nm follows */
+  set_row(dlg, LUCY_VIEW_IMAGE, "2", "0,5", "500 nm");
+  GError *error = NULL;
+  g_assert_true(lucy_voxel_dialog_apply(dlg, &error));
+  g_assert_no_error(error);
+  const LucyVolume *v = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  g_assert_cmpfloat(v->voxel_um[0], ==, 2.0);
+  g_assert_cmpfloat(v->voxel_um[1], ==, 0.5);
+  g_assert_cmpfloat(v->voxel_um[2], ==, 0.5);
+  lucy_window_set_view(win, LUCY_VIEW_IMAGE);
+  spin(50);
+  const char *info = lucy_window_get_info_text(win);
+  g_test_message("status: %s", info);
+  g_assert_nonnull(strstr(info, "2×0.5×0.5 µm (set by you)"));
+  g_assert_null(strstr(info, "uncalibrated"));
+  /* the PSF, still at its guess, is now sampled unlike the image: said under Run */
+  const char *under_run =
+      lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win));
+  g_test_message("under Run: %s", under_run);
+  g_assert_nonnull(strstr(under_run, "PSF voxels 0.2×0.08×0.08 µm, the image's 2×0.5×0.5"));
+  /* ZY is 3 × 2 = 6 µm wide beside XY's 37 × 0.5 = 18.5 µm */
+  LucyProjectionView *view = lucy_window_get_projection_view(win);
+  graphene_rect_t rxy, rzy;
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_XY, &rxy));
+  g_assert_true(lucy_projection_view_get_panel_rect(view, LUCY_PROJ_ZY, &rzy));
+  g_assert_cmpfloat_with_epsilon(rzy.size.width / rxy.size.width, 6.0 / 18.5, 1e-3);
+}
+
+/* The Voxel Size dialog over win other than but, or NULL. */
+static LucyVoxelDialog *find_voxel_dialog(LucyWindow *win, LucyVoxelDialog *but) {
+  GListModel *tops = gtk_window_get_toplevels();
+  LucyVoxelDialog *found = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items(tops) && !found; i++) {
+    GtkWindow *w = g_list_model_get_item(tops, i);
+    if (LUCY_IS_VOXEL_DIALOG(w) && w != GTK_WINDOW(but) &&
+        gtk_window_get_transient_for(w) == GTK_WINDOW(win))
+      found = LUCY_VOXEL_DIALOG(w);
+    g_object_unref(w);
+  }
+  return found;
+}
+
+/* The PSF's: PSF QA offers the dialog beside its warning, measures again in the new µm, and
+ * the warning goes. */
+static void check_psf_voxel(LucyWindow *win, LucyVoxelDialog *dlg) {
+  LucyPsfPanel *panel = NULL;
+  GtkWindow *qa = lucy_psf_panel_new_window(win, &panel);
+  gtk_window_present(qa);
+  measure_wait(panel);
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "warning"), "Voxel size unknown"));
+  GtkWidget *button = lucy_psf_panel_get_voxel_button(panel);
+  g_assert_true(gtk_widget_get_visible(button));
+  g_signal_emit_by_name(button, "clicked");
+  spin(50);
+  LucyVoxelDialog *opened = find_voxel_dialog(win, dlg);
+  g_assert_nonnull(opened);
+  gtk_window_destroy(GTK_WINDOW(opened));
+  set_row(dlg, LUCY_VIEW_PSF, "0.2", "0.05", "0.05");
+  g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
+  measure_wait(panel);
+  g_test_message("PSF QA: %s", lucy_psf_panel_get_text(panel, "shape"));
+  g_assert_null(strstr(lucy_psf_panel_get_text(panel, "warning"), "Voxel size unknown"));
+  g_assert_false(gtk_widget_get_visible(button));
+  g_assert_nonnull(strstr(lucy_psf_panel_get_text(panel, "shape"), "(set by you)"));
+  LucyPsfMeasure m;
+  g_assert_true(lucy_psf_panel_get_measure(panel, &m));
+  g_assert_cmpfloat_with_epsilon(m.fit[2].fwhm_um, m.fit[2].fwhm_px * 0.05, 1e-9);
+  g_assert_cmpfloat_with_epsilon(m.fit[0].fwhm_um, m.fit[0].fwhm_px * 0.2, 1e-9);
+  gtk_window_destroy(qa);
+  lucy_window_set_view(win, LUCY_VIEW_PSF);
+  spin(20);
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "0.2×0.05×0.05 µm (set by you)"));
+}
+
+/* A run uses them and refuses changes while under way; a saved result carries them, and the
+ * result follows a later change of the image's (it lies on its grid). */
+static void check_result_voxel(LucyWindow *win) {
+  RunResult r;
+  run_to_end(win, &r);
+  g_free(r.message);
+  const LucyVolume *res = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  g_assert_cmpfloat(res->voxel_um[0], ==, 2.0);
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "(set by you)"));
+  char *dir = g_dir_make_tmp("lucy-voxel-XXXXXX", NULL);
+  char *out = g_build_filename(dir, "result.tif", NULL);
+  GFile *f = g_file_new_for_path(out);
+  g_assert_true(lucy_window_save_result(win, f, FALSE, NULL));
+  LucyVolume *saved = NULL;
+  g_assert_cmpint(lucy_tiff_read(out, NULL, &saved, NULL), ==, LUCY_OK);
+  g_assert_cmpfloat_with_epsilon(saved->voxel_um[0], 2.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon(saved->voxel_um[2], 0.5, 1e-6);
+  lucy_volume_free(saved);
+  const double later[3] = {1.5, 0.4, 0.4};
+  g_assert_true(lucy_window_set_voxel_size(win, LUCY_VIEW_IMAGE, later, NULL));
+  res = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_RESULT));
+  g_assert_cmpfloat(res->voxel_um[0], ==, 1.5);
+  memset(&r, 0, sizeof r);
+  gulong id = g_signal_connect(win, "run-finished", G_CALLBACK(run_finished_cb), &r);
+  g_assert_true(lucy_window_run(win));
+  GError *error = NULL;
+  g_assert_false(lucy_window_set_voxel_size(win, LUCY_VIEW_IMAGE, later, &error));
+  g_assert_nonnull(strstr(error->message, "run is under way"));
+  g_assert_false(g_action_group_get_action_enabled(G_ACTION_GROUP(win), "voxel-size"));
+  g_clear_error(&error);
+  g_assert_true(wait_for_flag(&r.done, 120000));
+  g_signal_handler_disconnect(win, id);
+  g_free(r.message);
+  g_unlink(out);
+  g_rmdir(dir);
+  g_object_unref(f);
+  g_free(out);
+  g_free(dir);
+}
+
+/* The action (Ctrl+Shift+P, as Fiji's Image ▸ Properties) opens the dialog over the window. */
+static void check_voxel_action(LucyWindow *win) {
+  assert_accel("<Primary><Shift>p", "win.voxel-size");
+  g_action_group_activate_action(G_ACTION_GROUP(win), "voxel-size", NULL);
+  spin(50);
+  LucyVoxelDialog *found = find_voxel_dialog(win, NULL);
+  g_assert_nonnull(found);
+  const char *z = gtk_editable_get_text(lucy_voxel_dialog_get_entry(found, LUCY_VIEW_IMAGE, 0));
+  g_assert_cmpstr(z, ==, "1.5");
+  gtk_window_destroy(GTK_WINDOW(found));
+}
+
+static void test_voxel_size(void) {
+  char *path = fixture_file("tifffile-tiled-bigtiff.tif"); /* no calibration: 1 µm assumed */
+  if (!path) return;
+  LucyWindow *win = plain_window();
+  open_file(win, path, FALSE);
+  const size_t pshape[3] = {9, 17, 17};
+  LucyStack *psf = gaussian_stack(pshape, 1.5, "PSF without calibration");
+  lucy_stack_set_calibrated(psf, FALSE);
+  lucy_window_set_psf(win, psf);
+  g_object_unref(psf);
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "(uncalibrated)"));
+  LucyVoxelDialog *dlg = lucy_voxel_dialog_new(win);
+  gtk_window_present(GTK_WINDOW(dlg));
+  spin(50);
+  g_assert_cmpstr(gtk_editable_get_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 0)), ==,
+                  "1");
+  check_voxel_refused(win, dlg);
+  check_image_voxel(win, dlg);
+  if (g_getenv("LUCY_VOXEL_SCREENSHOT")) {
+    set_row(dlg, LUCY_VIEW_PSF, "0.2", "-0.05", "0.05");
+    spin(100);
+    lucy_widget_save_png(GTK_WIDGET(dlg), g_getenv("LUCY_VOXEL_SCREENSHOT"), NULL);
+  }
+  check_psf_voxel(win, dlg);
+  lucy_voxel_dialog_same_as_image(dlg);
+  g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
+  g_assert_null(strstr(lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win)),
+                       "PSF voxels"));
+  gtk_window_destroy(GTK_WINDOW(dlg));
+  check_result_voxel(win);
+  check_voxel_action(win);
+  g_free(path);
+  close_window(win);
+}
+
 int main(int argc, char **argv) {
   if (!g_getenv("DISPLAY") && !g_getenv("WAYLAND_DISPLAY")) {
     g_printerr("no display: skipped (run under xvfb-run)\n");
@@ -2596,6 +3013,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/cancel", test_cancel);
   g_test_add_func("/gui/memory-gauge", test_memory_gauge);
   g_test_add_func("/gui/memory-gauge/in-view", test_memory_gauge_in_view);
+  g_test_add_func("/gui/memory-gauge/held", test_memory_gauge_held);
   g_test_add_func("/gui/memory-what-if", test_memory_what_if);
   g_test_add_func("/gui/corrupt", test_corrupt);
   g_test_add_func("/gui/screenshot", test_screenshot);
@@ -2619,6 +3037,10 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/status/file", test_status_names_file);
   g_test_add_func("/gui/default-psf", test_default_psf_said);
   g_test_add_func("/gui/psf-qa/uncalibrated", test_psf_qa_uncalibrated);
+  g_test_add_func("/gui/hyperstack/chooser", test_hyperstack_chooser);
+  g_test_add_func("/gui/hyperstack/command-line", test_hyperstack_command_line);
+  g_test_add_func("/gui/voxel-size", test_voxel_size);
+  g_test_add_func("/gui/voxel-size/command-line", test_voxel_command_line);
   int status = g_test_run();
   g_object_unref(app);
   return status;
