@@ -300,15 +300,22 @@ int cli_opt_voxel(const char *command, const char *opt, const char *arg, double 
   if (!cli_parse_double_list(arg, 3, 0.0, HUGE_VAL, 1, out, &why))
     return cli_usage_error(command, "%s: %s (format: Z,Y,X, three voxel sizes in micrometres, "
                            "each > 0)", opt, why);
+  /* As the app's Voxel Size dialog: beyond these a TIFF's resolution tags (a rational 1/size)
+   * would not keep the size, and an output would silently carry another. */
+  for (int a = 0; a < 3; a++)
+    if (out[a] < CLI_VOXEL_MIN_UM || out[a] > CLI_VOXEL_MAX_UM)
+      return cli_usage_error(command, "%s: %g um (%c) is not a voxel size (0.1 nm to 1 cm: %g to "
+                             "%g um)", opt, out[a], "zyx"[a], CLI_VOXEL_MIN_UM, CLI_VOXEL_MAX_UM);
   return CLI_EXIT_OK;
 }
 
 int cli_png_output_name(const char *command, const char *path) {
   const size_t n = strlen(path);
-  if (n > 4 && strcasecmp(path + n - 4, ".png") == 0)
+  if (n >= 4 && strcasecmp(path + n - 4, ".png") == 0)
     return CLI_EXIT_OK;
-  const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-  const char *ext = dot && (!slash || dot > slash) ? dot : NULL;
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  const char *dot = strrchr(base, '.');
+  const char *ext = dot && dot > base ? dot : NULL; /* ".name" is a hidden file, not a type */
   if (ext)
     return cli_usage_error(command, "-o '%s': %s writes a PNG figure (rendered colours, not the "
                            "stack's values), not %s; name the output .png", path, command, ext);

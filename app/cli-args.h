@@ -66,7 +66,10 @@ int cli_opt_double(const char *command, const char *opt, const char *arg, double
 int cli_opt_shape(const char *command, const char *opt, const char *arg, size_t shape[3]);
 int cli_opt_double3(const char *command, const char *opt, const char *arg, double min,
                     double max, int min_exclusive, double out[3]);
-/* --voxel / --psf-voxel Z,Y,X: three finite voxel sizes in micrometres, each > 0. */
+/* --voxel / --psf-voxel Z,Y,X: three voxel sizes in micrometres, each from 0.1 nm to 1 cm
+ * (as the app's Voxel Size dialog; what an output's TIFF tags keep). */
+#define CLI_VOXEL_MIN_UM 1e-4
+#define CLI_VOXEL_MAX_UM 1e4
 int cli_opt_voxel(const char *command, const char *opt, const char *arg, double out[3]);
 /* --tile with --strategy: tiles need tiled or auto, and under auto a tile size asks for tiles
  * (as the planner's refusals say); a usage error otherwise. */

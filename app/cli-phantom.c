@@ -168,7 +168,7 @@ int cli_phantom_main(int argc, char **argv) {
       break;
     }
     case OPT_VOXEL:
-      if ((rc = cli_opt_double3(phantom_cmd, "--voxel", optarg, 0.0, 1e6, 1, voxel)))
+      if ((rc = cli_opt_voxel(phantom_cmd, "--voxel", optarg, voxel)))
         return rc;
       break;
     case OPT_BLUR:

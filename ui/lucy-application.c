@@ -10,6 +10,7 @@
 #include "lucy-points-view.h"
 #include "lucy-psf-panel.h"
 #include "lucy-screenshot.h"
+#include "lucy-voxel-dialog.h"
 #include "lucy-window.h"
 
 struct _LucyApplication {
@@ -174,7 +175,8 @@ static gboolean parse_index(GApplicationCommandLine *cmdline, GVariantDict *opti
   return TRUE;
 }
 
-/* --voxel Z,Y,X and --psf-voxel: three positive, finite numbers, as lucy-cli reads them. */
+/* --voxel Z,Y,X and --psf-voxel: three voxel sizes in µm from 0.1 nm to 1 cm, as lucy-cli and
+ * the Voxel Size dialog take them. */
 static gboolean parse_voxel(GApplicationCommandLine *cmdline, GVariantDict *options,
                             const char *name, gboolean *have, double out[3]) {
   const char *text = NULL;
@@ -184,12 +186,13 @@ static gboolean parse_voxel(GApplicationCommandLine *cmdline, GVariantDict *opti
   for (int a = 0; a < 3 && ok; a++) {
     char *end = NULL;
     out[a] = g_ascii_strtod(parts[a], &end);
-    ok = end != parts[a] && !*end && isfinite(out[a]) && out[a] > 0;
+    ok = end != parts[a] && !*end && out[a] >= LUCY_VOXEL_MIN_UM && out[a] <= LUCY_VOXEL_MAX_UM;
   }
   g_strfreev(parts);
   if (!ok)
     g_application_command_line_printerr(cmdline, "lucy: --%s “%s” is not Z,Y,X: three voxel "
-                                        "sizes in µm, each a finite number > 0\n", name, text);
+                                        "sizes in µm, each from %g (0.1 nm) to %g (1 cm)\n",
+                                        name, text, LUCY_VOXEL_MIN_UM, LUCY_VOXEL_MAX_UM);
   *have = ok;
   return ok;
 }

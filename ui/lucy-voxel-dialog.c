@@ -62,7 +62,8 @@ static const char *parse_voxel(const char *entered, double *out) {
     why = "is not a number of µm (or of nm, with “nm” after it)";
   else if (!isfinite(v)) why = "is not a finite number";
   else if (!(v > 0)) why = "is not positive: a voxel is more than 0 µm";
-  else if (v * scale < 1e-4 || v * scale > 1e4) why = "is not a voxel size (0.1 nm to 1 cm)";
+  else if (v * scale < LUCY_VOXEL_MIN_UM || v * scale > LUCY_VOXEL_MAX_UM)
+    why = "is not a voxel size (0.1 nm to 1 cm)";
   g_free(text);
   *out = v * scale;
   return why;

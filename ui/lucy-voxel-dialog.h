@@ -10,6 +10,10 @@
 
 G_BEGIN_DECLS
 
+/* What a voxel size may be, in µm: 0.1 nm to 1 cm (lucy-cli's --voxel takes the same). */
+#define LUCY_VOXEL_MIN_UM 1e-4
+#define LUCY_VOXEL_MAX_UM 1e4
+
 #define LUCY_TYPE_VOXEL_DIALOG (lucy_voxel_dialog_get_type())
 G_DECLARE_FINAL_TYPE(LucyVoxelDialog, lucy_voxel_dialog, LUCY, VOXEL_DIALOG, GtkWindow)
 

@@ -32,7 +32,9 @@ struct _LucyWindow {
   LucyProjectionView *projection_view;
   LucyHyperstackBar *hyperstack_bar;
   GtkLabel *hover_label;
-  GtkLabel *info_label;
+  GtkLabel *info_label;        /* the view and the stack's title (shortened when long) */
+  GtkLabel *info_detail_label; /* its shape and voxel size, shown whole */
+  char *info_text;             /* both, as lucy_window_get_info_text() gives them */
   GtkButton *voxel_button;
 
   GSettings *settings;
@@ -600,21 +602,30 @@ static const char *empty_text(LucyWindow *self) {
   }
 }
 
+/* "Image · title · shape · voxel size": the title in one label, which a long file name may
+ * shorten in the middle (its tooltip has it whole), the shape and voxel size in another that
+ * is never shortened. */
 static void update_info(LucyWindow *self, LucyStack *stack) {
+  g_free(self->info_text);
   if (!stack) {
-    gtk_label_set_label(self->info_label, empty_text(self));
+    self->info_text = g_strdup(empty_text(self));
+    gtk_label_set_label(self->info_label, self->info_text);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->info_label), NULL);
+    gtk_widget_set_visible(GTK_WIDGET(self->info_detail_label), FALSE);
     return;
   }
   char *desc = lucy_stack_describe(stack);
   const char *title = lucy_stack_get_title(stack);
-  char *text = *title ? g_strdup_printf("%s · %s · %s", view_titles[self->view], title, desc)
-                      : g_strdup_printf("%s · %s", view_titles[self->view], desc);
+  char *head = *title ? g_strdup_printf("%s · %s · ", view_titles[self->view], title)
+                      : g_strdup_printf("%s · ", view_titles[self->view]);
+  self->info_text = g_strconcat(head, desc, NULL);
   char *tip = g_strdup_printf("%s: %s", view_titles[self->view], title);
-  gtk_label_set_label(self->info_label, text);
+  gtk_label_set_label(self->info_label, head);
   gtk_widget_set_tooltip_text(GTK_WIDGET(self->info_label), tip);
+  gtk_label_set_label(self->info_detail_label, desc);
+  gtk_widget_set_visible(GTK_WIDGET(self->info_detail_label), TRUE);
   g_free(tip);
-  g_free(text);
+  g_free(head);
   g_free(desc);
 }
 
@@ -1573,6 +1584,7 @@ static void lucy_window_dispose(GObject *object) {
 }
 
 static void lucy_window_finalize(GObject *object) {
+  g_free(LUCY_WINDOW(object)->info_text);
   g_free(LUCY_WINDOW(object)->last_error);
   g_free(LUCY_WINDOW(object)->run_summary);
   G_OBJECT_CLASS(lucy_window_parent_class)->finalize(object);
@@ -1625,6 +1637,7 @@ static void lucy_window_class_init(LucyWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, hover_label);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, voxel_button);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_label);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_detail_label);
   gtk_widget_class_bind_template_callback(widget_class, display_changed_cb);
   gtk_widget_class_bind_template_callback(widget_class, auto_contrast_cb);
   gtk_widget_class_bind_template_callback(widget_class, reset_contrast_cb);
@@ -1714,7 +1727,7 @@ LucyWindow *lucy_window_new(GtkApplication *app) {
 }
 
 const char *lucy_window_get_info_text(LucyWindow *self) {
-  return gtk_label_get_label(self->info_label);
+  return self->info_text ? self->info_text : gtk_label_get_label(self->info_label);
 }
 
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self) {

@@ -653,14 +653,20 @@ static uint64_t load_uint(const uint8_t *b, int little, int width) {
   return v;
 }
 
-/* Where libtiff's "error fetching directory" happened: walks the IFD chain itself to find the
- * first directory that does not lie inside the file, so that a truncated file is called
- * truncated (with the numbers) rather than reported as libtiff's internal complaint. */
-static LucyStatus broken_chain(const uint8_t *b, size_t size, const char *name, size_t pages,
-                               const char *libtiff) {
+/* Where libtiff's "error fetching directory" happened: walks the IFD chain itself (pages + 1
+ * directories at most) to find the first directory that does not lie inside the file, so that
+ * a truncated file is called truncated (with the numbers) rather than reported as libtiff's
+ * internal complaint. LUCY_OK when the directories walked all lie inside. */
+static LucyStatus chain_problem(const uint8_t *b, size_t size, const char *name, size_t pages) {
   const int little = b[0] == 'I', big = b[2] == 43 || b[3] == 43;
   const int off = big ? 8 : 4, cnt = big ? 8 : 2, entry = big ? 20 : 12;
+  if (big && size < 16) /* check_magic saw 8 bytes, all a classic header has */
+    return lucy__fail(LUCY_ERR_FORMAT, "%s is truncated: its %zu bytes end inside the 16-byte "
+                      "BigTIFF header", name, size);
   uint64_t at = load_uint(b + (big ? 8 : 4), little, off);
+  if (at == 0)
+    return lucy__fail(LUCY_ERR_FORMAT, "%s: the file has no IFD (page): its header points to "
+                      "none (a file whose writer stopped before its first page)", name);
   for (size_t page = 0; page <= pages && at != 0; page++) {
     if (at > size || size - at < (uint64_t)cnt)
       return lucy__fail(LUCY_ERR_FORMAT,
@@ -677,6 +683,13 @@ static LucyStatus broken_chain(const uint8_t *b, size_t size, const char *name, 
                         (unsigned long long)end);
     at = load_uint(b + end - off, little, off);
   }
+  return LUCY_OK;
+}
+
+static LucyStatus broken_chain(const uint8_t *b, size_t size, const char *name, size_t pages,
+                               const char *libtiff) {
+  LucyStatus st = chain_problem(b, size, name, pages);
+  if (st != LUCY_OK) return st;
   return lucy__fail(LUCY_ERR_FORMAT, "%s: the chain of IFDs (pages) is broken after page %zu: %s",
                     name, pages ? pages - 1 : 0, libtiff);
 }
@@ -696,9 +709,13 @@ static LucyStatus read_named(const void *bytes, size_t size, const char *name,
   r.tif = TIFFClientOpenExt(name, "r", (thandle_t)&mf, mem_read, mem_write, mem_seek, mem_close,
                             mem_size, mem_map, mem_unmap, o);
   TIFFOpenOptionsFree(o);
-  if (!r.tif)
+  if (!r.tif) {
+    /* libtiff opens by reading the first directory: one cut off or missing says so */
+    st = chain_problem(bytes, size, name, 0);
+    if (st != LUCY_OK) return st;
     return lucy__fail(LUCY_ERR_FORMAT, "%s: not a readable TIFF file: %s", name,
                       lucy__tiff_ctx_message(&r.ctx));
+  }
   lucy__tiff_ctx_reset(&r.ctx);
   r.pages = TIFFNumberOfDirectories(r.tif);
   /* A chain of IFDs that points past the end (a truncated file) must not read as fewer pages. */

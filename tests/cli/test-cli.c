@@ -3004,7 +3004,10 @@ static void test_voxel_override(Fixture *f, gconstpointer data) {
   assert_voxel(out, 0.5, 0.25, 0.25);
 
   /* Malformed sizes are usage errors that name the option. */
-  static const char *const bad[] = {"0,1,1", "1,1", "nan,1,1", "-1,1,1", "1,x,1", "1,1,inf"};
+  static const char *const bad[] = {"0,1,1", "1,1", "nan,1,1", "-1,1,1", "1,x,1", "1,1,inf",
+                                    /* outside what the app accepts (0.1 nm to 1 cm) and what a
+                                     * TIFF's resolution tags keep: written, y and x came back 1 */
+                                    "1e-9,1,1", "1,1e308,1e308", "1,1e-320,1e-320"};
   for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
     r = RUN("convolve", raw, psf, "-o", out, "--force", "--psf-voxel", bad[i]);
     ASSERT_STATUS(r, 2);
@@ -3015,8 +3018,28 @@ static void test_voxel_override(Fixture *f, gconstpointer data) {
     ASSERT_STATUS(r, 2);
     assert_one_error_line(&r);
     assert_contains(r.err, "--voxel: ");
+    if (strchr(bad[i], 'e') && !strstr(bad[i], "inf"))
+      assert_contains(r.err, "0.1 nm to 1 cm");
+    run_clear(&r);
+    r = RUN("phantom", "-o", out, "--force", "--shape", "2,8,8", "--spheres", "1", "--voxel",
+            bad[i]);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "--voxel: ");
     run_clear(&r);
   }
+  /* the limits themselves are voxel sizes, and outputs keep them */
+  r = RUN("convolve", raw, psf, "-o", out, "--force", "--voxel", "1e-4,1e4,1e-4", "--psf-voxel",
+          "1e-4,1e4,1e-4");
+  ASSERT_STATUS(r, 0);
+  run_clear(&r);
+  gchar *limits = info_json(out);
+  double lim[3];
+  json_array(limits, "voxel_size_um", lim, 3);
+  g_assert_cmpfloat_with_epsilon(lim[0] / 1e-4, 1, 1e-6);
+  g_assert_cmpfloat_with_epsilon(lim[1] / 1e4, 1, 1e-6);
+  g_assert_cmpfloat_with_epsilon(lim[2] / 1e-4, 1, 1e-6);
+  g_free(limits);
   for (const char *const *c = (const char *const[]){"info", "convolve", "deconvolve", "project",
                                                    NULL}; *c; c++) {
     r = RUN(*c, "--help");
@@ -3169,6 +3192,22 @@ static void test_png_outputs(Fixture *f, gconstpointer data) {
     g_assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
     g_free(out);
   }
+  /* a name that only starts with a dot has no extension to blame; ".png" alone ends in .png */
+  for (const char *const *name = (const char *const[]){".tif", ".hidden", NULL}; *name; name++) {
+    gchar *out = path_in(f, *name);
+    Run r = RUN("project", img, "-o", out);
+    ASSERT_STATUS(r, 2);
+    assert_one_error_line(&r);
+    assert_contains(r.err, "writes a PNG figure; name the output .png");
+    run_clear(&r);
+    g_free(out);
+  }
+  gchar *dot_png = path_in(f, ".png");
+  Run dr = RUN("project", img, "-o", dot_png);
+  ASSERT_STATUS(dr, 0);
+  run_clear(&dr);
+  g_assert_true(g_file_test(dot_png, G_FILE_TEST_EXISTS));
+  g_free(dot_png);
   gchar *upper = path_in(f, "FIG.PNG");
   Run r = RUN("project", img, "-o", upper);
   ASSERT_STATUS(r, 0);

@@ -743,6 +743,19 @@ static void test_truncated_stack_message(void) {
     g_assert_null(back);
     assert_msg("<memory> is truncated: its ");
     assert_msg("bytes end before the directory (IFD) of page ");
+    /* cut inside the first page: libtiff cannot even open it, and it is still truncated */
+    assert_status(lucy_tiff_read_memory(bytes, size / 20, NULL, &back, NULL), LUCY_ERR_FORMAT);
+    assert_msg("<memory> is truncated: its ");
+    assert_msg("bytes end before the directory (IFD) of page 0, ");
+    /* the header alone, as a writer that died leaves it: no page at all, not "no message" */
+    const gsize header = big ? 16 : 8;
+    memset(bytes + header - (big ? 8 : 4), 0, big ? 8 : 4);
+    assert_status(lucy_tiff_read_memory(bytes, header, NULL, &back, NULL), LUCY_ERR_FORMAT);
+    assert_msg("<memory>: the file has no IFD (page)");
+    if (big) { /* a BigTIFF header cut short */
+      assert_status(lucy_tiff_read_memory(bytes, 12, NULL, &back, NULL), LUCY_ERR_FORMAT);
+      assert_msg("<memory> is truncated: its 12 bytes end inside the 16-byte BigTIFF header");
+    }
     g_free(bytes);
   }
   lucy_volume_free(v);

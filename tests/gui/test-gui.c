@@ -2782,7 +2782,9 @@ static void test_voxel_command_line(void) {
   run_lucy_expect(ok, 0, NULL);
   g_assert_true(g_file_test(png, G_FILE_TEST_EXISTS));
   static const char *bad[] = {"0,0.1,0.1", "0.3,0.1", "0.3,0.1,0.1,1", "0.3,x,0.1", "inf,1,1",
-                              "-1,1,1"};
+                              "-1,1,1",
+                              /* beyond the dialog's 0.1 nm to 1 cm, as lucy-cli refuses them */
+                              "1e-9,0.1,0.1", "0.3,1e5,0.1"};
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     const char *args[] = {"--voxel", bad[i], path, "--screenshot", png, NULL};
     run_lucy_expect(args, 2, "--voxel");
@@ -2955,6 +2957,68 @@ static void check_voxel_action(LucyWindow *win) {
   gtk_window_destroy(GTK_WINDOW(found));
 }
 
+/* The first widget under w with the CSS class, depth first. */
+static GtkWidget *find_css_class(GtkWidget *w, const char *css_class) {
+  if (gtk_widget_has_css_class(w, css_class)) return w;
+  for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+    GtkWidget *found = find_css_class(c, css_class);
+    if (found) return found;
+  }
+  return NULL;
+}
+
+/* The text of the visible labels under w that are shown whole (not ellipsized), in order. */
+static void shown_labels(GtkWidget *w, GString *shown) {
+  if (!gtk_widget_get_visible(w)) return;
+  if (GTK_IS_LABEL(w)) {
+    const gboolean cut = pango_layout_is_ellipsized(gtk_label_get_layout(GTK_LABEL(w)));
+    g_test_message("status label%s: %s", cut ? " (shortened)" : "",
+                   gtk_label_get_label(GTK_LABEL(w)));
+    if (!cut) g_string_append(shown, gtk_label_get_label(GTK_LABEL(w)));
+    return;
+  }
+  for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c))
+    shown_labels(c, shown);
+}
+
+/* The status line at the tests' (and the screenshots') window size, with a long file name, a
+ * hyperstack's channel and frame and a voxel size set by the user: the stack's shape and voxel
+ * size are shown whole (the long name may be shortened; its tooltip has it all). */
+static void test_status_line_keeps_shape(void) {
+  char *path = fixture_file("tifffile-imagej-hyperstack.tif");
+  if (!path) return;
+  char *dir = g_dir_make_tmp("lucy-status-XXXXXX", NULL);
+  char *copy = g_build_filename(dir, "2026-11-21_embryo-3_488nm_widefield_60x-oil_stack.tif",
+                                NULL);
+  gchar *bytes;
+  gsize size;
+  g_assert_true(g_file_get_contents(path, &bytes, &size, NULL));
+  g_assert_true(g_file_set_contents(copy, bytes, (gssize)size, NULL));
+  g_free(bytes);
+  LucyWindow *win = plain_window();
+  open_file(win, copy, FALSE);
+  const double voxel[3] = {0.75, 0.25, 0.125};
+  g_assert_true(lucy_window_set_voxel_size(win, LUCY_VIEW_IMAGE, voxel, NULL));
+  spin(100);
+  const LucyVolume *v = lucy_stack_get_volume(lucy_window_get_stack(win, LUCY_VIEW_IMAGE));
+  char *shape = g_strdup_printf("%zu×%zu×%zu (z,y,x) · 0.75×0.25×0.125 µm (set by you)",
+                                v->shape[0], v->shape[1], v->shape[2]);
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), shape));
+  GtkWidget *line = find_css_class(GTK_WIDGET(win), "status-line");
+  g_assert_nonnull(line);
+  GString *shown = g_string_new(NULL); /* what the labels show whole */
+  shown_labels(line, shown);
+  g_assert_nonnull(strstr(shown->str, shape));
+  g_string_free(shown, TRUE);
+  g_free(shape);
+  close_window(win);
+  g_unlink(copy);
+  g_rmdir(dir);
+  g_free(copy);
+  g_free(dir);
+  g_free(path);
+}
+
 static void test_voxel_size(void) {
   char *path = fixture_file("tifffile-tiled-bigtiff.tif"); /* no calibration: 1 µm assumed */
   if (!path) return;
@@ -3040,6 +3104,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/hyperstack/chooser", test_hyperstack_chooser);
   g_test_add_func("/gui/hyperstack/command-line", test_hyperstack_command_line);
   g_test_add_func("/gui/voxel-size", test_voxel_size);
+  g_test_add_func("/gui/voxel-size/status-line", test_status_line_keeps_shape);
   g_test_add_func("/gui/voxel-size/command-line", test_voxel_command_line);
   int status = g_test_run();
   g_object_unref(app);
