@@ -49,6 +49,12 @@ static gboolean parse_unit(const char *unit, double *scale) {
   return FALSE;
 }
 
+/* strtod also reads C's hexadecimal ("0x10" is 16), which no one means by a voxel size. */
+static gboolean is_hex(const char *text) {
+  if (*text == '+' || *text == '-') text++;
+  return text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+}
+
 /* The text as µm, or NULL and why not. Commas are decimal points: many locales write 0,1. */
 static const char *parse_voxel(const char *entered, double *out) {
   char *text = g_strstrip(g_strdup(entered));
@@ -58,7 +64,7 @@ static const char *parse_voxel(const char *entered, double *out) {
   double scale = 1;
   const char *why = NULL;
   if (!*text) why = "is empty: enter the voxel size in µm, e.g. 0.1";
-  else if (end == text || !parse_unit(g_strstrip(end), &scale))
+  else if (end == text || is_hex(text) || !parse_unit(g_strstrip(end), &scale))
     why = "is not a number of µm (or of nm, with “nm” after it)";
   else if (!isfinite(v)) why = "is not a finite number";
   else if (!(v > 0)) why = "is not positive: a voxel is more than 0 µm";
@@ -94,9 +100,35 @@ static gboolean validate(LucyVoxelDialog *self, double voxel[N_ROWS][3], char **
   return TRUE;
 }
 
+/* A row Apply sets: one the user edited; with none edited, one whose 1 µm is only assumed, so
+ * that Apply with the numbers shown confirms them (an edit of the image alone does not confirm
+ * the PSF's guess behind the user's back). */
+static gboolean row_to_apply(LucyVoxelDialog *self, int row) {
+  LucyStack *stack = row_stack(self, row);
+  if (!stack) return FALSE;
+  if (self->edited[0] || self->edited[1]) return self->edited[row];
+  return !lucy_stack_is_calibrated(stack) && !lucy_stack_is_voxel_size_set_by_user(stack);
+}
+
+/* Apply is on when the numbers are valid and it would set something. */
+static void update_apply(LucyVoxelDialog *self, gboolean valid) {
+  gboolean any = FALSE;
+  for (int r = 0; r < N_ROWS; r++) any |= row_to_apply(self, r);
+  gtk_widget_set_sensitive(self->apply_button, valid && any);
+}
+
 static void show_message(LucyVoxelDialog *self, const char *text) {
   gtk_label_set_label(self->message_label, text ? text : "");
   gtk_widget_set_visible(GTK_WIDGET(self->message_label), text && *text);
+}
+
+static void revalidate(LucyVoxelDialog *self) {
+  double voxel[N_ROWS][3];
+  char *why = NULL;
+  const gboolean ok = validate(self, voxel, &why);
+  show_message(self, why);
+  update_apply(self, ok);
+  g_free(why);
 }
 
 static void entry_changed_cb(GtkEditable *entry, LucyVoxelDialog *self) {
@@ -104,12 +136,7 @@ static void entry_changed_cb(GtkEditable *entry, LucyVoxelDialog *self) {
   for (int r = 0; r < N_ROWS; r++)
     for (int a = 0; a < 3; a++)
       if (GTK_EDITABLE(self->entry[r][a]) == entry) self->edited[r] = TRUE;
-  double voxel[N_ROWS][3];
-  char *why = NULL;
-  const gboolean ok = validate(self, voxel, &why);
-  show_message(self, why);
-  gtk_widget_set_sensitive(self->apply_button, ok);
-  g_free(why);
+  revalidate(self);
 }
 
 static void fill_row(LucyVoxelDialog *self, int row) {
@@ -140,6 +167,7 @@ void lucy_voxel_dialog_same_as_image(LucyVoxelDialog *self) {
     gtk_editable_set_text(GTK_EDITABLE(self->entry[1][a]),
                           gtk_editable_get_text(GTK_EDITABLE(self->entry[0][a])));
   self->edited[1] = TRUE;
+  revalidate(self); /* the same numbers again change no text, yet the PSF row is now set */
 }
 
 gboolean lucy_voxel_dialog_apply(LucyVoxelDialog *self, GError **error) {
@@ -152,8 +180,10 @@ gboolean lucy_voxel_dialog_apply(LucyVoxelDialog *self, GError **error) {
     g_free(why);
     return FALSE;
   }
+  gboolean apply[N_ROWS]; /* before fill_row() forgets the edits */
+  for (int r = 0; r < N_ROWS; r++) apply[r] = row_to_apply(self, r);
   for (int r = 0; r < N_ROWS; r++) {
-    if (!self->edited[r] || !row_stack(self, r)) continue;
+    if (!apply[r]) continue;
     GError *refused = NULL;
     if (!lucy_window_set_voxel_size(self->window, row_views[r], voxel[r], &refused)) {
       show_message(self, refused->message);
@@ -163,6 +193,7 @@ gboolean lucy_voxel_dialog_apply(LucyVoxelDialog *self, GError **error) {
     fill_row(self, r);
   }
   show_message(self, NULL);
+  update_apply(self, TRUE);
   return TRUE;
 }
 
@@ -241,5 +272,6 @@ LucyVoxelDialog *lucy_voxel_dialog_new(LucyWindow *window) {
   for (int r = 0; r < N_ROWS; r++) fill_row(self, r);
   gtk_widget_set_sensitive(self->same_button, row_stack(self, 0) && row_stack(self, 1));
   show_message(self, NULL);
+  update_apply(self, TRUE);
   return self;
 }

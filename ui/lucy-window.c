@@ -36,6 +36,7 @@ struct _LucyWindow {
   GtkLabel *info_detail_label; /* its shape and voxel size, shown whole */
   char *info_text;             /* both, as lucy_window_get_info_text() gives them */
   GtkButton *voxel_button;
+  GtkLabel *warning_label; /* the PSF's ⚠ lines, above the gauge: always in view */
 
   GSettings *settings;
   LucyStack *image, *psf, *result, *difference;
@@ -69,6 +70,9 @@ struct _LucyWindow {
   guint run_generation;    /* inputs_generation when the running job started */
   GCancellable *read_cancel; /* another channel or frame of the image on its way; NULL: none */
   guint read_channel, read_frame; /* what it reads */
+  /* channel → ChannelRange: the display range each channel of the image's file had when the
+   * user left it, as Fiji keeps one per channel; emptied when another image comes */
+  GHashTable *channel_ranges;
 
   /* deconvolution */
   LucyOperation operation;     /* what Run does */
@@ -176,16 +180,18 @@ static void cancel_read(LucyWindow *self) {
   g_clear_object(&self->read_cancel);
 }
 
-/* keep_display: another channel or frame of the same file keeps its colormap, gamma and log,
- * with contrast from its own values. */
+/* keep_display: another channel or frame of the same file keeps the image's display options,
+ * which the caller has set up for it (carry_contrast). */
 static void replace_image(LucyWindow *self, LucyStack *image, gboolean keep_display) {
   if (self->running) lucy_window_cancel(self);
   cancel_read(self);
   g_set_object(&self->image, image);
   self->inputs_generation++;
   clear_result(self);
-  if (keep_display) self->view_opts[LUCY_VIEW_IMAGE].auto_contrast = 1;
-  else reset_view_opts(self, LUCY_VIEW_IMAGE);
+  if (!keep_display) {
+    reset_view_opts(self, LUCY_VIEW_IMAGE);
+    g_hash_table_remove_all(self->channel_ranges);
+  }
   reset_view_opts(self, LUCY_VIEW_RESULT);
   reset_view_opts(self, LUCY_VIEW_DIFFERENCE);
   if (image) {
@@ -394,6 +400,31 @@ static void keep_user_voxel(LucyStack *old, LucyStack *fresh) {
     lucy_stack_set_voxel_size(fresh, lucy_stack_get_volume(old)->voxel_um);
 }
 
+typedef struct {
+  double vmin, vmax;
+} ChannelRange;
+
+/* Another frame keeps the display range, so brightness compares across time (as in Fiji and
+ * napari, not auto per frame); another channel gets back the range it had when left, or auto
+ * contrast the first time, since channels differ in brightness. */
+static void carry_contrast(LucyWindow *self, LucyStack *fresh) {
+  LucyRenderOptions *o = &self->view_opts[LUCY_VIEW_IMAGE];
+  const guint from = (guint)lucy_stack_get_tiff_info(self->image)->channel;
+  const guint to = (guint)lucy_stack_get_tiff_info(fresh)->channel;
+  if (from != to) {
+    ChannelRange *left = g_new(ChannelRange, 1);
+    *left = (ChannelRange){o->vmin, o->vmax};
+    g_hash_table_insert(self->channel_ranges, GUINT_TO_POINTER(from), left);
+  }
+  const ChannelRange *back =
+      from == to ? NULL : g_hash_table_lookup(self->channel_ranges, GUINT_TO_POINTER(to));
+  o->auto_contrast = from != to && !back;
+  if (back) {
+    o->vmin = back->vmin;
+    o->vmax = back->vmax;
+  }
+}
+
 static void hyperstack_read_cb(GObject *source, GAsyncResult *res, gpointer data) {
   LucyWindow *self = data;
   GError *error = NULL;
@@ -408,6 +439,7 @@ static void hyperstack_read_cb(GObject *source, GAsyncResult *res, gpointer data
   g_clear_object(&self->read_cancel);
   if (stack) {
     keep_user_voxel(self->image, stack);
+    carry_contrast(self, stack);
     replace_image(self, stack, TRUE);
     g_object_unref(stack);
   } else {
@@ -809,7 +841,7 @@ static void append_voxel_note(GString *note, LucyStack *image, LucyStack *psf) {
                            i[2]);
 }
 
-/* The line under Run says when the PSF is not the user's but stood in for a missing file, is
+/* The ⚠ lines say when the PSF is not the user's but stood in for a missing file, is
  * one channel and frame of a hyperstack, or is sampled unlike the image. */
 static char *psf_note(LucyWindow *self) {
   if (self->psf_builtin)
@@ -820,7 +852,17 @@ static char *psf_note(LucyWindow *self) {
   return g_string_free(note, FALSE);
 }
 
+/* Above the memory gauge rather than under Run: in Slice mode or under Deconvolve the controls
+ * fill the sidebar at 1280x820, and lines at their end would sit below the fold. */
+static void update_warnings(LucyWindow *self) {
+  g_autofree char *note = psf_note(self);
+  const char *text = note[0] == '\n' ? note + 1 : note;
+  gtk_label_set_label(self->warning_label, text);
+  gtk_widget_set_visible(GTK_WIDGET(self->warning_label), *text != '\0');
+}
+
 static void update_prediction(LucyWindow *self) {
+  update_warnings(self);
   lucy_memory_gauge_set_predicted(self->memory_gauge, lucy_window_get_predicted_peak(self));
   LucyMemoryRequest req; /* the gauge's "what if" scales it */
   lucy_memory_gauge_set_request(self->memory_gauge, memory_request(self, &req) ? &req : NULL);
@@ -858,10 +900,6 @@ static void update_prediction(LucyWindow *self) {
       g_free(text);
       text = with;
     }
-    g_autofree char *note = psf_note(self);
-    char *noted = g_strconcat(text, note, NULL);
-    g_free(text);
-    text = noted;
     if (!self->result) lucy_operations_panel_set_result_text(self->operations_panel, text);
     g_free(text);
   }
@@ -987,13 +1025,11 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
       short_warning = colon ? g_strndup(warning, (gsize)(colon - warning)) : g_strdup(warning);
     }
     g_autofree char *truth = demo_error_text(self, result);
-    g_autofree char *note = psf_note(self);
-    char *text = g_strdup_printf("Result: %s%s%s%s%s%s%s", lucy_stack_get_title(result),
+    char *text = g_strdup_printf("Result: %s%s%s%s%s%s", lucy_stack_get_title(result),
                                  self->run_summary ? "\n" : "",
                                  self->run_summary ? self->run_summary : "",
                                  truth ? truth : "",
-                                 warning ? "\n⚠ " : "", warning ? short_warning : "",
-                                 note);
+                                 warning ? "\n⚠ " : "", warning ? short_warning : "");
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_result_tooltip(self->operations_panel, warning);
     g_free(text);
@@ -1015,10 +1051,8 @@ static void run_done_cb(GObject *source, GAsyncResult *res, gpointer data) {
     self->result_mode = mode_run;
     invalidate_range(self);
     const LucyVolume *v = lucy_stack_get_volume(result);
-    g_autofree char *note = psf_note(self);
-    char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s%s", v->shape[0],
-                                 v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds,
-                                 note);
+    char *text = g_strdup_printf("Result: %zu × %zu × %zu (%s) in %.2f s", v->shape[0],
+                                 v->shape[1], v->shape[2], lucy_pad_mode_name(mode_run), seconds);
     lucy_operations_panel_set_result_text(self->operations_panel, text);
     lucy_operations_panel_set_progress(self->operations_panel, 1.0, "Done");
     g_free(text);
@@ -1587,6 +1621,7 @@ static void lucy_window_finalize(GObject *object) {
   g_free(LUCY_WINDOW(object)->info_text);
   g_free(LUCY_WINDOW(object)->last_error);
   g_free(LUCY_WINDOW(object)->run_summary);
+  g_hash_table_destroy(LUCY_WINDOW(object)->channel_ranges);
   G_OBJECT_CLASS(lucy_window_parent_class)->finalize(object);
 }
 
@@ -1636,6 +1671,7 @@ static void lucy_window_class_init(LucyWindowClass *klass) {
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, hyperstack_bar);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, hover_label);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, voxel_button);
+  gtk_widget_class_bind_template_child(widget_class, LucyWindow, warning_label);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_label);
   gtk_widget_class_bind_template_child(widget_class, LucyWindow, info_detail_label);
   gtk_widget_class_bind_template_callback(widget_class, display_changed_cb);
@@ -1659,6 +1695,7 @@ static void lucy_window_init(LucyWindow *self) {
   self->operation = LUCY_OPERATION_CONVOLVE;
   self->preview_every = 5;
   for (int v = 0; v < N_VIEWS; v++) reset_view_opts(self, (LucyView)v);
+  self->channel_ranges = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
   gtk_widget_init_template(GTK_WIDGET(self));
   g_action_map_add_action_entries(G_ACTION_MAP(self), win_actions, G_N_ELEMENTS(win_actions), self);
   GSimpleAction *no_recent = g_simple_action_new("no-recent", NULL);
@@ -1724,6 +1761,11 @@ static void lucy_window_init(LucyWindow *self) {
 
 LucyWindow *lucy_window_new(GtkApplication *app) {
   return g_object_new(LUCY_TYPE_WINDOW, "application", app, NULL);
+}
+
+const char *lucy_window_get_warning_text(LucyWindow *self) {
+  g_return_val_if_fail(LUCY_IS_WINDOW(self), NULL);
+  return gtk_label_get_label(self->warning_label);
 }
 
 const char *lucy_window_get_info_text(LucyWindow *self) {

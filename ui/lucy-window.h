@@ -111,6 +111,8 @@ const char *lucy_window_get_last_error(LucyWindow *self);
 
 /* The status line's right-hand text: the view, the stack's title, its shape and voxel size. */
 const char *lucy_window_get_info_text(LucyWindow *self);
+/* the ⚠ lines about the PSF above the memory gauge ("" when none) */
+const char *lucy_window_get_warning_text(LucyWindow *self);
 LucyProjectionView *lucy_window_get_projection_view(LucyWindow *self);
 LucyDisplayPanel *lucy_window_get_display_panel(LucyWindow *self);
 LucyMemoryGauge *lucy_window_get_memory_gauge(LucyWindow *self);

@@ -2550,20 +2550,19 @@ static void test_default_psf_said(void) {
   lucy_window_set_view(win, LUCY_VIEW_PSF);
   spin(20);
   g_assert_nonnull(strstr(lucy_window_get_info_text(win), "built-in"));
-  LucyOperationsPanel *ops = lucy_window_get_operations_panel(win);
-  g_test_message("under Run: %s", lucy_operations_panel_get_result_text(ops));
-  g_assert_nonnull(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  g_test_message("warning: %s", lucy_window_get_warning_text(win));
+  g_assert_nonnull(strstr(lucy_window_get_warning_text(win), "built-in"));
   RunResult r;
   run_to_end(win, &r);
   g_free(r.message);
-  g_test_message("after the run: %s", lucy_operations_panel_get_result_text(ops));
-  g_assert_nonnull(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  g_test_message("after the run: %s", lucy_window_get_warning_text(win));
+  g_assert_nonnull(strstr(lucy_window_get_warning_text(win), "built-in"));
   /* a PSF of one's own: no more note */
   const size_t pshape[3] = {5, 9, 9};
   LucyStack *own = gaussian_stack(pshape, 1.0, "own PSF");
   lucy_window_set_psf(win, own);
   g_object_unref(own);
-  g_assert_null(strstr(lucy_operations_panel_get_result_text(ops), "built-in"));
+  g_assert_null(strstr(lucy_window_get_warning_text(win), "built-in"));
   close_window(win);
 }
 
@@ -2723,9 +2722,8 @@ static void test_hyperstack_chooser(void) {
   g_assert_nonnull(
       strstr(lucy_hyperstack_bar_get_text(bar), "always read from channel 0, frame 0"));
   g_assert_false(gtk_widget_is_visible(GTK_WIDGET(lucy_hyperstack_bar_get_channel_control(bar))));
-  const char *under_run =
-      lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win));
-  g_test_message("under Run: %s", under_run);
+  const char *under_run = lucy_window_get_warning_text(win);
+  g_test_message("warning: %s", under_run);
   g_assert_nonnull(strstr(under_run, "PSF: channel 0, frame 0 of 2 channels"));
   /* a stack that is not a hyperstack: no bar, nothing to step */
   char *plain = fixture_file("tifffile-tiled-bigtiff.tif");
@@ -2736,6 +2734,77 @@ static void test_hyperstack_chooser(void) {
   g_free(plain);
   g_free(path);
   close_window(win);
+}
+
+static void get_display(LucyWindow *win, LucyRenderOptions *opts) {
+  lucy_display_panel_get_options(lucy_window_get_display_panel(win), opts);
+}
+
+static void set_display(LucyWindow *win, const LucyRenderOptions *opts) {
+  lucy_display_panel_set_options(lucy_window_get_display_panel(win), opts);
+  g_signal_emit_by_name(lucy_window_get_display_panel(win), "changed");
+}
+
+static void step(LucyWindow *win, const char *action, guint c, guint t, const char *path) {
+  g_action_group_activate_action(G_ACTION_GROUP(win), action, NULL);
+  wait_read(win);
+  assert_image_is(win, path, c, t);
+}
+
+static void assert_range(LucyWindow *win, double vmin, double vmax) {
+  LucyRenderOptions o;
+  get_display(win, &o);
+  g_test_message("range %g–%g, want %g–%g", o.vmin, o.vmax, vmin, vmax);
+  g_assert_cmpfloat(o.vmin, ==, vmin);
+  g_assert_cmpfloat(o.vmax, ==, vmax);
+}
+
+/* A time series keeps its display range (and gamma, colormap, log) from frame to frame, as in
+ * Fiji and napari, so brightness compares over time; each channel keeps its own range for the
+ * session, auto the first time; another file starts afresh. */
+static void test_hyperstack_contrast(void) {
+  char *path = fixture_file("tifffile-imagej-hyperstack.tif"); /* T 2, Z 3, C 2 */
+  if (!path) return;
+  LucyWindow *win = plain_window();
+  open_file(win, path, FALSE);
+  spin(20);
+  LucyRenderOptions first;
+  get_display(win, &first);
+  g_assert_true(first.auto_contrast);
+  first.gamma = 0.6;
+  first.colormap = LUCY_CMAP_MAGMA;
+  first.log = 1;
+  set_display(win, &first);
+  step(win, "next-frame", 0, 1, path);
+  LucyRenderOptions o;
+  get_display(win, &o);
+  g_assert_cmpfloat(o.gamma, ==, 0.6);
+  g_assert_cmpint(o.colormap, ==, LUCY_CMAP_MAGMA);
+  g_assert_true(o.log);
+  assert_range(win, first.vmin, first.vmax); /* auto would give frame 1's own */
+  step(win, "next-channel", 1, 1, path);
+  get_display(win, &o);
+  g_assert_cmpfloat(o.vmin, !=, first.vmin); /* channel 1's own, auto */
+  o.vmin = 1000;
+  o.vmax = 30000;
+  o.auto_contrast = 0;
+  set_display(win, &o);
+  step(win, "previous-channel", 0, 1, path);
+  assert_range(win, first.vmin, first.vmax);
+  step(win, "next-channel", 1, 1, path);
+  assert_range(win, 1000, 30000);
+  step(win, "previous-frame", 1, 0, path);
+  assert_range(win, 1000, 30000);
+  open_file(win, path, FALSE); /* the file again: as opened the first time */
+  spin(20);
+  get_display(win, &o);
+  g_assert_true(o.auto_contrast);
+  g_assert_cmpint(o.colormap, !=, LUCY_CMAP_MAGMA);
+  step(win, "next-channel", 1, 0, path);
+  get_display(win, &o);
+  g_assert_cmpfloat(o.vmin, !=, 1000);
+  close_window(win);
+  g_free(path);
 }
 
 /* lucy --channel C --frame T STACK reads that channel and frame, as lucy-cli does; a channel
@@ -2804,7 +2873,8 @@ static void check_voxel_refused(LucyWindow *win, LucyVoxelDialog *dlg) {
       {"-0.5", "is not positive"}, {"0", "is not positive"}, {"abc", "is not a number"},
       {"", "is empty"}, {"inf", "not a finite"}, {"nan", "not a finite"},
       {"1e999", "not a finite"}, {"0.1 mm", "is not a number of µm"}, {"0.1.2", "not a number"},
-      {"20000", "not a voxel size"}};
+      {"20000", "not a voxel size"}, {"0x10", "is not a number"},
+      {"-0X1p-3", "is not a number"}};
   for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
     gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 1), bad[i].text);
     GError *error = NULL;
@@ -2846,10 +2916,9 @@ static void check_image_voxel(LucyWindow *win, LucyVoxelDialog *dlg) {
   g_test_message("status: %s", info);
   g_assert_nonnull(strstr(info, "2×0.5×0.5 µm (set by you)"));
   g_assert_null(strstr(info, "uncalibrated"));
-  /* the PSF, still at its guess, is now sampled unlike the image: said under Run */
-  const char *under_run =
-      lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win));
-  g_test_message("under Run: %s", under_run);
+  /* the PSF, still at its guess, is now sampled unlike the image: said above the gauge */
+  const char *under_run = lucy_window_get_warning_text(win);
+  g_test_message("warning: %s", under_run);
   g_assert_nonnull(strstr(under_run, "PSF voxels 0.2×0.08×0.08 µm, the image's 2×0.5×0.5"));
   /* ZY is 3 × 2 = 6 µm wide beside XY's 37 × 0.5 = 18.5 µm */
   LucyProjectionView *view = lucy_window_get_projection_view(win);
@@ -3045,13 +3114,127 @@ static void test_voxel_size(void) {
   check_psf_voxel(win, dlg);
   lucy_voxel_dialog_same_as_image(dlg);
   g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
-  g_assert_null(strstr(lucy_operations_panel_get_result_text(lucy_window_get_operations_panel(win)),
-                       "PSF voxels"));
+  g_assert_null(strstr(lucy_window_get_warning_text(win), "PSF voxels"));
   gtk_window_destroy(GTK_WINDOW(dlg));
   check_result_voxel(win);
   check_voxel_action(win);
   g_free(path);
   close_window(win);
+}
+
+/* The button labelled label under w, or NULL. */
+static GtkWidget *find_button(GtkWidget *w, const char *label) {
+  if (GTK_IS_BUTTON(w) && g_strcmp0(gtk_button_get_label(GTK_BUTTON(w)), label) == 0) return w;
+  for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+    GtkWidget *found = find_button(c, label);
+    if (found) return found;
+  }
+  return NULL;
+}
+
+static GtkWidget *apply_button(LucyVoxelDialog *dlg) {
+  GtkWidget *b = find_button(gtk_window_get_titlebar(GTK_WINDOW(dlg)), "_Apply");
+  g_assert_nonnull(b);
+  return b;
+}
+
+/* Apply with the numbers shown confirms an uncalibrated file's 1 µm (then "set by you"); with
+ * nothing to confirm or change, Apply is off until a number is edited. */
+static void test_voxel_confirm(void) {
+  char *path = fixture_file("tifffile-tiled-bigtiff.tif"); /* no calibration: 1 µm assumed */
+  char *calibrated = fixture_file("tifffile-imagej-hyperstack.tif");
+  if (!path || !calibrated) return;
+  LucyWindow *win = plain_window();
+  open_file(win, path, FALSE);
+  LucyVoxelDialog *dlg = lucy_voxel_dialog_new(win);
+  gtk_window_present(GTK_WINDOW(dlg));
+  spin(50);
+  g_assert_true(gtk_widget_get_sensitive(apply_button(dlg)));
+  g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
+  LucyStack *image = lucy_window_get_stack(win, LUCY_VIEW_IMAGE);
+  g_assert_true(lucy_stack_is_voxel_size_set_by_user(image));
+  g_assert_cmpfloat(lucy_stack_get_volume(image)->voxel_um[0], ==, 1.0);
+  g_test_message("status: %s", lucy_window_get_info_text(win));
+  g_assert_nonnull(strstr(lucy_window_get_info_text(win), "1×1×1 µm (set by you)"));
+  g_assert_null(strstr(lucy_window_get_info_text(win), "uncalibrated"));
+  g_assert_false(gtk_widget_get_sensitive(apply_button(dlg))); /* confirmed: nothing to do */
+  gtk_window_destroy(GTK_WINDOW(dlg));
+  /* an edit of the image alone leaves the PSF's guess as it was */
+  const size_t pshape[3] = {9, 17, 17};
+  LucyStack *psf = gaussian_stack(pshape, 1.5, "PSF without calibration");
+  lucy_stack_set_calibrated(psf, FALSE);
+  lucy_window_set_psf(win, psf);
+  dlg = lucy_voxel_dialog_new(win);
+  gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 0), "2");
+  g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
+  g_assert_false(lucy_stack_is_voxel_size_set_by_user(psf));
+  g_assert_true(gtk_widget_get_sensitive(apply_button(dlg))); /* the PSF's is still to confirm */
+  g_object_unref(psf);
+  g_assert_true(lucy_voxel_dialog_apply(dlg, NULL));
+  g_assert_true(lucy_stack_is_voxel_size_set_by_user(lucy_window_get_stack(win, LUCY_VIEW_PSF)));
+  gtk_window_destroy(GTK_WINDOW(dlg));
+  open_file(win, calibrated, FALSE);
+  dlg = lucy_voxel_dialog_new(win);
+  gtk_window_present(GTK_WINDOW(dlg));
+  spin(50);
+  g_assert_false(gtk_widget_get_sensitive(apply_button(dlg))); /* from the file */
+  gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 0), "0.4");
+  g_assert_true(gtk_widget_get_sensitive(apply_button(dlg)));
+  gtk_editable_set_text(lucy_voxel_dialog_get_entry(dlg, LUCY_VIEW_IMAGE, 0), "0x1");
+  g_assert_false(gtk_widget_get_sensitive(apply_button(dlg)));
+  gtk_window_destroy(GTK_WINDOW(dlg));
+  close_window(win);
+  g_free(calibrated);
+  g_free(path);
+}
+
+/* The visible label under w whose text is text, or NULL. */
+static GtkWidget *find_label(GtkWidget *w, const char *text) {
+  if (GTK_IS_LABEL(w) && gtk_widget_get_visible(w) &&
+      g_strcmp0(gtk_label_get_label(GTK_LABEL(w)), text) == 0)
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+    GtkWidget *found = find_label(c, text);
+    if (found) return found;
+  }
+  return NULL;
+}
+
+/* At 1280x820 the PSF's ⚠ lines (a hyperstack PSF, sampled unlike the image) are in view above
+ * the memory gauge, in Max Projection and in Slice mode, for both operations; they were under
+ * Run, where the controls above pushed them below the fold. */
+static void test_run_warnings_in_view(void) {
+  char *image = fixture_file("tifffile-tiled-bigtiff.tif");
+  char *psf = fixture_file("tifffile-imagej-hyperstack.tif");
+  if (!image || !psf) return;
+  LucyWindow *win = plain_window();
+  open_file(win, image, FALSE);
+  open_file(win, psf, TRUE);
+  lucy_window_set_view(win, LUCY_VIEW_IMAGE);
+  static const LucyOperation pages[2] = {LUCY_OPERATION_DECONVOLVE, LUCY_OPERATION_CONVOLVE};
+  for (int i = 0; i < 4; i++) {
+    lucy_window_set_operation(win, pages[i / 2]);
+    lucy_display_panel_set_slice(lucy_window_get_display_panel(win), i % 2, 1);
+    spin(150);
+    const char *text = lucy_window_get_warning_text(win);
+    g_test_message("warning: %s", text);
+    g_assert_nonnull(strstr(text, "⚠ PSF: channel 0"));
+    g_assert_nonnull(strstr(text, "⚠ PSF voxels"));
+    GtkWidget *label = find_label(GTK_WIDGET(win), text);
+    g_assert_nonnull(label);
+    assert_in_view(win, label);
+    assert_in_view(win, GTK_WIDGET(lucy_window_get_memory_gauge(win))); /* not pushed out */
+    const char *shot = g_getenv("LUCY_WARNINGS_SCREENSHOT");
+    if (shot) {
+      char *name = g_strdup_printf("%s-%d.png", shot, i);
+      lucy_widget_save_png(GTK_WIDGET(win), name, NULL);
+      g_free(name);
+    }
+  }
+  lucy_display_panel_set_slice(lucy_window_get_display_panel(win), FALSE, 0);
+  close_window(win);
+  g_free(psf);
+  g_free(image);
 }
 
 int main(int argc, char **argv) {
@@ -3103,9 +3286,12 @@ int main(int argc, char **argv) {
   g_test_add_func("/gui/psf-qa/uncalibrated", test_psf_qa_uncalibrated);
   g_test_add_func("/gui/hyperstack/chooser", test_hyperstack_chooser);
   g_test_add_func("/gui/hyperstack/command-line", test_hyperstack_command_line);
+  g_test_add_func("/gui/hyperstack/contrast", test_hyperstack_contrast);
   g_test_add_func("/gui/voxel-size", test_voxel_size);
   g_test_add_func("/gui/voxel-size/status-line", test_status_line_keeps_shape);
   g_test_add_func("/gui/voxel-size/command-line", test_voxel_command_line);
+  g_test_add_func("/gui/voxel-size/confirm", test_voxel_confirm);
+  g_test_add_func("/gui/run-warnings-in-view", test_run_warnings_in_view);
   int status = g_test_run();
   g_object_unref(app);
   return status;
