@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,12 +88,20 @@ int cli_fail_plain(const char *fmt, ...) {
 
 /* ---- numbers ---------------------------------------------------------------------------- */
 
+/* 0x10 or 0x1p-3: C literals, not numbers a user means (strtod takes the second). */
+static int is_hex(const char *s) {
+  const char *digits = s + (*s == '-' || *s == '+');
+  return digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+}
+
 static int parse_ull(const char *s, unsigned long long *out, const char **why) {
   /* strtoull accepts leading spaces, '+' and '-' (wrapping negatives): accept digits only. */
   if (!s || !*s)
     return set_why(why, "empty value");
   if (*s == '-')
     return set_why(why, "'%s' is negative", s);
+  if (is_hex(s))
+    return set_why(why, "'%s' is hexadecimal: give the number in decimal", s);
   for (const char *p = s; *p; p++)
     if (*p < '0' || *p > '9')
       return set_why(why, "'%s' is not a non-negative integer", s);
@@ -135,6 +144,8 @@ int cli_parse_int(const char *s, int min, int max, int *out, const char **why) {
     p++;
   if (!*p)
     return set_why(why, "'%s' is not an integer", s);
+  if (is_hex(s))
+    return set_why(why, "'%s' is hexadecimal: give the number in decimal", s);
   for (; *p; p++)
     if (*p < '0' || *p > '9')
       return set_why(why, "'%s' is not an integer", s);
@@ -164,6 +175,9 @@ int cli_parse_double(const char *s, double min, double max, int min_exclusive, d
   double v = strtod(s, &end);
   if (end == s || *end)
     return set_why(why, "'%s' is not a number", s);
+  /* 0x1p-3 is a C literal, not a number a user means: no other option or file name takes it */
+  if (is_hex(s))
+    return set_why(why, "'%s' is hexadecimal: give the number in decimal (%.17g)", s, v);
   if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0))
     return set_why(why, "'%s' is not a finite number", s);
   /* ERANGE with a tiny result is underflow: keep strtod's denormal or zero. */
@@ -323,14 +337,23 @@ int cli_png_output_name(const char *command, const char *path) {
                          command);
 }
 
+/* The CPUs this process may run on: taskset and container cpusets leave fewer than the
+ * online cores, and FFT threads beyond them only wait. The core's default counts the same. */
+static long usable_cpus(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 void cli_warn_threads(const char *command, int threads) {
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (threads <= 0 || cores <= 0 || threads <= cores)
+  const long cpus = usable_cpus();
+  if (threads <= 0 || cpus <= 0 || threads <= cpus)
     return;
-  fprintf(stderr, "%s: warning: --threads %d on %ld online core%s oversubscribes them, and FFT "
-          "threads that wait for a core can run many times slower; use --threads %ld or fewer "
-          "(the default is one per core)\n", command, threads, cores, cores == 1 ? "" : "s",
-          cores);
+  fprintf(stderr, "%s: warning: --threads %d exceeds the %ld CPU%s this process may run on, and "
+          "FFT threads that wait for a CPU can run many times slower; use --threads %ld or "
+          "fewer (the default is one per CPU)\n", command, threads, cpus, cpus == 1 ? "" : "s",
+          cpus);
 }
 
 int cli_getopt_error(const char *command, int c, char *const argv[]) {
@@ -599,6 +622,11 @@ int cli_shared_option(const char *command, int c, const char *arg, CliShared *s)
     return cli_opt_size(command, "--memory-limit", arg, 1, SIZE_MAX, s->memory_limit);
   case CLI_OPT_CHANNEL: return cli_opt_size(command, "--channel", arg, 0, 1u << 20, &s->channel);
   case CLI_OPT_FRAME: return cli_opt_size(command, "--frame", arg, 0, 1u << 30, &s->frame);
+  case CLI_OPT_PSF_CHANNEL:
+    s->have_psf_channel = 1;
+    return cli_opt_size(command, "--psf-channel", arg, 0, 1u << 20, &s->psf_channel);
+  case CLI_OPT_PSF_FRAME:
+    return cli_opt_size(command, "--psf-frame", arg, 0, 1u << 30, &s->psf_frame);
   case CLI_OPT_VOXEL: return cli_opt_voxel(command, "--voxel", arg, s->voxel);
   case CLI_OPT_PSF_VOXEL: return cli_opt_voxel(command, "--psf-voxel", arg, s->psf_voxel);
   case 'f': s->force = 1; return CLI_EXIT_OK;
@@ -666,27 +694,37 @@ LucyStatus cli_read_input(const char *command, const CliInput *in, LucyVolume **
   LucyStatus s = lucy_tiff_read(in->path, &ro, out, info);
   if (s != LUCY_OK) return s;
   char note[512];
-  if (in->hint && info->note[0])
+  const char *hint = in->match_hint && info->channels == in->match_channels ? in->match_hint
+                                                                            : in->hint;
+  if (hint && info->note[0])
     fprintf(stderr, "%s: %s%s'%s': %s\n", command, in->role ? in->role : "",
-            in->role ? " " : "", in->path, cli_note_with_hint(info, in->hint, note, sizeof note));
+            in->role ? " " : "", in->path, cli_note_with_hint(info, hint, note, sizeof note));
   cli_override_voxel(command, in, info, *out);
   return LUCY_OK;
 }
 
 LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
-                          const CliShared *shared, int warn_negative_image, LucyVolume **out) {
+                          CliShared *shared, int warn_negative_image, LucyVolume **out) {
   const int is_psf = strcmp(role, "PSF") == 0;
-  /* --channel and --frame pick the image's; a PSF is always channel 0, frame 0 */
+  /* A PSF per channel is common (one per emission wavelength); the same index is only a
+   * guess, so it is suggested rather than taken. */
+  char match[160] = "";
+  if (is_psf && !shared->have_psf_channel && shared->channel != 0)
+    snprintf(match, sizeof match, "the PSF has as many channels as the image: for the image's "
+             "channel %zu give --psf-channel %zu", shared->channel, shared->channel);
   const CliInput in = {
     .role = role, .path = path,
-    .channel = is_psf ? 0 : shared->channel, .frame = is_psf ? 0 : shared->frame,
+    .channel = is_psf ? shared->psf_channel : shared->channel,
+    .frame = is_psf ? shared->psf_frame : shared->frame,
     .voxel = is_psf ? shared->psf_voxel : shared->voxel,
     .voxel_opt = is_psf ? "--psf-voxel" : "--voxel",
-    .hint = is_psf ? "a PSF is always read from channel 0, frame 0"
-                   : "choose with --channel, --frame",
+    .hint = is_psf ? "choose with --psf-channel, --psf-frame" : "choose with --channel, --frame",
+    .match_hint = match[0] ? match : NULL, .match_channels = shared->image_channels,
   };
-  LucyStatus s = cli_read_input(command, &in, out, NULL);
+  LucyTiffInfo info;
+  LucyStatus s = cli_read_input(command, &in, out, &info);
   if (s != LUCY_OK) return s;
+  if (!is_psf) shared->image_channels = info.channels;
   if (is_psf)
     warn_negative(command, role, path, *out,
                   "they subtract light wherever the PSF is applied; clip them at 0 (lucy-cli "
@@ -743,6 +781,12 @@ static void planes_mismatch(const char *command, const LucyVolume *img, const Lu
   else if (mode == LUCY_PAD_FULL)
     snprintf(what, sizeof what, "in full mode the result has %zu planes: the image spread "
              "through the PSF's depth", m);
+  else if (mode == CLI_GEOM_CIRCULAR)
+    snprintf(what, sizeof what, "with circular edges the PSF's %zu planes wrap onto the "
+             "image's one: it is restored with their sum, the PSF's whole z-profile", m);
+  else if (mode == CLI_GEOM_WIENER) /* the smooth embedding makes the one plane a z-constant */
+    snprintf(what, sizeof what, "Wiener restores it as uniform in z, so the PSF acts as the sum "
+             "of its %zu planes, its whole z-profile, as if they wrapped onto the image's one", m);
   else
     snprintf(what, sizeof what, "the restoration explains the image's plane by an object "
              "through all %zu of the PSF's planes and keeps only the image's, so its brightness "

@@ -98,8 +98,8 @@ int cli_opt_strategy(const char *command, const char *arg, LucyStrategy *out);
 int cli_opt_tile(const char *command, const char *arg, size_t tile[2]);
 
 /* The options convolve and deconvolve share (--origin, --no-normalize, -j, --thorough,
- * --uint16, --strategy, --tile, --memory-limit, --channel, --frame, --voxel, --psf-voxel,
- * -f), parsed into the
+ * --uint16, --strategy, --tile, --memory-limit, --channel, --frame, --psf-channel,
+ * --psf-frame, --voxel, --psf-voxel, -f), parsed into the
  * matching fields of either command's options; their getopt codes are the CLI_OPT_* below and
  * 'j', 'f'. */
 enum {
@@ -114,6 +114,8 @@ enum {
   CLI_OPT_FRAME,
   CLI_OPT_VOXEL,
   CLI_OPT_PSF_VOXEL,
+  CLI_OPT_PSF_CHANNEL,
+  CLI_OPT_PSF_FRAME,
 };
 typedef struct CliShared {
   LucyOrigin *origin;
@@ -124,6 +126,9 @@ typedef struct CliShared {
   size_t *tile;          /* [2] */
   size_t *memory_limit;
   size_t channel, frame; /* the image's hyperstack channel and time point */
+  size_t psf_channel, psf_frame; /* the PSF's */
+  int have_psf_channel;
+  size_t image_channels; /* the image's channel count, once read (for the PSF's hint) */
   double voxel[3], psf_voxel[3]; /* --voxel, --psf-voxel (um); 0, 0, 0: the files' */
   int uint16, force, have_tile;
 } CliShared;
@@ -144,6 +149,8 @@ typedef struct CliInput {
   const char *voxel_opt; /* the option that gave it: "--voxel" or "--psf-voxel" */
   const char *hint;      /* added to a hyperstack's note, e.g. "choose with --channel,
                             --frame"; NULL: the caller shows the note itself */
+  const char *match_hint; /* in hint's place when the file has match_channels channels */
+  size_t match_channels;
 } CliInput;
 /* Reads in->path and says on stderr (one line each) what the reader chose (its note, with
  * in->hint after a hyperstack's channel and frame) and when in->voxel replaces a calibrated
@@ -160,16 +167,22 @@ void cli_override_voxel(const char *command, const CliInput *in, const LucyTiffI
 const char *cli_note_with_hint(const LucyTiffInfo *info, const char *hint, char *buf,
                                size_t size);
 /* Reads an input stack of convolve or deconvolve (role "image": shared's channel, frame and
- * --voxel; "PSF": channel 0, frame 0 and --psf-voxel) with cli_read_input's lines, and says
- * when voxels are negative: in a PSF always (it would subtract light), in an image when
- * warn_negative_image (Richardson-Lucy models counts >= 0). */
+ * --voxel, and records its channel count in shared; "PSF": --psf-channel, --psf-frame and
+ * --psf-voxel) with cli_read_input's lines, and says when voxels are negative: in a PSF always
+ * (it would subtract light), in an image when warn_negative_image (Richardson-Lucy models
+ * counts >= 0). The image is read first. */
 LucyStatus cli_read_stack(const char *command, const char *role, const char *path,
-                          const CliShared *shared, int warn_negative_image, LucyVolume **out);
+                          CliShared *shared, int warn_negative_image, LucyVolume **out);
 /* The warnings about how image and PSF fit together, into buf ("" when none), made when both
  * are read and printed after the run (so that errors stay one line): voxel sizes that differ
  * by more than 1 % on an axis (convolution works voxel by voxel, so the PSF acts at the wrong
- * scale), and a 2-D image (1 plane) with a 3-D PSF. mode: convolve's padding mode, or -1 for
- * deconvolve; origin: the PSF origin. */
+ * scale), and a 2-D image (1 plane) with a 3-D PSF. mode: convolve's padding mode, or one of
+ * the CLI_GEOM_* below for deconvolve; origin: the PSF origin. */
+enum {
+  CLI_GEOM_RL = -1,       /* RL or RLTV with noncirculant edges */
+  CLI_GEOM_CIRCULAR = -2, /* circular edges */
+  CLI_GEOM_WIENER = -3,   /* Wiener with noncirculant edges */
+};
 void cli_geometry_warnings(const char *command, const LucyVolume *img, const LucyVolume *psf,
                            int mode, LucyOrigin origin, char *buf, size_t size);
 /* lucy_tiff_write with a progress line ("LABEL: writing 40%") and Ctrl-C: a cancelled write

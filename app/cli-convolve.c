@@ -34,7 +34,7 @@ static void convolve_help(void) {
          "                       ((M-1)//2, so that same equals\n"
          "                       scipy.signal.fftconvolve(img, psf, mode='same'))\n"
          "      --no-normalize   use the PSF as stored (default: divide it by its sum)\n"
-         "  -j, --threads N      CPU threads for the FFTs (default: one per core)\n"
+         "  -j, --threads N      CPU threads for the FFTs (default: one per usable CPU)\n"
          "      --thorough       plan FFTs by measuring (slow once, remembered as FFTW wisdom)\n"
          "      --strategy S     memory strategy: auto (the default: in-memory if it fits the\n"
          "                       budget, else low-memory, else tiles), in-memory (OTF and work\n"
@@ -53,6 +53,10 @@ static void convolve_help(void) {
          "      --channel C, --frame T\n"
          "                       the image's hyperstack channel and time point, 0-based\n"
          "                       (default 0, 0)\n"
+         "      --psf-channel C, --psf-frame T\n"
+         "                       the PSF's hyperstack channel and time point, 0-based\n"
+         "                       (default 0, 0; a PSF with the image's channels says\n"
+         "                       when --channel asks for another)\n"
          "      --voxel Z,Y,X    the image's voxel size in micrometres, in place of the\n"
          "                       file's (files without calibration read as 1 x 1 x 1); OUT\n"
          "                       carries it\n"
@@ -157,6 +161,8 @@ int cli_convolve_main(int argc, char **argv) {
     {"tile", required_argument, NULL, CLI_OPT_TILE},
     {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
     {"frame", required_argument, NULL, CLI_OPT_FRAME},
+    {"psf-channel", required_argument, NULL, CLI_OPT_PSF_CHANNEL},
+    {"psf-frame", required_argument, NULL, CLI_OPT_PSF_FRAME},
     {"voxel", required_argument, NULL, CLI_OPT_VOXEL},
     {"psf-voxel", required_argument, NULL, CLI_OPT_PSF_VOXEL},
     {"force", no_argument, NULL, 'f'},

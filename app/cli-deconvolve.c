@@ -52,7 +52,7 @@ static void deconvolve_help(void) {
          "      --origin ORIGIN    PSF origin: center (voxel M//2 per axis, the default) or\n"
          "                         scipy ((M-1)//2)\n"
          "      --no-normalize     use the PSF as stored (default: divide it by its sum)\n"
-         "  -j, --threads N        CPU threads for the FFTs (default: one per core)\n"
+         "  -j, --threads N        CPU threads for the FFTs (default: one per usable CPU)\n"
          "      --thorough         plan FFTs by measuring (slow once, remembered as wisdom)\n"
          "      --strategy S       memory strategy: auto (the default: in-memory if it fits\n"
          "                         the budget, else low-memory, else tiles), in-memory,\n"
@@ -72,6 +72,10 @@ static void deconvolve_help(void) {
          "      --channel C, --frame T\n"
          "                         the image's hyperstack channel and time point, 0-based\n"
          "                         (default 0, 0)\n"
+         "      --psf-channel C, --psf-frame T\n"
+         "                         the PSF's hyperstack channel and time point, 0-based\n"
+         "                         (default 0, 0; a PSF with the image's channels says\n"
+         "                         when --channel asks for another)\n"
          "      --voxel Z,Y,X      the image's voxel size in micrometres, in place of the\n"
          "                         file's (files without calibration read as 1 x 1 x 1);\n"
          "                         OUT carries it\n"
@@ -304,6 +308,8 @@ int cli_deconvolve_main(int argc, char **argv) {
     {"tile", required_argument, NULL, CLI_OPT_TILE},
     {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
     {"frame", required_argument, NULL, CLI_OPT_FRAME},
+    {"psf-channel", required_argument, NULL, CLI_OPT_PSF_CHANNEL},
+    {"psf-frame", required_argument, NULL, CLI_OPT_PSF_FRAME},
     {"voxel", required_argument, NULL, CLI_OPT_VOXEL},
     {"psf-voxel", required_argument, NULL, CLI_OPT_PSF_VOXEL},
     {"force", no_argument, NULL, 'f'},
@@ -425,7 +431,10 @@ int cli_deconvolve_main(int argc, char **argv) {
   run.img = img;
   run.psf = psf;
   char geometry_warning[1024];
-  cli_geometry_warnings(decon_cmd, img, psf, -1, dopts.origin, geometry_warning,
+  const int geom = dopts.boundary == LUCY_BOUNDARY_CIRCULAR ? CLI_GEOM_CIRCULAR
+                   : dopts.method == LUCY_DECON_WIENER      ? CLI_GEOM_WIENER
+                                                            : CLI_GEOM_RL;
+  cli_geometry_warnings(decon_cmd, img, psf, geom, dopts.origin, geometry_warning,
                         sizeof geometry_warning);
   if ((rc = cli_check_cancelled(decon_cmd)))
     goto done;

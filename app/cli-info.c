@@ -19,6 +19,7 @@ static void info_help(void) {
          "Options:\n"
          "  -j, --json         print one JSON object instead of text; keys: file, shape [z,y,x],\n"
          "                     dtype, bits_per_sample, voxel_size_um [z,y,x], unit, calibration,\n"
+         "                     voxel_source (file, --voxel, or assumed: 1 um, uncalibrated),\n"
          "                     pages, slices, channels, frames, channel, frame, bigtiff,\n"
          "                     big_endian, compression, min, max, mean, sum, count, nonfinite,\n"
          "                     note (statistics are null when no voxel is finite)\n"
@@ -111,8 +112,14 @@ static void json_number(FILE *f, double v, int digits) {
     fputs("null", f);
 }
 
+/* Where the voxel size came from, so that scripts need not infer it from the calibration. */
+static const char *voxel_source(const LucyTiffInfo *ti, int from_option) {
+  if (from_option) return "--voxel";
+  return strcmp(ti->calibration, "none") == 0 ? "assumed" : "file";
+}
+
 static void print_json(FILE *f, const char *path, const LucyVolume *vol, const LucyTiffInfo *ti,
-                       const LucyStats *st) {
+                       const LucyStats *st, int voxel_option) {
   int have_stats = st->count > st->nonfinite;
   fputs("{\"file\": ", f);
   json_string(f, path);
@@ -130,6 +137,8 @@ static void print_json(FILE *f, const char *path, const LucyVolume *vol, const L
   json_string(f, ti->unit);
   fputs(", \"calibration\": ", f);
   json_string(f, ti->calibration);
+  fputs(", \"voxel_source\": ", f);
+  json_string(f, voxel_source(ti, voxel_option));
   fprintf(f, ", \"pages\": %zu, \"slices\": %zu, \"channels\": %zu, \"frames\": %zu", ti->pages,
           ti->slices, ti->channels, ti->frames);
   fprintf(f, ", \"channel\": %zu, \"frame\": %zu", ti->channel, ti->frame);
@@ -333,7 +342,7 @@ int cli_info_main(int argc, char **argv) {
   LucyStats st;
   lucy_volume_stats(vol, &st);
   if (json)
-    print_json(stdout, path, vol, &ti, &st);
+    print_json(stdout, path, vol, &ti, &st, voxel[0] > 0);
   else
     print_text(stdout, path, vol, &ti, &st, voxel[0] > 0 ? file_voxel : NULL);
   lucy_volume_free(vol);

@@ -22,8 +22,9 @@ static void phantom_help(void) {
          "  -n, --spheres N         number of spheres (default 8)\n"
          "  -r, --radius RMIN,RMAX  sphere radii in voxels along x (scaled by the voxel size on\n"
          "                          the other axes); default 5%% and 12%% of the smaller lateral\n"
-         "                          extent, at most 30%% of the stack's depth unless that is\n"
-         "                          under one voxel (a 2-D image, a few planes). Spheres taller\n"
+         "                          extent, at most 30%% of the depth in a stack 1/8 as deep\n"
+         "                          as wide, the lateral radii alone under 1/20 (a 2-D image,\n"
+         "                          a few planes), shrinking smoothly between. Spheres taller\n"
          "                          than the stack are centred on its middle plane and cut by\n"
          "                          its faces: discs in a one-plane stack\n"
          "      --voxel Z,Y,X       voxel size in micrometres (default 1,1,1)\n"
@@ -73,14 +74,22 @@ static int blur(LucyVolume **vol, const double sigma[3]) {
   return CLI_EXIT_OK;
 }
 
-/* Radii in x voxels. The stack's depth (in x-voxel units) caps them, so that 32 x 256 x 256
- * does not ask for spheres taller than the stack; but below a cap of one voxel (a 2-D image,
- * or a few planes) the spheres would be dots: there the lateral size alone sets them, and the
- * library cuts the spheres taller than the stack (discs in one plane). */
+/* Radii in x voxels, 5..12 % of the smaller lateral extent, scaled down by how thin the stack
+ * is (q: 30 % of the depth, in x voxels, over that 12 %). A stack at least 1/8 as deep as wide
+ * (q >= Q_FIT) caps them at 30 % of its depth, so that 32 x 256 x 256 asks for no spheres
+ * taller than the stack; a thin one (q <= Q_FLAT: a 2-D image, a few planes) takes the lateral
+ * radii alone, its spheres cut into discs and slabs. Between, a power law joins the two, so
+ * that one more plane never turns discs into dots. */
+#define Q_FLAT 0.125
+#define Q_FIT 0.3125
 static void default_radii(const size_t shape[3], const double voxel[3], double radius[2]) {
   const double lateral = (double)(shape[1] < shape[2] ? shape[1] : shape[2]);
   const double depth_cap = 0.3 * (double)shape[0] * voxel[0] / voxel[2];
-  radius[1] = fmax(1.0, depth_cap < 1.0 ? 0.12 * lateral : fmin(0.12 * lateral, depth_cap));
+  const double q = depth_cap / (0.12 * lateral);
+  double rmax = fmin(0.12 * lateral, depth_cap);
+  if (q < Q_FIT) /* q = Q_FIT gives Q_FIT x 12 %, the capped radius, exactly */
+    rmax = 0.12 * lateral * pow(fmax(1.0, q / Q_FLAT), log(Q_FIT) / log(Q_FIT / Q_FLAT));
+  radius[1] = fmax(1.0, rmax);
   radius[0] = fmax(0.5, fmin(0.05 * lateral, 0.42 * radius[1]));
   if (radius[0] > radius[1])
     radius[0] = radius[1];

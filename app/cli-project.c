@@ -19,6 +19,9 @@ static void project_help(void) {
          "  -o, --output OUT.png   output PNG (required)\n"
          "      --voxel Z,Y,X      voxel size in micrometres for the aspect ratio, in place of\n"
          "                         the file's (files without calibration read as 1 x 1 x 1)\n"
+         "      --channel C, --frame T\n"
+         "                         the hyperstack channel and time point to show, 0-based\n"
+         "                         (default 0, 0)\n"
          "  -g, --gamma G          display gamma, > 0 (default 1)\n"
          "      --vmin V --vmax V  fixed display range (give both; default: automatic)\n"
          "      --pmin P --pmax P  percentiles of the automatic range, 0..100\n"
@@ -31,7 +34,7 @@ static void project_help(void) {
          "  -h, --help             show this help\n");
 }
 
-enum { OPT_VMIN = 256, OPT_VMAX, OPT_PMIN, OPT_PMAX, OPT_LOG, OPT_SXY, OPT_SZ, OPT_VOXEL };
+enum { OPT_VMIN = 256, OPT_VMAX, OPT_PMIN, OPT_PMAX, OPT_LOG, OPT_SXY, OPT_SZ };
 
 /* Width and height from the PNG's IHDR chunk; 0 when the file is not a PNG. */
 static int png_size(const char *path, unsigned *width, unsigned *height) {
@@ -61,7 +64,9 @@ int cli_project_main(int argc, char **argv) {
     {"log", no_argument, NULL, OPT_LOG},
     {"sxy", required_argument, NULL, OPT_SXY},
     {"sz", required_argument, NULL, OPT_SZ},
-    {"voxel", required_argument, NULL, OPT_VOXEL},
+    {"voxel", required_argument, NULL, CLI_OPT_VOXEL},
+    {"channel", required_argument, NULL, CLI_OPT_CHANNEL},
+    {"frame", required_argument, NULL, CLI_OPT_FRAME},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -69,7 +74,7 @@ int cli_project_main(int argc, char **argv) {
   const char *out_path = NULL;
   int force = 0, rc;
   int have_vmin = 0, have_vmax = 0, have_pmin = 0, have_pmax = 0;
-  double voxel[3] = {0, 0, 0};
+  CliShared shared = {0}; /* --voxel, --channel, --frame */
   LucyFigureOptions fopts;
   lucy_figure_options_default(&fopts);
   LucyRenderOptions *r = &fopts.render;
@@ -119,13 +124,13 @@ int cli_project_main(int argc, char **argv) {
       if ((rc = cli_opt_double(proj_cmd, "--sz", optarg, 0.0, 64.0, 1, &fopts.sz)))
         return rc;
       break;
-    case OPT_VOXEL:
-      if ((rc = cli_opt_voxel(proj_cmd, "--voxel", optarg, voxel)))
-        return rc;
-      break;
     case 'f': force = 1; break;
     case 'h': project_help(); return CLI_EXIT_OK;
-    default: return cli_getopt_error(proj_cmd, c, argv);
+    default:
+      if ((rc = cli_shared_option(proj_cmd, c, optarg, &shared)) == CLI_NOT_SHARED)
+        return cli_getopt_error(proj_cmd, c, argv);
+      if (rc)
+        return rc;
     }
   }
   if (optind >= argc)
@@ -157,7 +162,9 @@ int cli_project_main(int argc, char **argv) {
     return rc;
 
   /* a hyperstack's note says which channel and frame the figure shows */
-  const CliInput in = {.path = img_path, .voxel = voxel, .voxel_opt = "--voxel", .hint = ""};
+  const CliInput in = {.path = img_path, .channel = shared.channel, .frame = shared.frame,
+                       .voxel = shared.voxel, .voxel_opt = "--voxel",
+                       .hint = "choose with --channel, --frame"};
   LucyVolume *vol = NULL;
   LucyStatus s = cli_read_input(proj_cmd, &in, &vol, NULL);
   if (s != LUCY_OK)

@@ -1,5 +1,6 @@
 /* The generic part of the device layer: options, reference counting, names, memory accounting,
  * and dispatch to the implementation (core/src/device-cpu.c; the CUDA device later). */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +33,12 @@ void lucy_device_options_default(LucyDeviceOptions *opts) {
   opts->use_wisdom = 1;
 }
 
-static int online_cores(void) {
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
+/* One FFT thread per CPU this process may run on (its affinity: taskset, a container's cpuset),
+ * not per online core: threads beyond those only wait for each other. */
+static int usable_cpus(void) {
+  cpu_set_t set;
+  long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (n > 4096 ? 4096 : (int)n) : 1;
 }
 
@@ -66,7 +71,7 @@ LucyStatus lucy_device_new(const LucyDeviceOptions *opts, LucyDevice **out) {
     return lucy__fail(LUCY_ERR_UNSUPPORTED, "cannot use the CUDA device: %s", CUDA_REASON);
 #endif
   }
-  if (o.threads <= 0) o.threads = online_cores();
+  if (o.threads <= 0) o.threads = usable_cpus();
 
   LucyDevice *dev = calloc(1, sizeof *dev);
   if (!dev) return lucy__fail(LUCY_ERR_OUT_OF_MEMORY, "out of memory creating a device");

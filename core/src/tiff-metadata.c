@@ -139,10 +139,13 @@ static LucyStatus imagej_layout(LucyTiffMeta *m, const ImageJSeen *seen) {
   return LUCY_OK;
 }
 
+static int imagej_pixel_unit(const char *unit) {
+  return strcmp(unit, "pixel") == 0 || strcmp(unit, "pixels") == 0;
+}
+
 static LucyStatus parse_imagej(const char *desc, LucyTiffMeta *m) {
   ImageJSeen seen = {0};
   m->kind = LUCY_META_IMAGEJ;
-  strcpy(m->calibration, "imagej");
   for (const char *line = desc; *line;) {
     const char *nl = strchr(line, '\n');
     size_t len = nl ? (size_t)(nl - line) : strlen(line);
@@ -158,9 +161,11 @@ static LucyStatus parse_imagej(const char *desc, LucyTiffMeta *m) {
   LucyStatus st = imagej_layout(m, &seen);
   if (st != LUCY_OK) return st;
   double um = lucy__unit_to_um(m->unit);
-  if (m->unit[0] && um == 0.0)
+  /* ImageJ's own word for "uncalibrated": no unit, or pixel(s), as Fiji's Calibration has it */
+  if (m->unit[0] && um == 0.0 && !imagej_pixel_unit(m->unit))
     snprintf(m->note, sizeof m->note, "unknown length unit '%s': voxel size left at 1 um",
              m->unit);
+  if (um > 0) strcpy(m->calibration, "imagej");
   if (seen.has_spacing && um > 0) {
     m->voxel_um[LUCY_Z] = seen.spacing * um;
     m->have_z = 1;
@@ -234,6 +239,7 @@ static void ome_physical(LucyTiffMeta *m, const char *tag, const char *end, char
     return;
   }
   m->voxel_um[index] = v * um;
+  strcpy(m->calibration, "ome");
   if (index == LUCY_Z) m->have_z = 1;
   else m->have_xy = 1;
   if (!m->unit[0] || index == LUCY_X) copy_str(m->unit, sizeof m->unit, unit, strlen(unit));
@@ -285,7 +291,6 @@ static LucyStatus parse_ome(const char *desc, LucyTiffMeta *m) {
   const char *pix = img ? find_element(img_end, NULL, "Pixels", &end) : NULL;
   if (!pix) return LUCY_OK; /* OME text without pixels: treat as plain pages */
   m->kind = LUCY_META_OME;
-  strcpy(m->calibration, "ome");
   for (const char *p = img; p; p = find_element(img_end, NULL, "Image", &img_end)) m->ome_images++;
   char order[16] = "XYZCT";
   attr(pix, end, "DimensionOrder", order, sizeof order);
@@ -330,12 +335,13 @@ void lucy__tiff_meta_resolution(LucyTiffMeta *m, double xres, double yres, int h
                                 unsigned resunit) {
   if (m->have_xy || !have_res) return;
   double um = 0.0;
+  const char *res_unit = NULL;
+  /* ImageJ's unit, pixel included, overrides ResolutionUnit, as in Fiji */
   if (m->kind == LUCY_META_IMAGEJ && m->unit[0]) {
     um = lucy__unit_to_um(m->unit);
   } else if (resunit == RESUNIT_INCH || resunit == RESUNIT_CENTIMETER) {
     um = resunit == RESUNIT_INCH ? 25400.0 : 1e4;
-    if (m->kind != LUCY_META_IMAGEJ || !m->unit[0])
-      strcpy(m->unit, resunit == RESUNIT_INCH ? "inch" : "cm");
+    res_unit = resunit == RESUNIT_INCH ? "inch" : "cm";
   }
   /* Zero, negative or absurd resolutions (0/1000 occurs in the wild) mean "not calibrated". */
   if (um <= 0 || !(xres > 0) || !(yres > 0) || !isfinite(xres) || !isfinite(yres)) return;
@@ -344,7 +350,9 @@ void lucy__tiff_meta_resolution(LucyTiffMeta *m, double xres, double yres, int h
   m->voxel_um[LUCY_X] = vx;
   m->voxel_um[LUCY_Y] = vy;
   m->have_xy = 1;
-  if (m->kind == LUCY_META_NONE) strcpy(m->calibration, "resolution");
+  if (res_unit) strcpy(m->unit, res_unit);
+  /* the description named no length: the tags alone calibrate */
+  if (strcmp(m->calibration, "none") == 0) strcpy(m->calibration, "resolution");
 }
 
 LucyStatus lucy__tiff_meta_plane_ifd(const LucyTiffMeta *m, size_t z, size_t c, size_t t,

@@ -354,6 +354,20 @@ static LucyStatus decode_failed(Reader *r, const Page *p, size_t ifd, const char
                     lucy__tiff_ctx_message(&r->ctx));
 }
 
+/* Data past the end of a file whose directories are intact (a writer that puts every IFD
+ * first, cut short) would be libtiff's "Read error ... got N bytes": call it truncated. */
+static LucyStatus strile_past_end(const Reader *r, size_t ifd, const char *what, uint32_t index,
+                                  uint64_t at, uint64_t bytes) {
+  const unsigned long long size = r->file_size, start = at, end = at + bytes;
+  if (at >= r->file_size)
+    return lucy__fail(LUCY_ERR_FORMAT, "%s is truncated: its %llu bytes end before %s %u of "
+                      "page %zu, which starts at byte %llu", r->name, size, what, index, ifd,
+                      start);
+  return lucy__fail(LUCY_ERR_FORMAT, "%s is truncated: its %llu bytes end inside %s %u of page "
+                    "%zu, which starts at byte %llu and ends at byte %llu", r->name, size, what,
+                    index, ifd, start, end);
+}
+
 /* A strip or tile with no bytes is "sparse" to libtiff, which would return zeros: for
  * measurement data that is missing data, not a black region. */
 static LucyStatus check_strile(Reader *r, size_t ifd, const char *what, uint32_t index) {
@@ -363,6 +377,9 @@ static LucyStatus check_strile(Reader *r, size_t ifd, const char *what, uint32_t
     return lucy__fail(LUCY_ERR_FORMAT, "%s: %s %u of page %zu has no data (byte count 0)%s%s",
                       r->name, what, index, ifd, err ? ": " : "",
                       err ? lucy__tiff_ctx_message(&r->ctx) : "");
+  uint64_t at = TIFFGetStrileOffsetWithErr(r->tif, index, &err);
+  if (!err && (at > r->file_size || bytes > r->file_size - at))
+    return strile_past_end(r, ifd, what, index, at, bytes);
   return LUCY_OK;
 }
 

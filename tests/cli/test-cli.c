@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <sched.h>
 #include <glib/gstdio.h>
 
 #include <lucy/lucy.h>
@@ -563,6 +564,13 @@ static void test_usage_errors(Fixture *f, gconstpointer data) {
     {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--photons", "nan"}, "--photons"},
     {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--seed", "1.5"}, "--seed"},
     {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--blur", "1e999,1,1"}, "finite"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--voxel", "0x1p-3,0.1,0.1"},
+     "--voxel: '0x1p-3' is hexadecimal: give the number in decimal (0.125)"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,8,8", "--photons", "0X10"},
+     "'0X10' is hexadecimal: give the number in decimal (16)"},
+    {{"phantom", "-o", OUT_PLACEHOLDER, "--shape", "8,0x8,8"}, "'0x8' is hexadecimal"},
+    {{"deconvolve", "a.tif", "b.tif", "-o", OUT_PLACEHOLDER, "--iterations", "0x3"},
+     "--iterations: '0x3' is hexadecimal"},
     {{"phantom", "--shape", "8,8,8"}, "missing -o"},
     {{"phantom", "-o", OUT_PLACEHOLDER}, "missing --shape"},
     {{"phantom", "-o", OUT_PLACEHOLDER, "--shape"}, "needs a value"},
@@ -2896,6 +2904,16 @@ static void assert_voxel(const char *path, double z, double y, double x) {
   g_free(json);
 }
 
+/* info --json's voxel_source for path (with --voxel v unless NULL) is want. */
+static void assert_voxel_source(const char *path, const char *v, const char *want) {
+  Run r = v ? RUN("info", path, "--json", "--voxel", v) : RUN("info", path, "--json");
+  ASSERT_STATUS(r, 0);
+  gchar *source = json_string_value(r.out, "voxel_source");
+  g_assert_cmpstr(source, ==, want);
+  g_free(source);
+  run_clear(&r);
+}
+
 /* --voxel (and --psf-voxel) replace a file's voxel size: silently for an uncalibrated file,
  * with one line saying both for a calibrated one; outputs carry it; the warnings about
  * missing or different voxel sizes name the options. */
@@ -2925,8 +2943,23 @@ static void test_voxel_override(Fixture *f, gconstpointer data) {
   assert_contains(r.out, "--voxel");
   run_clear(&r);
 
+  /* ImageJ without a length unit (tifffile's default) or with unit=pixel: uncalibrated too */
+  static const char *const ij[] = {"ImageJ=1.11a\nimages=6\nslices=6\n",
+                                   "ImageJ=1.11a\nimages=6\nslices=6\nunit=pixel\n"};
+  for (gsize i = 0; i < G_N_ELEMENTS(ij); i++) {
+    write_raw_tiff(raw, 6, 16, 20, NULL, ij[i]);
+    r = RUN("info", raw, "--voxel", "0.2,0.05,0.05");
+    ASSERT_STATUS(r, 0);
+    assert_contains(r.out, "from --voxel (the file has no calibration)");
+    g_assert_cmpstr(r.err, ==, "");
+    run_clear(&r);
+  }
+  assert_voxel_source(raw, NULL, "assumed");
+  assert_voxel_source(raw, "1,2,2", "--voxel");
+
   /* A calibrated file: the override wins, and one line says both. */
   gchar *img = make_phantom(f, "img.tif", "8,16,16", "5"); /* 0.3 x 0.1 x 0.1 um */
+  assert_voxel_source(img, NULL, "file");
   r = RUN("info", img, "--voxel", "0.25,0.1,0.1", "--json");
   ASSERT_STATUS(r, 0);
   json_array(r.out, "voxel_size_um", v, 3);
@@ -3060,7 +3093,7 @@ static void test_voxel_override(Fixture *f, gconstpointer data) {
 }
 
 /* The reader says what it read from a hyperstack; each command adds its own hint: info and
- * an image name --channel and --frame, a PSF is always channel 0, frame 0. */
+ * an image name --channel and --frame, a PSF --psf-channel and --psf-frame. */
 static void test_hyperstack_notes(Fixture *f, gconstpointer data) {
   if (!have_cli())
     return;
@@ -3089,13 +3122,71 @@ static void test_hyperstack_notes(Fixture *f, gconstpointer data) {
   r = RUN("deconvolve", psf, hyper, "-o", out, "--force", "-n", "1", "--boundary",
           "noncirculant");
   assert_contains(r.err, "deconvolve: PSF '");
-  assert_contains(r.err, "read channel 0, frame 0 (a PSF is always read from channel 0, "
-                         "frame 0)\n");
+  assert_contains(r.err, "read channel 0, frame 0 (choose with --psf-channel, --psf-frame)\n");
   g_assert_null(strstr(r.err, "--channel"));
   run_clear(&r);
   g_free(hyper);
   g_free(psf);
   g_free(out);
+}
+
+/* A PSF per channel: --psf-channel and --psf-frame pick the PSF's plane set, and a PSF with as
+ * many channels as the image, read at channel 0 for another image channel, says which to give. */
+static void test_psf_channel(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *hyper = path_in(f, "hyper.tif"), *psf = path_in(f, "psf.tif"),
+        *out = path_in(f, "out.tif");
+  write_raw_tiff(hyper, 6, 12, 12, NULL,
+                 "ImageJ=1.53t\nimages=6\nchannels=2\nslices=3\nhyperstack=true\n");
+  /* channel 0: sum 8 x 0.5 + 1 = 5; channel 1: 8 x 0.5 + 2 = 6 */
+  write_raw_tiff(psf, 2, 3, 3, NULL, "ImageJ=1.53t\nimages=2\nchannels=2\nhyperstack=true\n");
+  Run r = RUN("convolve", hyper, psf, "-o", out, "--channel", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "convolve: PSF sum 5;");
+  assert_contains(r.err, "read channel 0, frame 0 (the PSF has as many channels as the image: "
+                         "for the image's channel 1 give --psf-channel 1)\n");
+  run_clear(&r);
+  r = RUN("convolve", hyper, psf, "-o", out, "--force", "--channel", "1", "--psf-channel", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "convolve: PSF sum 6;");
+  assert_contains(r.err, "read channel 1, frame 0 (choose with --psf-channel, --psf-frame)\n");
+  run_clear(&r);
+  r = RUN("deconvolve", hyper, psf, "-o", out, "--force", "-n", "1", "--psf-channel", "1",
+          "--psf-frame", "0");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "deconvolve: PSF sum 6;");
+  run_clear(&r);
+  r = RUN("deconvolve", hyper, psf, "-o", out, "--force", "-n", "1", "--psf-channel", "2");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "channel 2 is out of range: the file has 2 channels");
+  run_clear(&r);
+  g_free(hyper);
+  g_free(psf);
+  g_free(out);
+}
+
+/* project shows any channel and frame of a hyperstack, chosen as in the other commands. */
+static void test_project_channel(Fixture *f, gconstpointer data) {
+  if (!have_cli())
+    return;
+  gchar *hyper = path_in(f, "hyper.tif"), *png = path_in(f, "hyper.png");
+  write_raw_tiff(hyper, 12, 12, 12, NULL, "ImageJ=1.53t\nimages=12\nchannels=2\nslices=3\n"
+                 "frames=2\nhyperstack=true\n");
+  Run r = RUN("project", hyper, "-o", png, "--channel", "1", "--frame", "1");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "file has 2 channels and 2 frames; read channel 1, frame 1 (choose with "
+                         "--channel, --frame)\n");
+  run_clear(&r);
+  r = RUN("project", hyper, "-o", png, "--force", "--frame", "2");
+  ASSERT_STATUS(r, 1);
+  assert_contains(r.err, "frame 2 is out of range: the file has 2 frames");
+  run_clear(&r);
+  r = RUN("project", hyper, "-o", png, "--force", "--channel", "x");
+  ASSERT_STATUS(r, 2);
+  run_clear(&r);
+  g_free(hyper);
+  g_free(png);
 }
 
 /* lucy-cli memory refuses options that do not apply to the operation it plans. */
@@ -3137,32 +3228,63 @@ static void test_memory_refusals(void) {
 }
 
 /* --threads far above the online cores is a warning (once, one line), not an error. */
+/* The CPUs this process may run on (its affinity, as taskset or a container's cpuset set it),
+ * which need not be all the online cores. */
+static long usable_cpus(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0)
+    return sysconf(_SC_NPROCESSORS_ONLN);
+  return CPU_COUNT(&set);
+}
+
+static void assert_threads_warning(const char *img, const char *psf, const char *out,
+                                   const char *threads) {
+  const long cpus = usable_cpus();
+  gchar *want = g_strdup_printf("warning: --threads %s exceeds the %ld CPU%s this process may "
+                                "run on", threads, cpus, cpus == 1 ? "" : "s");
+  gchar *suggest = g_strdup_printf("--threads %ld or fewer", cpus);
+  Run r = RUN("convolve", img, psf, "-o", out, "--force", "--threads", threads);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, want);
+  assert_contains(r.err, suggest);
+  g_assert_null(strstr(strstr(r.err, want) + strlen(want), "may run on")); /* once */
+  run_clear(&r);
+  r = RUN("deconvolve", img, psf, "-o", out, "--force", "-n", "1", "-j", threads);
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, want);
+  run_clear(&r);
+  g_free(want);
+  g_free(suggest);
+}
+
 static void test_threads_warning(Fixture *f, gconstpointer data) {
   if (!have_cli())
     return;
   gchar *img = make_phantom(f, "img.tif", "4,12,12", "1");
   gchar *psf = make_psf(f, "psf.tif", "3,3,3", "1,1,1");
   gchar *out = path_in(f, "out.tif");
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  gchar *want = g_strdup_printf("warning: --threads 4096 on %ld online core%s", cores,
-                                cores == 1 ? "" : "s");
-  gchar *suggest = g_strdup_printf("--threads %ld or fewer", cores);
-  Run r = RUN("convolve", img, psf, "-o", out, "--threads", "4096");
+  assert_threads_warning(img, psf, out, "4096");
+  Run r = RUN("convolve", img, psf, "-o", out, "--force", "--threads", "1");
   ASSERT_STATUS(r, 0);
-  assert_contains(r.err, want);
-  assert_contains(r.err, suggest);
-  g_assert_null(strstr(strstr(r.err, want) + strlen(want), "online core")); /* once */
+  g_assert_null(strstr(r.err, "may run on"));
   run_clear(&r);
-  r = RUN("deconvolve", img, psf, "-o", out, "--force", "-n", "1", "-j", "4096");
+  /* pinned to one CPU (children inherit the affinity): 2 threads are too many, however many
+   * cores are online */
+  cpu_set_t saved, one;
+  g_assert_cmpint(sched_getaffinity(0, sizeof saved, &saved), ==, 0);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &saved)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  g_assert_cmpint(sched_setaffinity(0, sizeof one, &one), ==, 0);
+  assert_threads_warning(img, psf, out, "2");
+  r = RUN("info", "--devices"); /* the default counts the same CPUs */
   ASSERT_STATUS(r, 0);
-  assert_contains(r.err, want);
+  assert_contains(r.out, "cpu (1 thread)");
   run_clear(&r);
-  r = RUN("convolve", img, psf, "-o", out, "--force", "--threads", "1");
-  ASSERT_STATUS(r, 0);
-  g_assert_null(strstr(r.err, "online core"));
-  run_clear(&r);
-  g_free(want);
-  g_free(suggest);
+  g_assert_cmpint(sched_setaffinity(0, sizeof saved, &saved), ==, 0);
   g_free(img);
   g_free(psf);
   g_free(out);
@@ -3250,6 +3372,14 @@ static void test_planes_warning(Fixture *f, gconstpointer data) {
   assert_contains(r.err, "through all 9 of the PSF's planes");
   assert_contains(r.err, "use a 2-D PSF (1 plane)");
   run_clear(&r);
+  /* Wiener sees a 1-plane image as uniform in z: the PSF's planes act as their sum */
+  r = RUN("deconvolve", img, psf, "-o", out, "--force", "--method", "wiener");
+  ASSERT_STATUS(r, 0);
+  assert_contains(r.err, "deconvolve: warning: the image has 1 plane and the PSF 9: Wiener "
+                         "restores it as uniform in z, so the PSF acts as the sum of its 9 "
+                         "planes");
+  g_assert_null(strstr(r.err, "through all"));
+  run_clear(&r);
   r = RUN("convolve", img, psf2, "-o", out, "--force");
   ASSERT_STATUS(r, 0);
   g_assert_null(strstr(r.err, "warning"));
@@ -3298,13 +3428,35 @@ static void test_phantom_thin(Fixture *f, gconstpointer data) {
   run_clear(&r);
   size_t nonzero = 0;
   g_assert_cmpfloat(file_sum(p, &nonzero), >, 8 * G_PI * 2.4 * 2.4 * 0.9);
-  /* Pinned: the default phantoms of stacks that worked before are unchanged. */
+  /* No cliff: from a disc in one plane to spheres that fit a deep stack, the default radii
+   * change by at most 1.5x per added plane (3 x 48 x 48 gave 2.4..5.76, 4 x 48 x 48 0.5..1.2) */
+  for (int lateral = 48; lateral <= 64; lateral += 16) {
+    double last[2] = {0, 0};
+    for (int depth = 1; depth <= 20; depth++) {
+      gchar *shape = g_strdup_printf("%d,%d,%d", depth, lateral, lateral);
+      r = RUN("phantom", "-o", p, "--force", "--shape", shape, "--spheres", "1");
+      ASSERT_STATUS(r, 0);
+      const char *at = strstr(r.err, "radius ");
+      g_assert_nonnull(at);
+      double rad[2];
+      g_assert_cmpint(sscanf(at, "radius %lf..%lf", &rad[0], &rad[1]), ==, 2);
+      for (int k = 0; k < 2 && depth > 1; k++) {
+        if (fmax(rad[k], last[k]) > 1.5 * fmin(rad[k], last[k]))
+          g_error("%s: radius %g after %g at one plane less", shape, rad[k], last[k]);
+      }
+      last[0] = rad[0], last[1] = rad[1];
+      run_clear(&r);
+      g_free(shape);
+    }
+  }
+  /* Pinned: the default phantoms of stacks at least 1/8 as deep as wide are unchanged.
+   * (4 x 64 x 64 was pinned at radii 0.504..1.2, the dots this rule replaces: now 2.43..5.79.) */
   static const struct {
     const char *shape;
     double sum;
     size_t nonzero;
   } pinned[] = {{"16,128,128", 1352.765625, 2063}, {"8,64,64", 169.375, 369},
-                {"4,64,64", 21.203125, 95}, {"4,8,8", 13.890625, 67}};
+                {"4,8,8", 13.890625, 67}};
   for (size_t i = 0; i < G_N_ELEMENTS(pinned); i++) {
     r = RUN("phantom", "-o", p, "--force", "--shape", pinned[i].shape);
     ASSERT_STATUS(r, 0);
@@ -3354,6 +3506,8 @@ int main(int argc, char **argv) {
   ADD("points/errors", test_points_errors);
   ADD("voxel/override", test_voxel_override);
   ADD("inputs/hyperstack-notes", test_hyperstack_notes);
+  ADD("inputs/psf-channel", test_psf_channel);
+  ADD("project/channel", test_project_channel);
   g_test_add_func("/cli/memory/refusals", test_memory_refusals);
   ADD("threads/warning", test_threads_warning);
   ADD("png/outputs", test_png_outputs);

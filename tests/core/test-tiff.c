@@ -435,6 +435,39 @@ static void test_resolution_units(void) {
   g_free(values);
 }
 
+/* Fiji's "uncalibrated": an ImageJ description without a length unit (tifffile writes none
+ * unless asked) or with unit=pixel; OME without PhysicalSize. Each reads as 1 um voxels with
+ * calibration "none", so callers say the size was assumed. */
+static void test_uncalibrated_metadata(void) {
+  static const char *const descs[] = {
+      "ImageJ=1.11a\nimages=3\nslices=3\n",
+      "ImageJ=1.11a\nimages=3\nslices=3\nunit=pixel\nspacing=1\n",
+      "ImageJ=1.11a\nimages=3\nslices=3\nunit=pixels\n",
+      "<OME><Image ID=\"Image:0\"><Pixels DimensionOrder=\"XYZCT\" SizeX=\"4\" SizeY=\"4\" "
+      "SizeZ=\"3\" SizeC=\"1\" SizeT=\"1\"/></Image></OME>",
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(descs); i++) {
+    Spec s = spec_default(4, 4, 3, 8, SAMPLEFORMAT_UINT);
+    s.desc = descs[i];
+    s.xres = 1, s.yres = 1, s.resunit = RESUNIT_NONE; /* what tifffile writes */
+    LucyVolume *v = NULL;
+    LucyTiffInfo info;
+    float *values;
+    assert_status(read_spec(&s, NULL, &v, &info, &values), LUCY_OK);
+    g_assert_cmpstr(info.calibration, ==, "none");
+    g_assert_cmpstr(info.note, ==, "");
+    g_assert_cmpfloat(v->voxel_um[2], ==, 1.0);
+    lucy_volume_free(v);
+    g_free(values);
+    /* a unit in the resolution tags is a physical length after all */
+    s.xres = 10000.0, s.yres = 10000.0, s.resunit = RESUNIT_CENTIMETER;
+    assert_status(read_spec(&s, NULL, &v, &info, &values), LUCY_OK);
+    g_assert_cmpstr(info.calibration, ==, i == 1 || i == 2 ? "none" : "resolution");
+    lucy_volume_free(v);
+    g_free(values);
+  }
+}
+
 /* ---- writing ---- */
 
 static LucyVolume *ramp(size_t nz, size_t ny, size_t nx) {
@@ -822,6 +855,63 @@ static GByteArray *craft(uint32_t w, uint32_t h, uint16_t compression, uint32_t 
   return a;
 }
 
+/* A classic little-endian 8-bit stack with all IFDs first and the pixel data after them, as
+ * tifffile writes contiguous data: one strip (or one 16x16 tile) of 16x16 per page. */
+static GByteArray *ifds_first(uint32_t pages, int tiled) {
+  const uint32_t side = 16, plane = side * side, ifd = 2 + 9 * 12 + 4;
+  const uint32_t data0 = 8 + pages * ifd;
+  GByteArray *a = g_byte_array_new();
+  const guint8 head[8] = {'I', 'I', 42, 0, 8, 0, 0, 0};
+  g_byte_array_append(a, head, 8);
+  for (uint32_t p = 0; p < pages; p++) {
+    struct { uint16_t tag, type; uint32_t n, v; } e[] = {
+        {256, 4, 1, side}, {257, 4, 1, side}, {258, 3, 1, 8}, {259, 3, 1, 1}, {262, 3, 1, 1},
+        {tiled ? 322 : 273, 4, 1, tiled ? side : data0 + p * plane},
+        {tiled ? 323 : 278, 4, 1, side},
+        {tiled ? 324 : 279, 4, 1, tiled ? data0 + p * plane : plane},
+        {tiled ? 325 : 277, tiled ? 4 : 3, 1, tiled ? plane : 1}};
+    uint16_t n = G_N_ELEMENTS(e);
+    g_byte_array_append(a, (guint8 *)&n, 2);
+    for (size_t i = 0; i < n; i++) {
+      g_byte_array_append(a, (guint8 *)&e[i].tag, 2);
+      g_byte_array_append(a, (guint8 *)&e[i].type, 2);
+      g_byte_array_append(a, (guint8 *)&e[i].n, 4);
+      g_byte_array_append(a, (guint8 *)&e[i].v, 4);
+    }
+    uint32_t next = p + 1 < pages ? 8 + (p + 1) * ifd : 0;
+    g_byte_array_append(a, (guint8 *)&next, 4);
+  }
+  for (uint32_t i = 0; i < pages * plane; i++) {
+    guint8 b = (guint8)(i * 7);
+    g_byte_array_append(a, &b, 1);
+  }
+  return a;
+}
+
+/* Directories intact, pixel data cut: "truncated" with the page, the strip or tile and the
+ * numbers, not libtiff's "Read error ... got N bytes". */
+static void test_truncated_pixel_data(void) {
+  for (int tiled = 0; tiled <= 1; tiled++) {
+    GByteArray *a = ifds_first(8, tiled);
+    LucyVolume *v = NULL;
+    assert_status(lucy_tiff_read_memory(a->data, a->len, NULL, &v, NULL), LUCY_OK);
+    lucy_volume_free(v);
+    v = NULL;
+    const gsize cut = a->len * 8 / 10; /* 2374 of 2968 bytes: inside page 5's data */
+    assert_status(lucy_tiff_read_memory(a->data, cut, NULL, &v, NULL), LUCY_ERR_FORMAT);
+    g_assert_null(v);
+    gchar *want = g_strdup_printf("<memory> is truncated: its %zu bytes end inside %s 0 of page "
+                                  "5, which starts at byte 2200 and ends at byte 2456",
+                                  (size_t)cut, tiled ? "tile" : "strip");
+    assert_msg(want);
+    g_free(want);
+    assert_status(lucy_tiff_read_memory(a->data, 2456, NULL, &v, NULL), LUCY_ERR_FORMAT);
+    assert_msg("its 2456 bytes end before");
+    assert_msg("0 of page 6, which starts at byte 2456");
+    g_byte_array_unref(a);
+  }
+}
+
 static void test_hostile_headers(void) {
   LucyVolume *v = NULL;
   const uint32_t data = 8 + 2 + 8 * 12 + 4;
@@ -1069,7 +1159,9 @@ static void test_ome_out_of_range_channel(void) {
   /* what was read, in the library's words: the hint to choose is the caller's */
   g_assert_cmpstr(info.note, ==, "file has 3 channels and 1 frame; read channel 0, frame 0");
   g_assert_cmpint(info.big_endian, ==, 1);
-  g_assert_cmpstr(info.calibration, ==, "ome");
+  /* no PhysicalSize and resolution 0/1000 cm: nothing says how large a voxel is */
+  g_assert_cmpstr(info.calibration, ==, "none");
+  g_assert_cmpstr(info.unit, ==, "");
   g_assert_cmpuint(info.pages, ==, 15);
   lucy_volume_free(v);
   g_free(path);
@@ -1086,6 +1178,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/tiff/read/resolution-units", test_resolution_units);
   g_test_add_func("/tiff/read/expected-files", test_expected_files);
   g_test_add_func("/tiff/read/ome-channel-range", test_ome_out_of_range_channel);
+  g_test_add_func("/tiff/read/uncalibrated-metadata", test_uncalibrated_metadata);
   g_test_add_func("/tiff/write/float-calibration", test_write_float_calibration);
   g_test_add_func("/tiff/write/uint16", test_write_uint16);
   g_test_add_func("/tiff/write/refusals", test_write_refusals);
@@ -1093,6 +1186,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/tiff/write/cancelled", test_write_cancelled);
   g_test_add_func("/tiff/bad/truncated", test_truncated);
   g_test_add_func("/tiff/bad/truncated-stack-message", test_truncated_stack_message);
+  g_test_add_func("/tiff/bad/truncated-pixel-data", test_truncated_pixel_data);
   g_test_add_func("/tiff/bad/corrupt", test_corrupt_bytes);
   g_test_add_func("/tiff/bad/hostile-headers", test_hostile_headers);
   g_test_add_func("/tiff/bad/not-tiff", test_not_tiff);
