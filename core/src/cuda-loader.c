@@ -1,7 +1,8 @@
 /* liblucy's side of the CUDA module (core/src/cuda/cuda-module.h): opened once, on the first
  * question about CUDA, and never closed (devices keep pointers into it). Where it is looked for,
  * in order: $LUCY_CUDA_MODULE, the installed path, the build tree's path (so tests and
- * uninstalled binaries find it). When none opens, there is no CUDA device, and the reason
+ * uninstalled binaries find it); in a build with no CUDA device of its own but the tests' CUDA
+ * emulator, $LUCY_CUDA_MODULE alone. When none opens, there is no CUDA device, and the reason
  * (dlerror's text) is what lucy_cuda_available and lucy-cli info --devices say. */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -35,8 +36,20 @@ static char module_path[256]; /* the module that opened, for the messages below 
 
 static void *open_module(void) {
   const char *env = getenv("LUCY_CUDA_MODULE");
+#ifdef LUCY_CUDA_MODULE_PATH
   const char *paths[] = {env && env[0] ? env : NULL, LUCY_CUDA_MODULE_PATH,
                          LUCY_CUDA_MODULE_BUILD_PATH};
+#else
+  /* Built without the CUDA device but with the tests' CUDA emulator (tests/gpu/emu): only a
+   * module named explicitly is opened, and without one this build says what it is. */
+  if (!env || !env[0]) {
+    snprintf(module_why, sizeof module_why,
+             "built without CUDA: this build has no CUDA device (configure with -Dcuda=enabled "
+             "where nvcc and cuFFT are installed)");
+    return NULL;
+  }
+  const char *paths[] = {env};
+#endif
   char errors[400] = "";
   size_t used = 0;
   for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
