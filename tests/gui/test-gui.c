@@ -2337,10 +2337,16 @@ static void test_thorough_planning(void) {
 
 /* ---- what the views tell the user: headers, constant stacks, empty views, files, PSFs ------ */
 
-/* A file of the shared real data, or NULL (the test is skipped) when it is not there. */
+/* $env/sub/name, with fallback for an unset $env. */
+static char *data_path(const char *env, const char *fallback, const char *sub, const char *name) {
+  const char *dir = g_getenv(env);
+  return g_build_filename(dir ? dir : fallback, sub, name, NULL);
+}
+
+/* A file of the shared real data, or NULL (the test is skipped) when it is not there: the
+ * shared data lives outside the checkout and may be absent. */
 static char *real_file(const char *name) {
-  const char *shared = g_getenv("LUCY_SHARED_DATA");
-  char *path = g_build_filename(shared ? shared : "../shared/data", "real", name, NULL);
+  char *path = data_path("LUCY_SHARED_DATA", "../shared/data", "real", name);
   if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
   g_test_skip("shared data not found (LUCY_SHARED_DATA)");
   g_free(path);
@@ -2597,14 +2603,13 @@ static void test_psf_qa_uncalibrated(void) {
 
 /* ---- hyperstacks and voxel sizes ----------------------------------------------------------- */
 
-/* A file of tests/fixtures/tiff, or NULL (the test is skipped) when it is not there. */
+/* A file of tests/fixtures/tiff. The fixtures are part of the checkout, so a missing one is a
+ * broken checkout or environment: a failure, not a skip. */
 static char *fixture_file(const char *name) {
-  const char *dir = g_getenv("LUCY_FIXTURES");
-  char *path = g_build_filename(dir ? dir : "tests/fixtures", "tiff", name, NULL);
-  if (g_file_test(path, G_FILE_TEST_EXISTS)) return path;
-  g_test_skip("fixture not found (LUCY_FIXTURES)");
-  g_free(path);
-  return NULL;
+  char *path = data_path("LUCY_FIXTURES", "tests/fixtures", "tiff", name);
+  if (!g_file_test(path, G_FILE_TEST_EXISTS))
+    g_error("fixture %s not found (LUCY_FIXTURES should point at tests/fixtures)", path);
+  return path;
 }
 
 /* The window's image is channel c, frame t of the file, voxel for voxel. */
